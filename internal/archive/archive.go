@@ -1,0 +1,101 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Layout names how the images inside a docker-save tar are described.
+type Layout string
+
+const (
+	// Classic is the docker-save layout: manifest.json, <id>/layer.tar, <config>.json.
+	Classic Layout = "docker-save"
+	// OCI is the OCI image layout: index.json, oci-layout, blobs/. Docker 25+ writes it
+	// together with a manifest.json; other tools write it alone.
+	OCI Layout = "oci"
+)
+
+// Image is one image found in an archive.
+type Image struct {
+	// Refs are the image's tags as the archive names them ("encoo/rpa-service:4.1.76383").
+	// Empty when the image was saved by ID.
+	Refs []string `json:"refs"`
+	// ID is the config digest, which is the image ID the engine reports after loading.
+	ID     string `json:"id"`
+	Layers int    `json:"layers"`
+	// Size is the bytes of the image's layers as stored in the archive.
+	Size int64 `json:"size"`
+}
+
+// Part is one docker-save tar: the archive itself, or one tar inside a vendor bundle.
+type Part struct {
+	// Name is the file name inside a vendor bundle; empty when the archive is the tar itself.
+	Name   string  `json:"name,omitempty"`
+	Layout Layout  `json:"layout"`
+	Images []Image `json:"images"`
+	// Skipped is set when Options.Keep chose not to hand the part to the sink.
+	Skipped bool `json:"skipped,omitempty"`
+}
+
+// Archive is what one file holds.
+type Archive struct {
+	Path        string      `json:"path"`
+	Size        int64       `json:"size"`
+	Compression Compression `json:"compression"`
+	// Bundle is set for the vendor form: a tar (usually gzip) of docker-save tars.
+	Bundle bool   `json:"bundle"`
+	Parts  []Part `json:"parts"`
+	// Ignored lists files inside a bundle that are not image archives (a README, checksums).
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+// Images returns every image of every part, in archive order.
+func (a *Archive) Images() []Image {
+	var out []Image
+	for _, p := range a.Parts {
+		out = append(out, p.Images...)
+	}
+	return out
+}
+
+// Form describes the archive for an operator: "docker save tar (OCI layout), gzip".
+func (a *Archive) Form() string {
+	var b strings.Builder
+	if a.Bundle {
+		fmt.Fprintf(&b, "bundle of %d docker save tar", len(a.Parts))
+		if len(a.Parts) != 1 {
+			b.WriteString("s")
+		}
+	} else {
+		b.WriteString("docker save tar")
+		if len(a.Parts) == 1 && a.Parts[0].Layout == OCI {
+			b.WriteString(" (OCI layout)")
+		}
+	}
+	if a.Compression != None {
+		b.WriteString(", " + string(a.Compression))
+	}
+	return b.String()
+}
+
+// Error is a problem with an archive's content: the file (and inner tar) and what is wrong.
+type Error struct {
+	Path  string
+	Inner string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	if e.Inner != "" {
+		return fmt.Sprintf("%s (inside, %s): %v", e.Path, e.Inner, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrSkip, returned by Options.Keep, withholds a part from the sink: the sink's stream is
+// cut before its end, so the engine loads nothing of it.
+var ErrSkip = errors.New("skipped")

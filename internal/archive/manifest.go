@@ -1,0 +1,220 @@
+package archive
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// classicEntry is one image in a docker-save manifest.json.
+type classicEntry struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
+type ociDescriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations"`
+	Platform    *struct {
+		OS           string `json:"os"`
+		Architecture string `json:"architecture"`
+	} `json:"platform"`
+}
+
+type ociIndex struct {
+	MediaType string          `json:"mediaType"`
+	Manifests []ociDescriptor `json:"manifests"`
+	// An image manifest has these instead.
+	Config *ociDescriptor   `json:"config"`
+	Layers []ociDescriptor `json:"layers"`
+}
+
+// describe turns the part's metadata into images, checking that every file the
+// metadata names is in the tar.
+func (ps *partState) describe() error {
+	_, hasIndex := ps.files["index.json"]
+	if raw, ok := ps.kept["manifest.json"]; ok {
+		ps.part.Layout = Classic
+		if hasIndex {
+			ps.part.Layout = OCI
+		}
+		return ps.describeClassic(raw)
+	}
+	if _, ok := ps.files["manifest.json"]; ok {
+		return errors.New("manifest.json is not JSON")
+	}
+	if raw, ok := ps.kept["index.json"]; ok {
+		ps.part.Layout = OCI
+		return ps.describeOCI(raw)
+	}
+	return errors.New("holds no image: no manifest.json or index.json (not a docker save archive)")
+}
+
+func (ps *partState) describeClassic(raw []byte) error {
+	var m []classicEntry
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("manifest.json is not a docker save manifest: %v", err)
+	}
+	if len(m) == 0 {
+		return errors.New("manifest.json lists no image")
+	}
+	for _, e := range m {
+		img := Image{Layers: len(e.Layers)}
+		id, err := ps.blobID(e.Config)
+		if err != nil {
+			return err
+		}
+		img.ID = id
+		for _, l := range e.Layers {
+			size, ok := ps.files[cleanName(l)]
+			if !ok {
+				return fmt.Errorf("manifest.json names layer %q, which is not in the archive: the archive is incomplete or was repacked", l)
+			}
+			img.Size += size
+		}
+		if img.Refs, err = checkRefs(e.RepoTags); err != nil {
+			return err
+		}
+		ps.part.Images = append(ps.part.Images, img)
+	}
+	return nil
+}
+
+// blobID returns the image ID for a config file: the sha256 of its bytes.
+func (ps *partState) blobID(name string) (string, error) {
+	name = cleanName(name)
+	if _, ok := ps.files[name]; !ok {
+		return "", fmt.Errorf("manifest.json names config %q, which is not in the archive", name)
+	}
+	d, ok := ps.dig[name]
+	if !ok {
+		return "", fmt.Errorf("config %q is not JSON", name)
+	}
+	return d, nil
+}
+
+func blobPath(digest string) string {
+	return "blobs/" + strings.Replace(digest, ":", "/", 1)
+}
+
+func (ps *partState) describeOCI(raw []byte) error {
+	var idx ociIndex
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return fmt.Errorf("index.json is not an OCI index: %v", err)
+	}
+	if len(idx.Manifests) == 0 {
+		return errors.New("index.json lists no image")
+	}
+	seen := map[string]int{} // one image per manifest, however many names the index gives it
+	for _, d := range idx.Manifests {
+		if i, ok := seen[d.Digest]; ok {
+			refs, err := checkRefs(append(ps.part.Images[i].Refs, ociRefs(d.Annotations)...))
+			if err != nil {
+				return err
+			}
+			ps.part.Images[i].Refs = refs
+			continue
+		}
+		seen[d.Digest] = len(ps.part.Images)
+		m, err := ps.imageManifest(d, 0)
+		if err != nil {
+			return err
+		}
+		img := Image{Layers: len(m.Layers)}
+		if m.Config == nil {
+			return fmt.Errorf("manifest %s has no config", d.Digest)
+		}
+		if img.ID, err = ps.blobID(blobPath(m.Config.Digest)); err != nil {
+			return err
+		}
+		var layers []string
+		for _, l := range m.Layers {
+			p := blobPath(l.Digest)
+			size, ok := ps.files[p]
+			if !ok {
+				return fmt.Errorf("index names layer %q, which is not in the archive: the archive is incomplete", p)
+			}
+			img.Size += size
+			layers = append(layers, p)
+		}
+		if img.Refs, err = checkRefs(ociRefs(d.Annotations)); err != nil {
+			return err
+		}
+		ps.part.Images = append(ps.part.Images, img)
+		ps.ociConfig = append(ps.ociConfig, blobPath(m.Config.Digest))
+		ps.ociLayers = append(ps.ociLayers, layers)
+	}
+	return nil
+}
+
+// imageManifest follows an index entry to an image manifest, choosing this machine's
+// platform in a multi-platform index.
+func (ps *partState) imageManifest(d ociDescriptor, depth int) (*ociIndex, error) {
+	p := blobPath(d.Digest)
+	raw, ok := ps.kept[p]
+	if !ok {
+		return nil, fmt.Errorf("index names manifest %q, which is not in the archive", p)
+	}
+	var m ociIndex
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("manifest %q is not JSON: %v", p, err)
+	}
+	if len(m.Manifests) == 0 {
+		return &m, nil
+	}
+	if depth > 2 {
+		return nil, fmt.Errorf("index %q nests too deep", p)
+	}
+	for _, c := range m.Manifests {
+		if c.Platform != nil && c.Platform.OS == "linux" && c.Platform.Architecture == runtime.GOARCH {
+			if _, ok := ps.kept[blobPath(c.Digest)]; ok {
+				return ps.imageManifest(c, depth+1)
+			}
+		}
+	}
+	for _, c := range m.Manifests {
+		if _, ok := ps.kept[blobPath(c.Digest)]; ok {
+			return ps.imageManifest(c, depth+1)
+		}
+	}
+	return nil, fmt.Errorf("index %q names no manifest that is in the archive", p)
+}
+
+// ociRefs reads the image names an OCI index entry carries.
+func ociRefs(a map[string]string) []string {
+	if n := a["io.containerd.image.name"]; n != "" {
+		return []string{n}
+	}
+	// org.opencontainers.image.ref.name is often just a tag; use it only when it is a name.
+	if n := a["org.opencontainers.image.ref.name"]; strings.ContainsAny(n, "/:") {
+		if _, err := reference.ParseNormalizedNamed(n); err == nil {
+			return []string{n}
+		}
+	}
+	return nil
+}
+
+func checkRefs(refs []string) ([]string, error) {
+	out := []string{}
+	for _, r := range refs {
+		n, err := reference.ParseNormalizedNamed(r)
+		if err != nil {
+			return nil, fmt.Errorf("the archive names an invalid image reference %q: %v", r, err)
+		}
+		// The familiar form is what `docker images` and compose files show.
+		if f := reference.FamiliarString(reference.TagNameOnly(n)); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,501 @@
+package archive
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Options say what Read does besides reading.
+type Options struct {
+	// Load, when set, is given the plain docker-save tar of each part while it is read.
+	// It runs in its own goroutine and must read r to its end or fail. Read waits for it.
+	Load func(ctx context.Context, r io.Reader) error
+	// Keep is called when a part has been read and checked, before the last bytes of it
+	// reach Load. Returning ErrSkip withholds the part; any other error aborts.
+	Keep func(ctx context.Context, p *Part) error
+	// Progress is told how many more bytes of the file were read.
+	Progress func(n int64)
+}
+
+const (
+	// smallFile is the largest file kept in memory: manifests, configs and indexes.
+	smallFile = 4 << 20
+	// maxKept bounds the metadata kept for one part, so memory stays flat.
+	maxKept = 64 << 20
+	// maxHeld bounds the tail held back from the sink; past it the hold is released.
+	maxHeld = 32 << 20
+)
+
+// Read reads the archive at path once, as a stream, and returns what it holds.
+// Content problems come back as *Error naming the file.
+func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
+	fail := func(format string, args ...any) error {
+		return &Error{Path: path, Err: fmt.Errorf(format, args...)}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fail("no such file")
+		}
+		return nil, &Error{Path: path, Err: err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	if st.IsDir() {
+		return nil, fail("is a folder, not an archive")
+	}
+	if st.Size() == 0 {
+		return nil, fail("is empty (0 bytes): the upload may have failed; copy the archive again")
+	}
+	a := &Archive{Path: path, Size: st.Size()}
+	var in io.Reader = f
+	if opt.Progress != nil {
+		in = &countingReader{r: f, n: opt.Progress}
+	}
+	br := bufio.NewReaderSize(in, 1<<20)
+	c, ok := sniff(br)
+	if !ok {
+		head, _ := br.Peek(8)
+		return nil, fail("not an image archive: neither a tar nor gzip, zstd, xz or bzip2 data (starts with % x)", head)
+	}
+	a.Compression = c
+	plain, closeFn, err := decompress(c, br)
+	if err != nil {
+		return nil, fail("corrupt %s data: %v", c, err)
+	}
+	defer closeFn()
+	pbr := bufio.NewReaderSize(plain, 256<<10)
+	if c != None {
+		if inner, ok := sniff(pbr); !ok || inner != None {
+			if _, err := pbr.Peek(1); err != nil && err != io.EOF {
+				return nil, fail("corrupt %s data: %v", c, err)
+			}
+			return nil, fail("%s data that is not a tar: not an image archive", c)
+		}
+	}
+	rd := &reader{opt: opt, a: a}
+	if err := rd.top(ctx, pbr); err != nil {
+		var ae *Error
+		if errors.As(err, &ae) {
+			ae.Path = path
+			return nil, ae
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &Error{Path: path, Err: explain(c, err)}
+	}
+	return a, nil
+}
+
+// explain turns a low-level read error into an operator's words.
+func explain(c Compression, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		if c != None {
+			return fmt.Errorf("truncated: the %s data ends early (%v); the copy is incomplete, upload it again", c, err)
+		}
+		return fmt.Errorf("truncated: the tar ends early; the copy is incomplete, upload it again")
+	}
+	return fmt.Errorf("corrupt archive: %v", err)
+}
+
+type reader struct {
+	opt Options
+	a   *Archive
+}
+
+// entries a docker-save tar starts with: layer folders, configs, OCI blobs, metadata.
+var saveEntry = regexp.MustCompile(`^([0-9a-f]{64}(/.*|\.json)?|blobs(/.*)?|manifest\.json|index\.json|oci-layout|repositories)$`)
+
+func isMetadata(name string) bool {
+	switch name {
+	case "manifest.json", "index.json", "repositories", "oci-layout":
+		return true
+	}
+	return false
+}
+
+// top reads the outer tar, deciding from its first entries whether it is a docker-save
+// tar itself or a vendor bundle of them.
+func (rd *reader) top(ctx context.Context, r io.Reader) error {
+	rec := &recorder{ctx: ctx, r: r, hold: true, active: rd.opt.Load != nil}
+	tr := tar.NewReader(rec)
+	var ps *partState
+	bundle := false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ps != nil {
+				ps.abort(err)
+			}
+			return err
+		}
+		name := cleanName(h.Name)
+		var body io.Reader = tr
+		if ps == nil && !bundle {
+			if h.Typeflag != tar.TypeReg && !saveEntry.MatchString(name) {
+				continue // a folder entry: not decided yet
+			}
+			br := bufio.NewReaderSize(tr, 64<<10)
+			body = br
+			if saveEntry.MatchString(name) || !startsBundle(br) {
+				ps = rd.startPart(ctx, "", rec)
+			} else {
+				bundle = true
+				rec.active, rec.hold = false, false
+				rec.held.Reset()
+			}
+		}
+		if ps != nil {
+			if err := ps.entry(h, name, body); err != nil {
+				ps.abort(err)
+				return err
+			}
+			continue
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		if err := rd.inner(ctx, name, body); err != nil {
+			return err
+		}
+	}
+	if ps != nil {
+		return ps.finish()
+	}
+	rd.a.Bundle = bundle
+	if len(rd.a.Parts) == 0 {
+		if bundle {
+			return errors.New("holds no image: a tar with neither manifest.json nor index.json, and no docker save tar inside")
+		}
+		return errors.New("holds no image: an empty tar")
+	}
+	return nil
+}
+
+// inner reads one file of a vendor bundle: a docker-save tar, maybe compressed.
+func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	c, ok := sniff(br)
+	if !ok {
+		rd.a.Ignored = append(rd.a.Ignored, name)
+		return nil
+	}
+	in := &Error{Inner: name}
+	plain, closeFn, err := decompress(c, br)
+	if err != nil {
+		in.Err = fmt.Errorf("corrupt %s data: %v", c, err)
+		return in
+	}
+	defer closeFn()
+	rec := &recorder{ctx: ctx, r: plain, hold: true, active: rd.opt.Load != nil}
+	ps := rd.startPart(ctx, name, rec)
+	tr := tar.NewReader(rec)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			err = ps.entry(h, cleanName(h.Name), tr)
+		}
+		if err != nil {
+			ps.abort(err)
+			if errors.As(err, new(*Error)) {
+				return err
+			}
+			in.Err = explain(c, err)
+			return in
+		}
+	}
+	if err := ps.finish(); err != nil {
+		if errors.As(err, new(*Error)) {
+			return err
+		}
+		in.Err = err
+		return in
+	}
+	rd.a.Bundle = true
+	return nil
+}
+
+// startsBundle decides, from the first file of a tar that is not named like a
+// docker-save entry, whether the tar is a vendor bundle: the file is a docker-save tar
+// itself, or is no archive at all (a README beside the tars). A JSON file (a config
+// named by digest) or a layer tar means the tar is a docker-save tar.
+func startsBundle(br *bufio.Reader) bool {
+	if _, ok := sniff(br); !ok {
+		b, _ := br.Peek(1)
+		return len(b) == 0 || b[0] != '{'
+	}
+	return holdsDockerSave(br)
+}
+
+// holdsDockerSave peeks at a file's start: is it a (maybe compressed) tar whose first
+// entry is a docker-save entry? That tells a vendor bundle from a docker-save tar whose
+// first file happens to be a layer tar or a config.
+func holdsDockerSave(br *bufio.Reader) bool {
+	c, ok := sniff(br)
+	if !ok {
+		return false
+	}
+	head, _ := br.Peek(64 << 10)
+	plain, closeFn, err := decompress(c, bytes.NewReader(head))
+	if err != nil {
+		return false
+	}
+	defer closeFn()
+	h, err := tar.NewReader(plain).Next()
+	return err == nil && saveEntry.MatchString(cleanName(h.Name))
+}
+
+func cleanName(n string) string {
+	n = strings.TrimPrefix(path.Clean("/"+n), "/")
+	return n
+}
+
+// partState follows one docker-save tar while it streams.
+type partState struct {
+	ctx   context.Context
+	rd    *reader
+	part  Part
+	rec   *recorder
+	files map[string]int64
+	kept  map[string][]byte
+	dig   map[string]string
+	size  int64
+	pw    *io.PipeWriter
+	errc  chan error
+	// contentEnd is the stream offset where the last entry's content ended.
+	contentEnd int64
+	// ociConfig and ociLayers name, per image, the blobs a synthesized manifest.json lists.
+	ociConfig []string
+	ociLayers [][]string
+}
+
+func (rd *reader) startPart(ctx context.Context, name string, rec *recorder) *partState {
+	ps := &partState{ctx: ctx, rd: rd, part: Part{Name: name}, rec: rec,
+		files: map[string]int64{}, kept: map[string][]byte{}, dig: map[string]string{}}
+	if rd.opt.Load != nil {
+		pr, pw := io.Pipe()
+		ps.pw, ps.errc = pw, make(chan error, 1)
+		rec.w = pw
+		go func() {
+			err := rd.opt.Load(ctx, pr)
+			if err == nil {
+				// The sink must have read everything; drain in case it stopped early.
+				_, err = io.Copy(io.Discard, pr)
+			}
+			pr.CloseWithError(errSinkDone(err))
+			ps.errc <- err
+		}()
+	}
+	return ps
+}
+
+// errSinkDone makes writes after the sink stopped fail with its error.
+func errSinkDone(err error) error {
+	if err == nil {
+		return io.ErrClosedPipe
+	}
+	return err
+}
+
+// entry reads one tar entry, deciding whether its bytes may go to the sink now.
+func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
+	if isMetadata(name) {
+		ps.rec.hold = true // keep holding: metadata decides the verdict
+	} else if err := ps.rec.release(); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
+		ps.files[name] = h.Size
+		if h.Size <= smallFile {
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				return err
+			}
+			if len(bytes.TrimSpace(b)) > 0 && (bytes.TrimSpace(b)[0] == '{' || bytes.TrimSpace(b)[0] == '[') {
+				ps.size += int64(len(b))
+				if ps.size > maxKept {
+					return errors.New("metadata files larger than 64 MiB: not a docker save archive")
+				}
+				ps.kept[name] = b
+				sum := sha256.Sum256(b)
+				ps.dig[name] = "sha256:" + hex.EncodeToString(sum[:])
+			}
+		} else if _, err := io.Copy(io.Discard, tr); err != nil {
+			return err
+		}
+	} else if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
+		// Docker 20.10 save writes a layer shared by two images once and links it.
+		ps.files[name] = 0
+	}
+	ps.contentEnd = ps.rec.off
+	ps.rec.hold = true // the next header waits until we know what it is
+	return nil
+}
+
+// abort stops the sink, which then loads nothing.
+func (ps *partState) abort(err error) {
+	if ps.pw == nil {
+		return
+	}
+	ps.pw.CloseWithError(err)
+	<-ps.errc
+	ps.pw = nil
+}
+
+// finish checks the part once all of it has been read, asks Keep, and then releases the
+// held tail to the sink (or withholds it).
+func (ps *partState) finish() error {
+	if err := ps.describe(); err != nil {
+		ps.abort(err)
+		return err
+	}
+	if ps.rd.opt.Keep != nil {
+		if err := ps.rd.opt.Keep(ps.ctx, &ps.part); err != nil {
+			ps.abort(err)
+			if errors.Is(err, ErrSkip) {
+				ps.part.Skipped = true
+				ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
+				return nil
+			}
+			return err
+		}
+	}
+	if ps.pw != nil {
+		var err error
+		if _, ok := ps.files["manifest.json"]; !ok {
+			err = ps.synthesizeManifest()
+		} else {
+			err = ps.rec.release()
+		}
+		if err == nil {
+			ps.pw.Close()
+			err = <-ps.errc
+		} else {
+			ps.pw.CloseWithError(err)
+			if serr := <-ps.errc; serr != nil {
+				err = serr
+			}
+		}
+		ps.pw = nil
+		if err != nil {
+			return err
+		}
+	}
+	ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
+	return nil
+}
+
+// synthesizeManifest writes a classic manifest.json into the stream for an archive in
+// the pure OCI layout, which engines before 25 cannot load otherwise: the held tail up
+// to the end of the last entry, then manifest.json, then the tar trailer.
+func (ps *partState) synthesizeManifest() error {
+	var m []classicEntry
+	for i, img := range ps.part.Images {
+		m = append(m, classicEntry{Config: ps.ociConfig[i], RepoTags: img.Refs, Layers: ps.ociLayers[i]})
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	end := (ps.contentEnd + 511) / 512 * 512
+	keep := end - ps.rec.heldStart
+	if keep < 0 || keep > int64(ps.rec.held.Len()) {
+		return errors.New("cannot add manifest.json: the tail of the archive was not held")
+	}
+	ps.rec.held.Truncate(int(keep))
+	tw := tar.NewWriter(&ps.rec.held)
+	if err := tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, Format: tar.FormatPAX}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(body); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return ps.rec.release()
+}
+
+// recorder passes the bytes the tar reader reads on to the sink, or holds them back.
+type recorder struct {
+	ctx context.Context
+	// active is set when a sink may take the bytes; a scan-only read keeps nothing.
+	active    bool
+	r         io.Reader
+	w         io.Writer
+	hold      bool
+	held      bytes.Buffer
+	heldStart int64
+	off       int64
+}
+
+func (c *recorder) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	if n > 0 && c.active {
+		if c.hold && c.held.Len()+n <= maxHeld {
+			if c.held.Len() == 0 {
+				c.heldStart = c.off
+			}
+			c.held.Write(p[:n])
+		} else {
+			if werr := c.release(); werr != nil {
+				return 0, werr
+			}
+			if _, werr := c.w.Write(p[:n]); werr != nil {
+				return 0, werr
+			}
+		}
+	}
+	c.off += int64(n)
+	return n, err
+}
+
+// release sends what is held to the sink and stops holding.
+func (c *recorder) release() error {
+	c.hold = false
+	if !c.active || c.w == nil || c.held.Len() == 0 {
+		c.held.Reset()
+		return nil
+	}
+	_, err := c.w.Write(c.held.Bytes())
+	c.held.Reset()
+	return err
+}
+
+type countingReader struct {
+	r io.Reader
+	n func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.n(int64(n))
+	}
+	return n, err
+}
