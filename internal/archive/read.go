@@ -90,6 +90,10 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	}
 	rd := &reader{opt: opt, a: a}
 	if err := rd.top(ctx, pbr); err != nil {
+		var se *sinkError
+		if errors.As(err, &se) {
+			return nil, se.err
+		}
 		var ae *Error
 		if errors.As(err, &ae) {
 			ae.Path = path
@@ -144,7 +148,7 @@ func (rd *reader) top(ctx context.Context, r io.Reader) error {
 		}
 		if err != nil {
 			if ps != nil {
-				ps.abort(err)
+				return ps.abort(err)
 			}
 			return err
 		}
@@ -166,8 +170,7 @@ func (rd *reader) top(ctx context.Context, r io.Reader) error {
 		}
 		if ps != nil {
 			if err := ps.entry(h, name, body); err != nil {
-				ps.abort(err)
-				return err
+				return ps.abort(err)
 			}
 			continue
 		}
@@ -218,8 +221,8 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 			err = ps.entry(h, cleanName(h.Name), tr)
 		}
 		if err != nil {
-			ps.abort(err)
-			if errors.As(err, new(*Error)) {
+			err = ps.abort(err)
+			if errors.As(err, new(*Error)) || errors.As(err, new(*sinkError)) {
 				return err
 			}
 			in.Err = explain(c, err)
@@ -227,7 +230,7 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 		}
 	}
 	if err := ps.finish(); err != nil {
-		if errors.As(err, new(*Error)) {
+		if errors.As(err, new(*Error)) || errors.As(err, new(*sinkError)) {
 			return err
 		}
 		in.Err = err
@@ -301,8 +304,9 @@ func (rd *reader) startPart(ctx context.Context, name string, rec *recorder) *pa
 		go func() {
 			err := rd.opt.Load(ctx, pr)
 			if err == nil {
-				// The sink must have read everything; drain in case it stopped early.
-				_, err = io.Copy(io.Discard, pr)
+				// A sink that stopped early must not block the reader. (An HTTP
+				// client closes the pipe once sent, so a read error here is normal.)
+				_, _ = io.Copy(io.Discard, pr)
 			}
 			pr.CloseWithError(errSinkDone(err))
 			ps.errc <- err
@@ -354,22 +358,32 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 	return nil
 }
 
-// abort stops the sink, which then loads nothing.
-func (ps *partState) abort(err error) {
+// abort stops the sink, which then loads nothing. When the read failed because the
+// sink stopped taking bytes, the sink's own error is the one to report.
+func (ps *partState) abort(err error) error {
 	if ps.pw == nil {
-		return
+		return err
 	}
 	ps.pw.CloseWithError(err)
-	<-ps.errc
+	serr := <-ps.errc
 	ps.pw = nil
+	if ps.rec.sinkErr != nil && serr != nil {
+		return &sinkError{serr}
+	}
+	return err
 }
+
+// sinkError carries the sink's own error through Read unchanged.
+type sinkError struct{ err error }
+
+func (e *sinkError) Error() string { return e.err.Error() }
+func (e *sinkError) Unwrap() error { return e.err }
 
 // finish checks the part once all of it has been read, asks Keep, and then releases the
 // held tail to the sink (or withholds it).
 func (ps *partState) finish() error {
 	if err := ps.describe(); err != nil {
-		ps.abort(err)
-		return err
+		return ps.abort(err)
 	}
 	if ps.rd.opt.Keep != nil {
 		if err := ps.rd.opt.Keep(ps.ctx, &ps.part); err != nil {
@@ -391,11 +405,13 @@ func (ps *partState) finish() error {
 		}
 		if err == nil {
 			ps.pw.Close()
-			err = <-ps.errc
+			if serr := <-ps.errc; serr != nil {
+				err = &sinkError{serr}
+			}
 		} else {
 			ps.pw.CloseWithError(err)
 			if serr := <-ps.errc; serr != nil {
-				err = serr
+				err = &sinkError{serr}
 			}
 		}
 		ps.pw = nil
@@ -449,6 +465,8 @@ type recorder struct {
 	held      bytes.Buffer
 	heldStart int64
 	off       int64
+	// sinkErr is set when the sink stopped taking bytes.
+	sinkErr error
 }
 
 func (c *recorder) Read(p []byte) (int, error) {
@@ -467,6 +485,7 @@ func (c *recorder) Read(p []byte) (int, error) {
 				return 0, werr
 			}
 			if _, werr := c.w.Write(p[:n]); werr != nil {
+				c.sinkErr = werr
 				return 0, werr
 			}
 		}
@@ -484,6 +503,9 @@ func (c *recorder) release() error {
 	}
 	_, err := c.w.Write(c.held.Bytes())
 	c.held.Reset()
+	if err != nil {
+		c.sinkErr = err
+	}
 	return err
 }
 

@@ -1,0 +1,112 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/engine"
+)
+
+// Loaded is one image of an archive after a load.
+type Loaded struct {
+	Ref string `json:"ref"` // "" for an image saved by ID
+	ID  string `json:"id"`
+	// Already is set when the engine already had this image under this name: not loaded again.
+	Already bool `json:"already,omitempty"`
+}
+
+// LoadArchive streams one archive into the engine (runbook step 1), skipping parts
+// whose images are all already loaded under their names, and then confirms every
+// reference by inspecting it: it must carry the archive's config digest as image ID.
+func LoadArchive(ctx context.Context, eng engine.Client, path string, progress func(int64)) (*archive.Archive, []Loaded, error) {
+	var mu sync.Mutex
+	var engineSaid []string
+	a, err := archive.Read(ctx, path, archive.Options{
+		Progress: progress,
+		Keep: func(ctx context.Context, p *archive.Part) error {
+			for _, img := range p.Images {
+				ok, err := present(ctx, eng, img)
+				if err != nil || !ok {
+					return err
+				}
+			}
+			return archive.ErrSkip
+		},
+		Load: func(ctx context.Context, r io.Reader) error {
+			refs, err := eng.Load(ctx, r)
+			mu.Lock()
+			engineSaid = append(engineSaid, refs...)
+			mu.Unlock()
+			if err != nil && !errors.Is(err, archive.ErrSkip) && !errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			return err
+		},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Loaded
+	for _, p := range a.Parts {
+		for _, img := range p.Images {
+			refs := img.Refs
+			if len(refs) == 0 {
+				refs = []string{""}
+			}
+			for _, ref := range refs {
+				l := Loaded{Ref: ref, ID: img.ID, Already: p.Skipped}
+				if !p.Skipped {
+					if err := confirm(ctx, eng, path, ref, img.ID); err != nil {
+						return a, out, err
+					}
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	return a, out, nil
+}
+
+// present reports whether the engine has img under every one of its names.
+func present(ctx context.Context, eng engine.Client, img archive.Image) (bool, error) {
+	refs := img.Refs
+	if len(refs) == 0 {
+		refs = []string{img.ID}
+	}
+	for _, ref := range refs {
+		id, err := eng.ImageID(ctx, ref)
+		if err != nil || id != img.ID {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func confirm(ctx context.Context, eng engine.Client, path, ref, want string) error {
+	name := ref
+	if name == "" {
+		name = want
+	}
+	id, err := eng.ImageID(ctx, name)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return fmt.Errorf("%s: the engine reported the load as done, but has no image %s", path, name)
+	}
+	if id != want {
+		return fmt.Errorf("%s: after loading, %s is image %s, but the archive holds %s", path, name, short(id), short(want))
+	}
+	return nil
+}
+
+func short(id string) string {
+	if len(id) > 19 {
+		return id[:19]
+	}
+	return id
+}

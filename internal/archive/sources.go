@@ -1,0 +1,64 @@
+package archive
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Sources expands the operator's arguments: a file is itself, a folder is every archive
+// directly in it (checked by content; other files are returned in skipped). Missing
+// and empty files are errors, found before anything is read.
+func Sources(args []string) (files, skipped []string, err error) {
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, &Error{Path: a, Err: errors.New("no such file or folder")}
+		} else if err != nil {
+			return nil, nil, &Error{Path: a, Err: err}
+		}
+		if !st.IsDir() {
+			if st.Size() == 0 {
+				return nil, nil, &Error{Path: a, Err: errors.New("is empty (0 bytes): the upload may have failed; copy the archive again")}
+			}
+			files = append(files, a)
+			continue
+		}
+		ents, err := os.ReadDir(a)
+		if err != nil {
+			return nil, nil, &Error{Path: a, Err: err}
+		}
+		var found []string
+		for _, e := range ents {
+			p := filepath.Join(a, e.Name())
+			if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+				continue
+			}
+			if isArchive(p) {
+				found = append(found, p)
+			} else {
+				skipped = append(skipped, p)
+			}
+		}
+		if len(found) == 0 {
+			return nil, nil, &Error{Path: a, Err: fmt.Errorf("folder holds no image archive")}
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, skipped, nil
+}
+
+func isArchive(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, ok := sniff(bufio.NewReaderSize(f, 4096))
+	return ok
+}

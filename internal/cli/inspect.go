@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/spf13/cobra"
+)
+
+func newInspectCmd(env *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "inspect ARCHIVE|FOLDER...",
+		Short: "List the images in image archives, without loading anything",
+		Long: `List what image archives hold, without loading anything: for each image its
+references (tags), image ID (config digest), layer count and size, and the form of the
+archive. A folder means every archive directly in it.
+
+Forms are told from content, never from file names: docker save tar (classic or OCI
+layout), the same compressed with gzip, zstd, xz or bzip2, and the vendor's .tar.gz that
+holds one or more docker save tars.`,
+		Example: `  imgup inspect /console/consolev4pvt-4.1.150431/image/console-web-v4-pvt-4.1.76383.tar.gz
+  imgup inspect --json image/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			archives, err := readArchives(cmd.Context(), env, args)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(env.Stdout, archives)
+			}
+			t := newTable(env.Stdout)
+			fmt.Fprintln(t, "ARCHIVE\tFORM\tIMAGE\tIMAGE ID\tLAYERS\tSIZE")
+			for _, a := range archives {
+				for _, img := range a.Images() {
+					refs := img.Refs
+					if len(refs) == 0 {
+						refs = []string{"<none> (saved by ID)"}
+					}
+					for _, r := range refs {
+						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", filepath.Base(a.Path), a.Form(), r, shortID(img.ID), img.Layers, humanSize(img.Size))
+					}
+				}
+			}
+			if err := t.Flush(); err != nil {
+				return err
+			}
+			warnArchives(env, archives)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return c
+}
+
+// readArchives expands the arguments and reads each archive, without loading.
+func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Archive, error) {
+	files, skipped, err := archive.Sources(args)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", s)
+	}
+	var out []*archive.Archive
+	for _, f := range files {
+		a, err := readOne(ctx, env, f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func readOne(ctx context.Context, env *Env, f string) (*archive.Archive, error) {
+	size := fileSize(f)
+	var r reading
+	if size > bigArchive {
+		r = startReading(env, "reading", f, size)
+	}
+	opt := archive.Options{}
+	if r.count != nil {
+		opt.Progress = r.count
+	}
+	a, err := archive.Read(ctx, f, opt)
+	if r.done != nil {
+		r.done(err == nil)
+	}
+	return a, err
+}
+
+// bigArchive is the size from which reading an archive shows progress.
+const bigArchive = 32 << 20
+
+// warnArchives says what an operator should know but that is no error.
+func warnArchives(env *Env, archives []*archive.Archive) {
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			if len(img.Refs) == 0 {
+				fmt.Fprintf(env.Stderr, "imgup: warning: %s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG\n", a.Path, shortID(img.ID), shortID(img.ID))
+			}
+		}
+		if len(a.Ignored) > 0 {
+			fmt.Fprintf(env.Stderr, "imgup: note: %s: ignored files that are not image archives: %s\n", a.Path, strings.Join(a.Ignored, ", "))
+		}
+	}
+}

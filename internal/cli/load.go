@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/encoo-tools/imgup/internal/apply"
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/spf13/cobra"
+)
+
+type loadResult struct {
+	Archive string         `json:"archive"`
+	Form    string         `json:"form"`
+	Images  []apply.Loaded `json:"images"`
+}
+
+func newLoadCmd(env *Env) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "load ARCHIVE|FOLDER...",
+		Short: "Load image archives into Docker (runbook step 1), streaming, without unpacking",
+		Long: `Load every image of the given archives into the Docker engine, like
+"tar -zxvf X.tar.gz && docker load -i X.tar" but in one streaming pass: nothing is
+unpacked to disk, memory stays flat whatever the archive size.
+
+Each archive is checked while it streams; a broken one is refused as a whole (the
+engine loads nothing of it). Images the engine already has under the same name and
+image ID are skipped. After loading, every reference is inspected and its image ID
+compared with the archive's. Archives are loaded one after another: when a later
+archive is refused, the earlier ones stay loaded (loading only adds images).`,
+		Example: `  imgup load console-web-v4-pvt-4.1.76383.tar.gz
+  imgup load /console/consolev4pvt-4.1.150431/image/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			files, skipped, err := archive.Sources(args)
+			if err != nil {
+				return err
+			}
+			for _, s := range skipped {
+				fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", s)
+			}
+			eng, err := env.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			var results []loadResult
+			var archives []*archive.Archive
+			for _, f := range files {
+				r := startReading(env, "loading", f, fileSize(f))
+				a, loaded, err := apply.LoadArchive(ctx, eng, f, r.count)
+				r.done(err == nil)
+				if err != nil {
+					return err
+				}
+				archives = append(archives, a)
+				results = append(results, loadResult{Archive: f, Form: a.Form(), Images: loaded})
+				if !asJSON {
+					for _, l := range loaded {
+						name := l.Ref
+						if name == "" {
+							name = l.ID
+						}
+						if l.Already {
+							fmt.Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, shortID(l.ID))
+						} else if l.Ref == "" {
+							fmt.Fprintf(env.Stdout, "Loaded image ID: %s\n", l.ID)
+						} else {
+							fmt.Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, shortID(l.ID))
+						}
+					}
+				}
+			}
+			if asJSON {
+				if err := writeJSON(env.Stdout, results); err != nil {
+					return err
+				}
+			}
+			warnArchives(env, archives)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return c
+}
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}

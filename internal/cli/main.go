@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in the README and in `imgup --help`.
+const (
+	ExitOK         = 0 // done, or nothing to do
+	ExitFailed     = 1 // failed before any change
+	ExitUsage      = 2 // the command line is wrong
+	ExitRolledBack = 3 // failed after changes, and every change was undone
+	ExitBroken     = 4 // failed and could not restore: operator action needed
+	ExitInterrupt  = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0  done, or nothing to do
+  1  failed before any change (bad archive, bad deployment, engine unreachable)
+  2  usage: the command line is wrong
+  3  failed after changes; every change was undone
+  4  failed and could not restore: operator action needed (the message says what)`
+
+// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// Env is what a command may touch of the outside world. Tests build their own.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Dial connects to the engine; nil means the real one from the environment.
+	Dial func(ctx context.Context) (engine.Client, error)
+	// Terminal tells whether stdin and stderr are terminals (questions, progress bars).
+	StdinTTY, StderrTTY bool
+}
+
+func (e *Env) dial(ctx context.Context) (engine.Client, error) {
+	if e.Dial != nil {
+		return e.Dial(ctx)
+	}
+	return engine.Dial(ctx)
+}
+
+// exitError carries an exit code with the error to print.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs imgup with the process's arguments and returns its exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr)}
+	return Run(ctx, env, os.Args[1:])
+}
+
+// Run runs one command line and returns the exit code, printing any error once.
+func Run(ctx context.Context, env *Env, args []string) int {
+	root := NewRootCmd(env)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "imgup: %v\n", err)
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return ExitInterrupt
+	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
+		return ExitUsage
+	}
+	return ExitFailed
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// NewRootCmd builds the command tree; it holds no global state.
+func NewRootCmd(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "imgup",
+		Short: "Update the service images of an offline docker-compose deployment from image archives",
+		Long: `imgup does the vendor's "update service images" runbook in one command:
+
+  1. load the image archives into Docker (docker load), streaming, no unpacking
+  2. change the image version in .systemconfig
+  3. change image: in the compose files (only the tag characters change)
+  4. restart (./deploy.sh restart)
+  5. check that the updated services run the new images (docker ps -a)
+
+It shows its plan before it acts, and touches only what must change.
+
+` + exitCodesHelp,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError("%v (see '%s --help')", err, c.CommandPath())
+	})
+	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env))
+	addPlanCommands(root, env)
+	for _, c := range root.Commands() {
+		if c.Args == nil {
+			c.Args = cobra.NoArgs
+		}
+		wrapArgs(c)
+	}
+	return root
+}
+
+// wrapArgs makes argument-count errors usage errors (exit 2).
+func wrapArgs(c *cobra.Command) {
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError("%v (see '%s --help')", err, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func newVersionCmd(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print imgup's version",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintf(env.Stdout, "imgup %s\n", version())
+			return nil
+		},
+	}
+}

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Docker is the real engine.
+type Docker struct {
+	c *client.Client
+}
+
+// Dial connects to the engine the environment names and checks that it answers.
+func Dial(ctx context.Context) (*Docker, error) {
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, fmt.Errorf("cannot set up the Docker client: %w (check DOCKER_HOST, DOCKER_CERT_PATH)", err)
+	}
+	d := &Docker{c: c}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		c.Close()
+		return nil, unreachable(c.DaemonHost(), err)
+	}
+	return d, nil
+}
+
+// Unreachable is returned when no engine answers.
+type Unreachable struct {
+	Host string
+	Err  error
+}
+
+func (e *Unreachable) Error() string {
+	hint := "is dockerd running (systemctl status docker)? is DOCKER_HOST right?"
+	if strings.Contains(e.Err.Error(), "permission denied") {
+		hint = "run as root or as a member of the docker group"
+	} else if strings.Contains(e.Err.Error(), "not supported") {
+		hint = "imgup needs Docker Engine 19.03 (API 1.40) or later"
+	}
+	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, firstLine(e.Err.Error()), hint)
+}
+
+func (e *Unreachable) Unwrap() error { return e.Err }
+
+func unreachable(host string, err error) error {
+	if env := os.Getenv("DOCKER_HOST"); env != "" {
+		host = env + " (DOCKER_HOST)"
+	}
+	return &Unreachable{Host: host, Err: err}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func (d *Docker) Close() error { return d.c.Close() }
+
+func (d *Docker) Info(ctx context.Context) (Info, error) {
+	r, err := d.c.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{Host: d.c.DaemonHost(), ServerVersion: r.Info.ServerVersion, APIVersion: d.c.ClientVersion(), RootDir: r.Info.DockerRootDir}, nil
+}
+
+// message is one line of the engine's JSON message stream.
+type message struct {
+	Stream      string `json:"stream"`
+	Status      string `json:"status"`
+	Error       string `json:"error"`
+	ErrorDetail *struct {
+		Message string `json:"message"`
+	} `json:"errorDetail"`
+}
+
+func (d *Docker) Load(ctx context.Context, tar io.Reader) ([]string, error) {
+	res, err := d.c.ImageLoad(ctx, tar, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return nil, fmt.Errorf("engine refused the load: %w", err)
+	}
+	defer res.Close()
+	return decodeLoad(res)
+}
+
+// decodeLoad reads the load response: a 200 OK that may still carry an error.
+func decodeLoad(r io.Reader) ([]string, error) {
+	var loaded []string
+	dec := json.NewDecoder(bufio.NewReader(r))
+	for {
+		var m message
+		if err := dec.Decode(&m); err == io.EOF {
+			break
+		} else if err != nil {
+			return loaded, fmt.Errorf("reading the engine's answer to the load: %w", err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return loaded, fmt.Errorf("engine: %s", m.ErrorDetail.Message)
+		}
+		if m.Error != "" {
+			return loaded, fmt.Errorf("engine: %s", m.Error)
+		}
+		for _, line := range strings.Split(m.Stream, "\n") {
+			if ref, ok := strings.CutPrefix(line, "Loaded image: "); ok {
+				loaded = append(loaded, strings.TrimSpace(ref))
+			} else if id, ok := strings.CutPrefix(line, "Loaded image ID: "); ok {
+				loaded = append(loaded, strings.TrimSpace(id))
+			}
+		}
+	}
+	return loaded, nil
+}
+
+func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
+	r, err := d.c.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", nil
+		}
+		return "", err
+	}
+	return r.ID, nil
+}
+
+func (d *Docker) Images(ctx context.Context) ([]Image, error) {
+	r, err := d.c.ImageList(ctx, client.ImageListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Image
+	for _, s := range r.Items {
+		out = append(out, Image{ID: s.ID, Tags: s.RepoTags, Created: time.Unix(s.Created, 0), Size: s.Size})
+	}
+	return out, nil
+}
+
+func (d *Docker) Containers(ctx context.Context) ([]Container, error) {
+	r, err := d.c.ContainerList(ctx, client.ContainerListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []Container
+	for _, s := range r.Items {
+		in, err := d.c.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			continue // removed since the list
+		} else if err != nil {
+			return nil, err
+		}
+		c := in.Container
+		ct := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Image: s.Image, ImageID: c.Image,
+			RestartCount: c.RestartCount, Labels: s.Labels}
+		if c.Config != nil {
+			ct.Image = c.Config.Image
+		}
+		if st := c.State; st != nil {
+			ct.State = string(st.Status)
+			ct.ExitCode = st.ExitCode
+			ct.StartedAt, _ = time.Parse(time.RFC3339Nano, st.StartedAt)
+			if st.Health != nil {
+				ct.Health = string(st.Health.Status)
+			}
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+func (d *Docker) Logs(ctx context.Context, id string, lines int) (string, error) {
+	r, err := d.c.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: fmt.Sprint(lines)})
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	return demux(b), nil
+}
+
+// demux strips the 8-byte frame headers of a non-TTY container's log stream.
+func demux(b []byte) string {
+	var out strings.Builder
+	for len(b) >= 8 && (b[0] == 0 || b[0] == 1 || b[0] == 2) && b[1] == 0 && b[2] == 0 && b[3] == 0 {
+		n := int(binary.BigEndian.Uint32(b[4:8]))
+		if 8+n > len(b) {
+			break
+		}
+		out.Write(b[8 : 8+n])
+		b = b[8+n:]
+	}
+	if out.Len() == 0 {
+		return string(b) // a TTY container's log has no frames
+	}
+	return out.String()
+}
+
+// IsNotFound reports an engine "no such object" answer.
+func IsNotFound(err error) bool { return errors.Is(err, cerrdefs.ErrNotFound) || cerrdefs.IsNotFound(err) }

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Client lists the Engine calls imgup makes.
+type Client interface {
+	// Info tells which engine answers and where it keeps images.
+	Info(ctx context.Context) (Info, error)
+	// Load sends a docker-save tar to the engine and returns the references (or, for
+	// images saved by ID, the IDs) the engine reports as loaded.
+	Load(ctx context.Context, tar io.Reader) ([]string, error)
+	// ImageID returns the ID of the image ref names, or "" when the engine has none.
+	ImageID(ctx context.Context, ref string) (string, error)
+	// Images lists every image with its tags and creation time.
+	Images(ctx context.Context) ([]Image, error)
+	// Containers lists all containers (running or not), inspected.
+	Containers(ctx context.Context) ([]Container, error)
+	// Logs returns the last lines a container wrote (stdout and stderr).
+	Logs(ctx context.Context, id string, lines int) (string, error)
+	Close() error
+}
+
+// Info describes the engine.
+type Info struct {
+	Host          string
+	ServerVersion string
+	APIVersion    string
+	// RootDir is where the engine keeps images (DockerRootDir).
+	RootDir string
+}
+
+// Image is one image the engine holds.
+type Image struct {
+	ID      string
+	Tags    []string
+	Created time.Time
+	Size    int64
+}
+
+// Container is one container, as `docker ps -a` and `docker inspect` show it.
+type Container struct {
+	ID      string
+	Name    string
+	Image   string // the reference the container was created from
+	ImageID string
+	// State is created, running, restarting, exited, paused or dead.
+	State string
+	// Health is healthy, unhealthy, starting, or "" when there is no healthcheck.
+	Health       string
+	ExitCode     int
+	RestartCount int
+	StartedAt    time.Time
+	Labels       map[string]string
+}
+
+// Compose labels that compose (v1 and v2) puts on the containers it creates.
+const (
+	LabelProject    = "com.docker.compose.project"
+	LabelService    = "com.docker.compose.service"
+	LabelConfig     = "com.docker.compose.project.config_files"
+	LabelWorkingDir = "com.docker.compose.project.working_dir"
+	LabelVersion    = "com.docker.compose.version"
+	LabelOneoff     = "com.docker.compose.oneoff"
+)
