@@ -2,8 +2,6 @@ package archive
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"runtime"
 	"slices"
 	"sort"
@@ -50,22 +48,26 @@ func (ps *partState) describe() error {
 		return ps.describeClassic(raw)
 	}
 	if _, ok := ps.files["manifest.json"]; ok {
-		return errors.New("manifest.json is not JSON")
+		return fault("manifest.json is not JSON")
 	}
 	if raw, ok := ps.kept["index.json"]; ok {
 		ps.part.Layout = OCI
 		return ps.describeOCI(raw)
 	}
-	return errors.New("holds no image: no manifest.json or index.json (not a docker save archive)")
+	if len(ps.files) > 0 {
+		// Layers but no metadata: docker save writes manifest.json last, so the end is missing.
+		return fault("truncated: it has image layers but no manifest.json or index.json, which come last; the copy is incomplete, upload it again")
+	}
+	return fault("holds no image: no manifest.json or index.json (not a docker save archive)")
 }
 
 func (ps *partState) describeClassic(raw []byte) error {
 	var m []classicEntry
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("manifest.json is not a docker save manifest: %v", err)
+		return fault("manifest.json is not a docker save manifest: %v", err)
 	}
 	if len(m) == 0 {
-		return errors.New("manifest.json lists no image")
+		return fault("manifest.json lists no image")
 	}
 	for _, e := range m {
 		img := Image{Layers: len(e.Layers)}
@@ -77,7 +79,7 @@ func (ps *partState) describeClassic(raw []byte) error {
 		for _, l := range e.Layers {
 			size, ok := ps.files[cleanName(l)]
 			if !ok {
-				return fmt.Errorf("manifest.json names layer %q, which is not in the archive: the archive is incomplete or was repacked", l)
+				return fault("manifest.json names layer %q, which is not in the archive: the archive is incomplete or was repacked", l)
 			}
 			img.Size += size
 		}
@@ -93,11 +95,11 @@ func (ps *partState) describeClassic(raw []byte) error {
 func (ps *partState) blobID(name string) (string, error) {
 	name = cleanName(name)
 	if _, ok := ps.files[name]; !ok {
-		return "", fmt.Errorf("manifest.json names config %q, which is not in the archive", name)
+		return "", fault("manifest.json names config %q, which is not in the archive", name)
 	}
 	d, ok := ps.dig[name]
 	if !ok {
-		return "", fmt.Errorf("config %q is not JSON", name)
+		return "", fault("config %q is not JSON", name)
 	}
 	return d, nil
 }
@@ -109,10 +111,10 @@ func blobPath(digest string) string {
 func (ps *partState) describeOCI(raw []byte) error {
 	var idx ociIndex
 	if err := json.Unmarshal(raw, &idx); err != nil {
-		return fmt.Errorf("index.json is not an OCI index: %v", err)
+		return fault("index.json is not an OCI index: %v", err)
 	}
 	if len(idx.Manifests) == 0 {
-		return errors.New("index.json lists no image")
+		return fault("index.json lists no image")
 	}
 	seen := map[string]int{} // one image per manifest, however many names the index gives it
 	for _, d := range idx.Manifests {
@@ -131,7 +133,7 @@ func (ps *partState) describeOCI(raw []byte) error {
 		}
 		img := Image{Layers: len(m.Layers)}
 		if m.Config == nil {
-			return fmt.Errorf("manifest %s has no config", d.Digest)
+			return fault("manifest %s has no config", d.Digest)
 		}
 		if img.ID, err = ps.blobID(blobPath(m.Config.Digest)); err != nil {
 			return err
@@ -141,7 +143,7 @@ func (ps *partState) describeOCI(raw []byte) error {
 			p := blobPath(l.Digest)
 			size, ok := ps.files[p]
 			if !ok {
-				return fmt.Errorf("index names layer %q, which is not in the archive: the archive is incomplete", p)
+				return fault("index names layer %q, which is not in the archive: the archive is incomplete", p)
 			}
 			img.Size += size
 			layers = append(layers, p)
@@ -162,17 +164,17 @@ func (ps *partState) imageManifest(d ociDescriptor, depth int) (*ociIndex, error
 	p := blobPath(d.Digest)
 	raw, ok := ps.kept[p]
 	if !ok {
-		return nil, fmt.Errorf("index names manifest %q, which is not in the archive", p)
+		return nil, fault("index names manifest %q, which is not in the archive", p)
 	}
 	var m ociIndex
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("manifest %q is not JSON: %v", p, err)
+		return nil, fault("manifest %q is not JSON: %v", p, err)
 	}
 	if len(m.Manifests) == 0 {
 		return &m, nil
 	}
 	if depth > 2 {
-		return nil, fmt.Errorf("index %q nests too deep", p)
+		return nil, fault("index %q nests too deep", p)
 	}
 	for _, c := range m.Manifests {
 		if c.Platform != nil && c.Platform.OS == "linux" && c.Platform.Architecture == runtime.GOARCH {
@@ -186,7 +188,7 @@ func (ps *partState) imageManifest(d ociDescriptor, depth int) (*ociIndex, error
 			return ps.imageManifest(c, depth+1)
 		}
 	}
-	return nil, fmt.Errorf("index %q names no manifest that is in the archive", p)
+	return nil, fault("index %q names no manifest that is in the archive", p)
 }
 
 // ociRefs reads the image names an OCI index entry carries.
@@ -208,7 +210,7 @@ func checkRefs(refs []string) ([]string, error) {
 	for _, r := range refs {
 		n, err := reference.ParseNormalizedNamed(r)
 		if err != nil {
-			return nil, fmt.Errorf("the archive names an invalid image reference %q: %v", r, err)
+			return nil, fault("the archive names an invalid image reference %q: %v", r, err)
 		}
 		// The familiar form is what `docker images` and compose files show.
 		if f := reference.FamiliarString(reference.TagNameOnly(n)); !slices.Contains(out, f) {

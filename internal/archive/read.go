@@ -187,9 +187,9 @@ func (rd *reader) top(ctx context.Context, r io.Reader) error {
 	rd.a.Bundle = bundle
 	if len(rd.a.Parts) == 0 {
 		if bundle {
-			return errors.New("holds no image: a tar with neither manifest.json nor index.json, and no docker save tar inside")
+			return fault("holds no image: a tar with neither manifest.json nor index.json, and no docker save tar inside")
 		}
-		return errors.New("holds no image: an empty tar")
+		return fault("holds no image: an empty tar")
 	}
 	return nil
 }
@@ -221,20 +221,11 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 			err = ps.entry(h, cleanName(h.Name), tr)
 		}
 		if err != nil {
-			err = ps.abort(err)
-			if errors.As(err, new(*Error)) || errors.As(err, new(*sinkError)) {
-				return err
-			}
-			in.Err = explain(c, err)
-			return in
+			return in.wrap(ps.abort(err), c)
 		}
 	}
 	if err := ps.finish(); err != nil {
-		if errors.As(err, new(*Error)) || errors.As(err, new(*sinkError)) {
-			return err
-		}
-		in.Err = err
-		return in
+		return in.wrap(err, c)
 	}
 	rd.a.Bundle = true
 	return nil
@@ -268,6 +259,28 @@ func holdsDockerSave(br *bufio.Reader) bool {
 	defer closeFn()
 	h, err := tar.NewReader(plain).Next()
 	return err == nil && saveEntry.MatchString(cleanName(h.Name))
+}
+
+// wrap names the inner tar in err, unless it comes from the sink.
+func (in *Error) wrap(err error, c Compression) error {
+	var ae *Error
+	switch {
+	case errors.As(err, new(*sinkError)):
+		return err
+	case errors.As(err, &ae):
+		if ae.Inner == "" {
+			ae.Inner = in.Inner
+		}
+		return ae
+	}
+	in.Err = explain(c, err)
+	return in
+}
+
+// fault is a problem with the archive's content, said in an operator's words; Read
+// adds the file name.
+func fault(format string, args ...any) error {
+	return &Error{Err: fmt.Errorf(format, args...)}
 }
 
 func cleanName(n string) string {
@@ -340,7 +353,7 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 			if len(bytes.TrimSpace(b)) > 0 && (bytes.TrimSpace(b)[0] == '{' || bytes.TrimSpace(b)[0] == '[') {
 				ps.size += int64(len(b))
 				if ps.size > maxKept {
-					return errors.New("metadata files larger than 64 MiB: not a docker save archive")
+					return fault("metadata files larger than 64 MiB: not a docker save archive")
 				}
 				ps.kept[name] = b
 				sum := sha256.Sum256(b)
@@ -438,7 +451,7 @@ func (ps *partState) synthesizeManifest() error {
 	end := (ps.contentEnd + 511) / 512 * 512
 	keep := end - ps.rec.heldStart
 	if keep < 0 || keep > int64(ps.rec.held.Len()) {
-		return errors.New("cannot add manifest.json: the tail of the archive was not held")
+		return fault("cannot add manifest.json: the tail of the archive was not held")
 	}
 	ps.rec.held.Truncate(int(keep))
 	tw := tar.NewWriter(&ps.rec.held)

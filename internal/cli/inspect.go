@@ -78,19 +78,9 @@ func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Arch
 }
 
 func readOne(ctx context.Context, env *Env, f string) (*archive.Archive, error) {
-	size := fileSize(f)
-	var r reading
-	if size > bigArchive {
-		r = startReading(env, "reading", f, size)
-	}
-	opt := archive.Options{}
-	if r.count != nil {
-		opt.Progress = r.count
-	}
-	a, err := archive.Read(ctx, f, opt)
-	if r.done != nil {
-		r.done(err == nil)
-	}
+	r := startReading(env, "reading", f, fileSize(f))
+	a, err := archive.Read(ctx, f, archive.Options{Progress: r.count})
+	r.done(err == nil)
 	return a, err
 }
 

@@ -19,6 +19,9 @@ type reading struct {
 func startReading(env *Env, verb, path string, total int64) reading {
 	name := filepath.Base(path)
 	start := time.Now()
+	if total < bigArchive {
+		return reading{count: func(int64) {}, done: func(bool) {}}
+	}
 	if !env.StderrTTY {
 		fmt.Fprintf(env.Stderr, "%s %s (%s)...\n", verb, name, humanSize(total))
 		return reading{

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -50,7 +51,12 @@ func (e *Unreachable) Error() string {
 	} else if strings.Contains(e.Err.Error(), "not supported") {
 		hint = "imgup needs Docker Engine 19.03 (API 1.40) or later"
 	}
-	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, firstLine(e.Err.Error()), hint)
+	var cause error = e.Err
+	var op *net.OpError
+	if errors.As(e.Err, &op) {
+		cause = op // "dial unix /var/run/docker.sock: connect: permission denied"
+	}
+	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, firstLine(cause.Error()), hint)
 }
 
 func (e *Unreachable) Unwrap() error { return e.Err }
