@@ -298,7 +298,7 @@ type partState struct {
 	kept  map[string][]byte
 	dig   map[string]string
 	size  int64
-	pw    *io.PipeWriter
+	pw    *chunkPipe
 	errc  chan error
 	// contentEnd is the stream offset where the last entry's content ended.
 	contentEnd int64
@@ -311,17 +311,13 @@ func (rd *reader) startPart(ctx context.Context, name string, rec *recorder) *pa
 	ps := &partState{ctx: ctx, rd: rd, part: Part{Name: name}, rec: rec,
 		files: map[string]int64{}, kept: map[string][]byte{}, dig: map[string]string{}}
 	if rd.opt.Load != nil {
-		pr, pw := io.Pipe()
+		pw := newChunkPipe()
 		ps.pw, ps.errc = pw, make(chan error, 1)
 		rec.w = pw
 		go func() {
-			err := rd.opt.Load(ctx, pr)
-			if err == nil {
-				// A sink that stopped early must not block the reader. (An HTTP
-				// client closes the pipe once sent, so a read error here is normal.)
-				_, _ = io.Copy(io.Discard, pr)
-			}
-			pr.CloseWithError(errSinkDone(err))
+			err := rd.opt.Load(ctx, sinkReader{pw})
+			// Writes after the sink stopped fail with its error.
+			pw.CloseRead(errSinkDone(err))
 			ps.errc <- err
 		}()
 	}
@@ -359,7 +355,7 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 				sum := sha256.Sum256(b)
 				ps.dig[name] = "sha256:" + hex.EncodeToString(sum[:])
 			}
-		} else if _, err := io.Copy(io.Discard, tr); err != nil {
+		} else if err := discard(tr); err != nil {
 			return err
 		}
 	} else if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
@@ -371,13 +367,27 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 	return nil
 }
 
+// discard reads r to its end in large reads: the recorder passes them on to the sink.
+func discard(r io.Reader) error {
+	buf := make([]byte, chunkSize)
+	for {
+		_, err := r.Read(buf)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // abort stops the sink, which then loads nothing. When the read failed because the
 // sink stopped taking bytes, the sink's own error is the one to report.
 func (ps *partState) abort(err error) error {
 	if ps.pw == nil {
 		return err
 	}
-	ps.pw.CloseWithError(err)
+	ps.pw.CloseWrite(err)
 	serr := <-ps.errc
 	ps.pw = nil
 	if ps.rec.sinkErr != nil && serr != nil {
@@ -417,12 +427,12 @@ func (ps *partState) finish() error {
 			err = ps.rec.release()
 		}
 		if err == nil {
-			ps.pw.Close()
+			ps.pw.CloseWrite(nil)
 			if serr := <-ps.errc; serr != nil {
 				err = &sinkError{serr}
 			}
 		} else {
-			ps.pw.CloseWithError(err)
+			ps.pw.CloseWrite(err)
 			if serr := <-ps.errc; serr != nil {
 				err = &sinkError{serr}
 			}

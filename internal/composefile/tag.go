@@ -1,0 +1,159 @@
+package composefile
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// Where says where an image's tag characters are.
+type Where string
+
+const (
+	InFile     Where = "file"     // in the compose file (a literal, or a ${VAR:-default}'s default)
+	InVariable Where = "variable" // in a variable's value (.systemconfig or .env)
+)
+
+// Target is an image as compose reads it, and where its tag's characters are.
+type Target struct {
+	// Ref is the image after interpolation; Name its familiar repository name and Tag
+	// its tag ("latest" when none is written).
+	Ref  string `json:"ref"`
+	Name string `json:"name"`
+	Tag  string `json:"tag"`
+
+	Where Where `json:"where"`
+	// For InFile: byte offsets of the tag in the file.
+	Start, End int `json:"-"`
+	// For InVariable: the variable, and the offsets of the tag in its value.
+	Var              string `json:"var,omitempty"`
+	VarStart, VarEnd int    `json:"-"`
+	// Old is the text to replace; Colon says the replacement must start with ":"
+	// (no tag was written, or only a digest).
+	Old   string `json:"old"`
+	Colon bool   `json:"-"`
+	// Vars are all the variables the image uses: changing one changes every image
+	// that uses it.
+	Vars []string `json:"vars,omitempty"`
+}
+
+// Replacement is the text that gives the image tag instead of Old.
+func (t *Target) Replacement(tag string) string {
+	if t.Colon {
+		return ":" + tag
+	}
+	return tag
+}
+
+// Locate resolves an image scalar with env and finds its tag's characters.
+func Locate(s *Scalar, env Lookup) (*Target, error) {
+	segs, err := Scan(s.Raw)
+	if err != nil {
+		return nil, err
+	}
+	type piece struct {
+		seg         Segment
+		rs, re      int
+		fromDefault bool
+	}
+	var pieces []piece
+	var b strings.Builder
+	t := &Target{}
+	for _, g := range segs {
+		v, fromDefault, err := g.value(env)
+		if err != nil {
+			return nil, err
+		}
+		if g.Var != "" && !containsStr(t.Vars, g.Var) {
+			t.Vars = append(t.Vars, g.Var)
+		}
+		if fromDefault && strings.Contains(v, "$") {
+			// A default holding variables: resolve it, but do not edit inside it.
+			inner, err := Scan(v)
+			if err != nil {
+				return nil, err
+			}
+			if v, err = Resolve(inner, env); err != nil {
+				return nil, err
+			}
+			g.Op = "nested"
+		}
+		pieces = append(pieces, piece{seg: g, rs: b.Len(), re: b.Len() + len(v), fromDefault: fromDefault})
+		b.WriteString(v)
+	}
+	r := b.String()
+	t.Ref = r
+	n, err := reference.ParseNormalizedNamed(r)
+	if err != nil {
+		if r != s.Raw {
+			return nil, fmt.Errorf("image %q (written %q) is not a valid image reference: %v", r, s.Raw, err)
+		}
+		return nil, fmt.Errorf("image %q is not a valid image reference: %v", r, err)
+	}
+	t.Name = reference.FamiliarName(n)
+	t.Tag = "latest"
+	if tg, ok := n.(reference.Tagged); ok {
+		t.Tag = tg.Tag()
+	}
+	at := strings.IndexByte(r, '@')
+	if at < 0 {
+		at = len(r)
+	}
+	ts, te := at, len(r)
+	if c := strings.LastIndexByte(r[:at], ':'); c > strings.LastIndexByte(r[:at], '/') {
+		ts = c + 1
+	} else {
+		t.Colon = true
+	}
+	// Which piece holds [ts, te)? For an insertion (ts == te), the piece the name ends in.
+	var hold []piece
+	for _, p := range pieces {
+		if ts == te {
+			if p.rs < ts && ts <= p.re {
+				hold = []piece{p}
+			}
+			continue
+		}
+		if p.rs < te && ts < p.re {
+			hold = append(hold, p)
+		}
+	}
+	t.Old = r[ts:te]
+	if len(hold) != 1 {
+		return nil, fmt.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
+	}
+	p := hold[0]
+	g := p.seg
+	switch {
+	case g.Var == "":
+		if strings.Contains(s.Raw[g.Start:g.End], "$$") {
+			return nil, fmt.Errorf("image %q: the tag sits beside an escaped $$; edit it by hand", s.Raw)
+		}
+		t.Where, t.Start, t.End = InFile, s.Start+g.Start+(ts-p.rs), s.Start+g.Start+(te-p.rs)
+	case g.Op == "nested":
+		return nil, fmt.Errorf("image %q: the tag comes from a default that holds variables; edit it by hand", s.Raw)
+	case p.fromDefault:
+		t.Where, t.Start, t.End = InFile, s.Start+g.DefStart+(ts-p.rs), s.Start+g.DefStart+(te-p.rs)
+	default:
+		t.Where, t.Var, t.VarStart, t.VarEnd = InVariable, g.Var, ts-p.rs, te-p.rs
+	}
+	return t, nil
+}
+
+func containsStr(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Splice returns data with [start, end) replaced by text.
+func Splice(data []byte, start, end int, text string) []byte {
+	out := make([]byte, 0, len(data)-(end-start)+len(text))
+	out = append(out, data[:start]...)
+	out = append(out, text...)
+	return append(out, data[end:]...)
+}

@@ -1,0 +1,170 @@
+package sysconfig
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/distribution/reference"
+)
+
+// Kind says how an entry holds an image's version.
+type Kind string
+
+const (
+	Reference Kind = "reference" // KEY=encoo/rpa-service:4.1.70002
+	Version   Kind = "version"   // RPA_SERVICE_VERSION=4.1.70002
+)
+
+// Match is an entry that holds an image's version.
+type Match struct {
+	File  *File
+	Entry Entry
+	Kind  Kind
+}
+
+// Ambiguous is returned when the version of an image could be in several entries (or in
+// one whose name does not say so), and imgup will not guess.
+type Ambiguous struct {
+	Image      string
+	Candidates []Match
+}
+
+func (e *Ambiguous) Error() string {
+	var c []string
+	for _, m := range e.Candidates {
+		c = append(c, fmt.Sprintf("%s:%d %s=%s", m.File.Path, m.Entry.Line, m.Entry.Key, m.Entry.Value))
+	}
+	return fmt.Sprintf("cannot tell which config entry holds the version of %s; candidates: %s; say which with --config-key %s=KEY (or config-keys in imgup.yaml)",
+		e.Image, strings.Join(c, ", "), e.Image)
+}
+
+// Find returns the entries of files that hold the version of image repo (a familiar
+// name such as "encoo/rpa-service"), whose tag in use is one of tags.
+//
+//   - key, when given, names the entry (the operator's --config-key); it must exist.
+//   - otherwise every value that is a reference to repo at a tag in use is an entry;
+//   - otherwise a value equal to a tag in use is, when its key names the image (the
+//     key's words, less VERSION/TAG/IMAGE, all appear in the image name) and no other
+//     such key names it as closely.
+//
+// No entry at all is not an error (nil, nil); an unclear choice is *Ambiguous.
+func Find(files []*File, repo string, tags []string, key string) ([]Match, error) {
+	if key != "" {
+		for _, f := range files {
+			if e, ok := f.Lookup(key); ok {
+				return []Match{{File: f, Entry: e, Kind: kindOf(e.Value, repo)}}, nil
+			}
+		}
+		return nil, fmt.Errorf("config key %s (given for %s) is in none of %s", key, repo, paths(files))
+	}
+	var refs, versions []Match
+	for _, f := range files {
+		for _, e := range latest(f) {
+			if r, tag, ok := splitRef(e.Value); ok && r == repo && (tag == "" || slices.Contains(tags, tag)) {
+				refs = append(refs, Match{File: f, Entry: e, Kind: Reference})
+			} else if slices.Contains(tags, e.Value) {
+				versions = append(versions, Match{File: f, Entry: e, Kind: Version})
+			}
+		}
+	}
+	if len(refs) > 0 {
+		return refs, nil
+	}
+	if len(versions) == 0 {
+		return nil, nil
+	}
+	best, bestScore := []Match(nil), 0
+	for _, m := range versions {
+		s := score(m.Entry.Key, repo)
+		switch {
+		case s > bestScore:
+			best, bestScore = []Match{m}, s
+		case s == bestScore && s > 0:
+			best = append(best, m)
+		}
+	}
+	if len(best) == 1 {
+		return best, nil
+	}
+	if len(best) == 0 {
+		best = versions
+	}
+	return nil, &Ambiguous{Image: repo, Candidates: best}
+}
+
+// latest keeps the last assignment of each key: earlier ones are dead in the shell.
+func latest(f *File) []Entry {
+	var out []Entry
+	for i, e := range f.Entries {
+		if l, _ := f.Lookup(e.Key); l.Start == f.Entries[i].Start {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func kindOf(v, repo string) Kind {
+	if r, _, ok := splitRef(v); ok && r == repo {
+		return Reference
+	}
+	return Version
+}
+
+// splitRef reads v as an image reference with a repository path: name and tag.
+func splitRef(v string) (name, tag string, ok bool) {
+	if !strings.ContainsAny(v, "/:") || strings.ContainsAny(v, " $") {
+		return "", "", false
+	}
+	n, err := reference.ParseNormalizedNamed(v)
+	if err != nil {
+		return "", "", false
+	}
+	if t, isTagged := n.(reference.Tagged); isTagged {
+		tag = t.Tag()
+	}
+	return reference.FamiliarName(n), tag, true
+}
+
+var words = regexp.MustCompile(`[a-z0-9]+`)
+
+var generic = map[string]bool{"version": true, "ver": true, "tag": true, "image": true, "img": true, "v": true}
+
+// score is how many words of key name the image, or 0 when any word does not.
+func score(key, repo string) int {
+	name := repo[strings.LastIndex(repo, "/")+1:]
+	have := words.FindAllString(strings.ToLower(name), -1)
+	n := 0
+	for _, w := range words.FindAllString(strings.ToLower(key), -1) {
+		if generic[w] {
+			continue
+		}
+		if !slices.Contains(have, w) {
+			return 0
+		}
+		n++
+	}
+	return n
+}
+
+func paths(files []*File) string {
+	var p []string
+	for _, f := range files {
+		p = append(p, f.Path)
+	}
+	sort.Strings(p)
+	return strings.Join(p, ", ")
+}
+
+// Edit returns the file's bytes with the entry's value replaced by value.
+func (f *File) Edit(e Entry, value string) ([]byte, error) {
+	if !e.Editable {
+		return nil, fmt.Errorf("%s:%d: %s holds escapes or shell syntax; edit it by hand", f.Path, e.Line, e.Key)
+	}
+	out := make([]byte, 0, len(f.Data)+len(value))
+	out = append(out, f.Data[:e.Start]...)
+	out = append(out, value...)
+	return append(out, f.Data[e.End:]...), nil
+}
