@@ -95,7 +95,7 @@ func TestCorpus(t *testing.T) {
 				continue
 			}
 			tg, err := Locate(s.Image, env)
-			if err != nil {
+			if err != nil || tg == nil {
 				fmt.Fprintf(&golden, "%s: refused: %v\n", s.Name, err)
 				continue
 			}

@@ -46,7 +46,9 @@ func (t *Target) Replacement(tag string) string {
 	return tag
 }
 
-// Locate resolves an image scalar with env and finds its tag's characters.
+// Locate resolves an image scalar with env and finds its tag's characters. When the
+// image resolves but its tag cannot be edited, it returns the target (Ref, Name, Tag,
+// Vars) together with the error.
 func Locate(s *Scalar, env Lookup) (*Target, error) {
 	segs, err := Scan(s.Raw)
 	if err != nil {
@@ -121,18 +123,18 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	}
 	t.Old = r[ts:te]
 	if len(hold) != 1 {
-		return nil, fmt.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
+		return t, fmt.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
 	}
 	p := hold[0]
 	g := p.seg
 	switch {
 	case g.Var == "":
 		if strings.Contains(s.Raw[g.Start:g.End], "$$") {
-			return nil, fmt.Errorf("image %q: the tag sits beside an escaped $$; edit it by hand", s.Raw)
+			return t, fmt.Errorf("image %q: the tag sits beside an escaped $$; edit it by hand", s.Raw)
 		}
 		t.Where, t.Start, t.End = InFile, s.Start+g.Start+(ts-p.rs), s.Start+g.Start+(te-p.rs)
 	case g.Op == "nested":
-		return nil, fmt.Errorf("image %q: the tag comes from a default that holds variables; edit it by hand", s.Raw)
+		return t, fmt.Errorf("image %q: the tag comes from a default that holds variables; edit it by hand", s.Raw)
 	case p.fromDefault:
 		t.Where, t.Start, t.End = InFile, s.Start+g.DefStart+(ts-p.rs), s.Start+g.DefStart+(te-p.rs)
 	default:

@@ -17,12 +17,12 @@ import (
 	"testing"
 )
 
-// Registry is the host part of every test image name: no real registry has it.
-const Registry = "imguptest.local"
+// NamePrefix starts every test image name: imguptest-<run>/...
+const NamePrefix = "imguptest-"
 
 // Engine is the run's handle on the real engine.
 type Engine struct {
-	// Prefix starts every image name this run makes: imguptest.local/<run>.
+	// Prefix starts every image name this run makes: imguptest-<run>.
 	Prefix string
 	// Run is the run's random id, also used for compose project names.
 	Run string
@@ -43,7 +43,7 @@ func New(t testing.TB) *Engine {
 	b := make([]byte, 3)
 	rand.Read(b)
 	run := hex.EncodeToString(b)
-	e := &Engine{Prefix: Registry + "/" + run, Run: run}
+	e := &Engine{Prefix: NamePrefix + run, Run: run}
 	t.Cleanup(func() { e.cleanup(t) })
 	return e
 }

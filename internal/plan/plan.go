@@ -1,0 +1,544 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/sysconfig"
+)
+
+// Restart methods (runbook step 4).
+const (
+	RestartAuto   = "auto"   // deploy.sh restart when there is one, else compose up
+	RestartDeploy = "deploy" // ./deploy.sh restart
+	RestartNone   = "none"   // edit only
+	// RestartCompose recreates the updated services with compose (no deploy.sh).
+	RestartCompose = "compose"
+)
+
+// Input is the snapshot a plan is computed from.
+type Input struct {
+	Deployment *deploy.Deployment
+	Archives   []*archive.Archive
+	// Images maps each archive reference to the image ID the engine has under it ("" none).
+	Images map[string]string
+	// Containers are all the engine's containers.
+	Containers []engine.Container
+	// FreeBytes is the free space where the engine keeps images; -1 when unknown.
+	FreeBytes int64
+	// Services narrows the update to these services (stack/service or service).
+	Services []string
+	// ConfigKeys maps an image name to its .systemconfig key (flags over imgup.yaml).
+	ConfigKeys map[string]string
+	Restart    string
+}
+
+// Plan is what apply will do.
+type Plan struct {
+	Root    string   `json:"root"`
+	Loads   []Load   `json:"loads"`
+	Edits   []Edit   `json:"edits"`
+	Updates []Update `json:"updates"`
+	// Restart is the method; RestartCommand what runs ("" for none).
+	Restart        string `json:"restart"`
+	RestartCommand string `json:"restart_command,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+}
+
+// Load is one archive image: loaded by apply unless Present.
+type Load struct {
+	Archive string `json:"archive"`
+	Ref     string `json:"ref"`
+	ID      string `json:"id"`
+	Size    int64  `json:"size"`
+	Present bool   `json:"present"`
+}
+
+// Edit replaces bytes [Start, End) of File, which hold Old, with New.
+type Edit struct {
+	File  string   `json:"file"`
+	Line  int      `json:"line"`
+	Start int      `json:"start"`
+	End   int      `json:"end"`
+	Old   string   `json:"old"`
+	New   string   `json:"new"`
+	Key   string   `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
+	Cause []string `json:"cause"`
+}
+
+// Update is a service that will run a new image.
+type Update struct {
+	Stack   string `json:"stack"`
+	Project string `json:"project"`
+	Service string `json:"service"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	ID      string `json:"id"`
+}
+
+// UpToDate reports that apply has nothing to do.
+func (p *Plan) UpToDate() bool {
+	return len(p.Edits) == 0 && len(p.Updates) == 0 && !p.NeedsLoad()
+}
+
+// NeedsLoad reports whether any image must be loaded.
+func (p *Plan) NeedsLoad() bool {
+	for _, l := range p.Loads {
+		if !l.Present {
+			return true
+		}
+	}
+	return false
+}
+
+// Error is a reason the plan cannot be made; nothing has changed.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func fail(format string, args ...any) error { return &Error{Msg: fmt.Sprintf(format, args...)} }
+
+// newImage is an image an archive brings: its name, the tag to use, its ID.
+type newImage struct {
+	name, tag, ref, id, archive string
+}
+
+// Make computes the plan.
+func Make(in Input) (*Plan, error) {
+	d := in.Deployment
+	p := &Plan{Root: d.Root, Restart: in.Restart}
+	images, err := archiveImages(in.Archives)
+	if err != nil {
+		return nil, err
+	}
+	selected, err := selectServices(d, in.Services)
+	if err != nil {
+		return nil, err
+	}
+	e := &editor{p: p, d: d}
+	used := map[string]bool{} // archive paths with an image some service uses
+	var updated []*deploy.Service
+	for _, img := range images {
+		var users []*deploy.Service
+		for _, st := range d.Stacks {
+			for _, svc := range st.Services {
+				if svc.Target != nil && svc.Target.Name == img.name && (selected == nil || selected[svc]) {
+					users = append(users, svc)
+				}
+			}
+		}
+		if len(users) == 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("%s (from %s) is used by no service%s: nothing changes for it", img.ref, filepath.Base(img.archive), narrowed(in.Services)))
+			continue
+		}
+		used[img.archive] = true
+		for _, svc := range users {
+			if svc.Err != nil {
+				return nil, fail("service %s (%s) uses %s, but imgup cannot change its image at %s:%d: %v", svc.Name, svc.Stack.Name, img.name, d.Rel(svc.Image.File), svc.Image.Line, svc.Err)
+			}
+			if svc.Target.Tag != img.tag {
+				if err := e.compose(svc, img); err != nil {
+					return nil, err
+				}
+				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: svc.Target.Ref, To: withTag(svc.Target.Ref, img.tag), ID: img.id})
+				updated = append(updated, svc)
+			} else if c := running(in.Containers, svc); c != nil && c.ImageID != img.id {
+				// Files already name the new image, but the container runs another.
+				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: c.Image + " (" + short(c.ImageID) + ")", To: svc.Target.Ref, ID: img.id})
+				updated = append(updated, svc)
+			}
+		}
+		if err := e.sysconfig(users, img, in.ConfigKeys); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.checkShared(updated); err != nil {
+		return nil, err
+	}
+	for _, a := range in.Archives {
+		if !used[a.Path] {
+			continue
+		}
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				p.Loads = append(p.Loads, Load{Archive: a.Path, Ref: ref, ID: img.ID, Size: img.Size, Present: in.Images[ref] == img.ID})
+			}
+		}
+	}
+	if err := p.checkSpace(in.FreeBytes); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(p.Edits, func(i, j int) bool {
+		if p.Edits[i].File != p.Edits[j].File {
+			return configFirst(p.Edits[i].File) < configFirst(p.Edits[j].File) || configFirst(p.Edits[i].File) == configFirst(p.Edits[j].File) && p.Edits[i].File < p.Edits[j].File
+		}
+		return p.Edits[i].Start < p.Edits[j].Start
+	})
+	if err := p.setRestart(d, in.Restart); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// configFirst orders .systemconfig edits before compose edits, as the runbook does.
+func configFirst(f string) int {
+	switch filepath.Base(f) {
+	case ".systemconfig":
+		return 0
+	case ".env":
+		return 1
+	}
+	return 2
+}
+
+func narrowed(services []string) string {
+	if len(services) == 0 {
+		return ""
+	}
+	return " among " + strings.Join(services, ", ")
+}
+
+// archiveImages lists the images the archives bring, one tag per name: a version tag
+// is preferred to "latest"; two version tags of one name are a question for the operator.
+func archiveImages(archives []*archive.Archive) ([]newImage, error) {
+	var out []newImage
+	byName := map[string]int{}
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				name, tag := splitTag(ref)
+				ni := newImage{name: name, tag: tag, ref: ref, id: img.ID, archive: a.Path}
+				i, seen := byName[name]
+				switch {
+				case !seen:
+					byName[name] = len(out)
+					out = append(out, ni)
+				case out[i].tag == "latest":
+					out[i] = ni
+				case tag == "latest" || (tag == out[i].tag && img.ID == out[i].id):
+				default:
+					return nil, fail("the archives hold %s under two tags, %s and %s; update with one of them at a time", name, out[i].tag, tag)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func splitTag(ref string) (name, tag string) {
+	i := strings.LastIndexByte(ref, ':')
+	if i < 0 || i < strings.LastIndexByte(ref, '/') {
+		return ref, "latest"
+	}
+	return ref[:i], ref[i+1:]
+}
+
+func withTag(ref, tag string) string {
+	if at := strings.IndexByte(ref, '@'); at >= 0 {
+		ref = ref[:at]
+	}
+	name, _ := splitTag(ref)
+	return name + ":" + tag
+}
+
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// selectServices resolves --service names; nil means every service.
+func selectServices(d *deploy.Deployment, names []string) (map[*deploy.Service]bool, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	sel := map[*deploy.Service]bool{}
+	for _, n := range names {
+		stack, svc, qualified := strings.Cut(n, "/")
+		if !qualified {
+			svc, stack = n, ""
+		}
+		found := false
+		var all []string
+		for _, st := range d.Stacks {
+			for _, s := range st.Services {
+				all = append(all, st.Name+"/"+s.Name)
+				if s.Name == svc && (stack == "" || st.Name == stack) {
+					sel[s] = true
+					found = true
+				}
+			}
+		}
+		if !found {
+			return nil, fail("no service %q in the deployment; its services are: %s", n, strings.Join(all, ", "))
+		}
+	}
+	return sel, nil
+}
+
+// running is the container compose made for svc, if any.
+func running(cs []engine.Container, svc *deploy.Service) *engine.Container {
+	for i, c := range cs {
+		if c.Labels[engine.LabelProject] == svc.Stack.Project && c.Labels[engine.LabelService] == svc.Name && c.Labels[engine.LabelOneoff] != "True" {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+func (p *Plan) checkSpace(free int64) error {
+	if free < 0 {
+		return nil
+	}
+	var need int64
+	seen := map[string]bool{}
+	for _, l := range p.Loads {
+		if !l.Present && !seen[l.ID] {
+			seen[l.ID] = true
+			need += 2 * l.Size // the engine unpacks the archive to a temporary folder first
+		}
+	}
+	if need > free {
+		return fail("not enough disk space where Docker keeps images: loading needs about %s (twice the images' layers: the engine unpacks them to a temporary folder first), %s is free; free some space (docker image prune) and try again", human(need), human(free))
+	}
+	return nil
+}
+
+func human(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
+	if len(p.Updates) == 0 {
+		p.Restart = RestartNone
+		return nil
+	}
+	switch method {
+	case "", RestartAuto:
+		if d.DeployScript != "" {
+			p.Restart, p.RestartCommand = RestartDeploy, "./deploy.sh restart"
+		} else {
+			p.Restart, p.RestartCommand = RestartCompose, "compose up -d --no-deps (each updated service)"
+		}
+	case RestartDeploy:
+		if d.DeployScript == "" {
+			return fail("--restart deploy: there is no deploy.sh in %s", d.Root)
+		}
+		p.Restart, p.RestartCommand = RestartDeploy, "./deploy.sh restart"
+	case RestartNone:
+		p.Restart = RestartNone
+	default:
+		return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy or none", method)}
+	}
+	return nil
+}
+
+// editor collects edits, merging those of the same bytes.
+type editor struct {
+	p *Plan
+	d *deploy.Deployment
+}
+
+func (e *editor) add(ed Edit) error {
+	for i, x := range e.p.Edits {
+		if x.File != ed.File || ed.End < x.Start || x.End < ed.Start || (ed.Start == ed.End && (ed.End == x.Start || ed.Start == x.End) && x.Start != x.End) {
+			continue
+		}
+		// Overlapping edits of one value (the tag inside a reference, and the whole
+		// reference) must agree; the wider one stays.
+		outer, inner := x, ed
+		if ed.Start <= x.Start && x.End <= ed.End {
+			outer, inner = ed, x
+		} else if !(x.Start <= ed.Start && ed.End <= x.End) {
+			return fail("%s:%d: two edits overlap; update these images one at a time", e.d.Rel(ed.File), ed.Line)
+		}
+		o := inner.Start - outer.Start
+		if outer.Old[:o]+inner.New+outer.Old[o+inner.End-inner.Start:] != outer.New {
+			return fail("%s:%d would have to become both %q and %q; update these images one at a time", e.d.Rel(ed.File), ed.Line, x.New, ed.New)
+		}
+		for _, c := range inner.Cause {
+			if !slices.Contains(outer.Cause, c) {
+				outer.Cause = append(outer.Cause, c)
+			}
+		}
+		e.p.Edits[i] = outer
+		return nil
+	}
+	e.p.Edits = append(e.p.Edits, ed)
+	return nil
+}
+
+func lineOf(data []byte, off int) int {
+	return 1 + strings.Count(string(data[:off]), "\n")
+}
+
+// compose adds the edit that gives svc the new tag: in the compose file, or in the
+// variable that holds the tag.
+func (e *editor) compose(svc *deploy.Service, img newImage) error {
+	t := svc.Target
+	cause := fmt.Sprintf("service %s/%s: %s -> %s", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag))
+	switch t.Where {
+	case composefile.InFile:
+		f := fileOf(svc.Stack, svc.Image.File)
+		return e.add(Edit{File: svc.Image.File, Line: lineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag), Cause: []string{cause}})
+	case composefile.InVariable:
+		f, entry, ok := svc.Stack.VarFile(t.Var)
+		if !ok {
+			return fail("service %s: its image comes from ${%s}, which is set in neither .systemconfig nor .env of %s", svc.Name, t.Var, e.d.Rel(svc.Stack.Dir))
+		}
+		if !entry.Editable {
+			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
+		}
+		return e.add(Edit{File: f.Path, Line: entry.Line, Key: entry.Key, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag),
+			Cause: []string{cause + " (image: ${" + t.Var + "})"}})
+	}
+	return nil
+}
+
+func fileOf(st *deploy.Stack, path string) *composefile.File {
+	for _, f := range st.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	return &composefile.File{}
+}
+
+// sysconfig adds the edit of the .systemconfig entry that holds img's version, in each
+// stack that runs it (runbook step 2).
+func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[string]string) error {
+	stacks := map[*deploy.Stack][]string{}
+	var order []*deploy.Stack
+	for _, s := range users {
+		if _, ok := stacks[s.Stack]; !ok {
+			order = append(order, s.Stack)
+		}
+		if !slices.Contains(stacks[s.Stack], s.Target.Tag) {
+			stacks[s.Stack] = append(stacks[s.Stack], s.Target.Tag)
+		}
+	}
+	for _, st := range order {
+		tags := append(stacks[st], img.tag)
+		files := st.ConfigFiles()
+		if len(files) == 0 {
+			continue
+		}
+		key := keys[img.name]
+		if key == "" {
+			key = e.d.ConfigKeys[img.name]
+		}
+		matches, err := sysconfig.Find(files, img.name, tags, key)
+		var amb *sysconfig.Ambiguous
+		if errors.As(err, &amb) {
+			return &Error{Msg: err.Error()}
+		} else if err != nil {
+			return fail("%v", err)
+		}
+		if len(matches) == 0 {
+			if !usesVariable(users, st) {
+				e.p.Notes = append(e.p.Notes, fmt.Sprintf("no entry in %s holds the version of %s; only the compose files change", names(files, e.d), img.name))
+			}
+			continue
+		}
+		for _, m := range matches {
+			newVal := img.tag
+			if m.Kind == sysconfig.Reference {
+				newVal = withTag(m.Entry.Value, img.tag)
+			}
+			if m.Entry.Value == newVal {
+				continue
+			}
+			if !m.Entry.Editable {
+				return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(m.File.Path), m.Entry.Line, m.Entry.Key)
+			}
+			cause := fmt.Sprintf("the version of %s in %s", img.name, filepath.Base(m.File.Path))
+			if err := e.add(Edit{File: m.File.Path, Line: m.Entry.Line, Key: m.Entry.Key, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal, Cause: []string{cause}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func usesVariable(users []*deploy.Service, st *deploy.Stack) bool {
+	for _, s := range users {
+		if s.Stack == st && s.Target.Where == composefile.InVariable {
+			return true
+		}
+	}
+	return false
+}
+
+func names(files []*sysconfig.File, d *deploy.Deployment) string {
+	var n []string
+	for _, f := range files {
+		n = append(n, d.Rel(f.Path))
+	}
+	return strings.Join(n, " and ")
+}
+
+// checkShared refuses an edit that would also change the image of a service that is
+// not being updated: a shared anchor, or a variable other images use too.
+func (e *editor) checkShared(updated []*deploy.Service) error {
+	for _, ed := range e.p.Edits {
+		if ed.Key != "" && !isVarEdit(ed) {
+			continue
+		}
+		var affected []*deploy.Service
+		for _, st := range e.d.Stacks {
+			for _, s := range st.Services {
+				if s.Target == nil {
+					continue
+				}
+				if ed.Key != "" && slices.Contains(s.Target.Vars, ed.Key) && filepath.Dir(ed.File) == st.Dir {
+					affected = append(affected, s)
+				} else if ed.Key == "" && s.Image != nil && s.Image.File == ed.File && s.Image.Start <= ed.Start && ed.End <= s.Image.End {
+					affected = append(affected, s)
+				}
+			}
+		}
+		var others []string
+		for _, s := range affected {
+			if !slices.Contains(updated, s) {
+				others = append(others, s.Stack.Name+"/"+s.Name+" ("+s.Target.Ref+")")
+			}
+		}
+		if len(others) > 0 {
+			what := "these bytes"
+			if ed.Key != "" {
+				what = "${" + ed.Key + "}"
+			}
+			return fail("changing %s at %s:%d would also change the image of %s, which %s not being updated; update them together (--service) or give each its own tag by hand",
+				what, e.d.Rel(ed.File), ed.Line, strings.Join(others, ", "), map[bool]string{true: "is", false: "are"}[len(others) == 1])
+		}
+	}
+	return nil
+}
+
+func isVarEdit(ed Edit) bool {
+	for _, c := range ed.Cause {
+		if strings.Contains(c, "(image: ${") {
+			return true
+		}
+	}
+	return false
+}
