@@ -43,6 +43,8 @@ type Part struct {
 type Archive struct {
 	Path        string      `json:"path"`
 	Size        int64       `json:"size"`
+	// SHA256 is the digest of the file's bytes, computed while it streams.
+	SHA256      string      `json:"sha256"`
 	Compression Compression `json:"compression"`
 	// Bundle is set for the vendor form: a tar (usually gzip) of docker-save tars.
 	Bundle bool   `json:"bundle"`

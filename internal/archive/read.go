@@ -63,9 +63,10 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		return nil, fail("is empty (0 bytes): the upload may have failed; copy the archive again")
 	}
 	a := &Archive{Path: path, Size: st.Size()}
-	var in io.Reader = f
+	sum := sha256.New()
+	var in io.Reader = io.TeeReader(f, sum)
 	if opt.Progress != nil {
-		in = &countingReader{r: f, n: opt.Progress}
+		in = &countingReader{r: in, n: opt.Progress}
 	}
 	br := bufio.NewReaderSize(in, 1<<20)
 	c, ok := sniff(br)
@@ -89,6 +90,13 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		}
 	}
 	rd := &reader{opt: opt, a: a}
+	defer func() {
+		// Whatever the tar's end left unread is part of the file, and of its digest.
+		if a.SHA256 == "" {
+			io.Copy(sum, f)
+			a.SHA256 = hex.EncodeToString(sum.Sum(nil))
+		}
+	}()
 	if err := rd.top(ctx, pbr); err != nil {
 		var se *sinkError
 		if errors.As(err, &se) {

@@ -1,6 +1,336 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
 
-// addPlanCommands adds plan and apply (runbook steps 1-5).
-func addPlanCommands(root *cobra.Command, env *Env) {}
+	"github.com/encoo-tools/imgup/internal/apply"
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/spf13/cobra"
+)
+
+// planFlags are the flags plan and apply share.
+type planFlags struct {
+	dir        string
+	services   []string
+	configKeys []string
+	asJSON     bool
+	restart    string
+}
+
+func (f *planFlags) register(c *cobra.Command) {
+	c.Flags().StringVarP(&f.dir, "dir", "C", ".", "the deployment root (where deploy.sh and .systemconfig are)")
+	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
+	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
+	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
+	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart when there is one, else compose up of the updated services), deploy, none")
+}
+
+// observed is one snapshot of the world and the plan made from it.
+type observed struct {
+	d          *deploy.Deployment
+	archives   []*archive.Archive
+	containers []engine.Container
+	plan       *plan.Plan
+	eng        engine.Client
+}
+
+// observe reads the deployment, the archives and the engine, and makes the plan.
+// It changes nothing.
+func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*observed, error) {
+	keys := map[string]string{}
+	for _, kv := range f.configKeys {
+		img, key, ok := strings.Cut(kv, "=")
+		if !ok || img == "" || key == "" {
+			return nil, usageError("--config-key %q: write IMAGE=KEY, e.g. encoo/rpa-service=RPA_SERVICE_VERSION", kv)
+		}
+		keys[img] = key
+	}
+	switch f.restart {
+	case plan.RestartAuto, plan.RestartDeploy, plan.RestartNone:
+	default:
+		return nil, usageError("--restart %q: use auto, deploy or none", f.restart)
+	}
+	d, err := deploy.Discover(ctx, f.dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", w)
+	}
+	archives, err := readArchives(ctx, env, args)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := env.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o := &observed{d: d, archives: archives, eng: eng}
+	images := map[string]string{}
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				if images[ref], err = eng.ImageID(ctx, ref); err != nil {
+					eng.Close()
+					return nil, err
+				}
+			}
+		}
+	}
+	if o.containers, err = eng.Containers(ctx); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	o.plan, err = plan.Make(plan.Input{Deployment: d, Archives: archives, Images: images, Containers: o.containers,
+		FreeBytes: freeBytes(ctx, eng), Services: f.services, ConfigKeys: keys, Restart: f.restart})
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// freeBytes is the free space where a local engine keeps images, or -1.
+func freeBytes(ctx context.Context, eng engine.Client) int64 {
+	if h := os.Getenv("DOCKER_HOST"); h != "" && !strings.HasPrefix(h, "unix://") {
+		return -1 // a remote engine's disk is not ours to measure
+	}
+	info, err := eng.Info(ctx)
+	if err != nil || info.RootDir == "" {
+		return -1
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(info.RootDir, &st); err != nil {
+		return -1
+	}
+	return int64(st.Bavail) * int64(st.Bsize)
+}
+
+func addPlanCommands(root *cobra.Command, env *Env) {
+	root.AddCommand(newPlanCmd(env), newApplyCmd(env))
+}
+
+func newPlanCmd(env *Env) *cobra.Command {
+	var f planFlags
+	c := &cobra.Command{
+		Use:   "plan [flags] ARCHIVE|FOLDER...",
+		Short: "Show what apply would do (runbook steps 1-5), changing nothing",
+		Long: `Show, without changing anything, what "imgup apply" would do with these archives:
+the images it would load, every file edit (file:line, old -> new, and why), the restart
+method and the services it would verify. Nothing is loaded, written or restarted.
+
+Each archive image is matched to the services whose image has the same repository
+name, normalised as Docker does (docker.io/ and library/ prefixes; a registry host
+stays distinct). By default every such service gets the new tag, as the runbook's
+fallback says; --service narrows it.`,
+		Example: `  imgup plan -C /console/consolev4pvt-4.1.150431 image/console-web-v4-pvt-4.1.76383.tar.gz
+  imgup plan --service console-web image/
+  imgup plan --config-key encoo/vicode-collectionexecutor=VICODE_COLLECTOR_VERSION vicode.tar.gz`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := observe(cmd.Context(), env, &f, args)
+			if err != nil {
+				return err
+			}
+			defer o.eng.Close()
+			if f.asJSON {
+				return writeJSON(env.Stdout, o.plan)
+			}
+			fmt.Fprint(env.Stdout, o.plan.String())
+			warnArchives(env, o.archives)
+			return nil
+		},
+	}
+	f.register(c)
+	return c
+}
+
+func newApplyCmd(env *Env) *cobra.Command {
+	var f planFlags
+	var yes, noRollback bool
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "apply [flags] ARCHIVE|FOLDER...",
+		Short: "Update the deployment from image archives: load, edit, restart, verify (runbook steps 1-5)",
+		Long: `Do the whole runbook in one command:
+
+  1. load the archives' images into Docker (streamed; already loaded images are skipped)
+  2. change the image version in .systemconfig (root, or vicode/ for ViCode images)
+  3. change image: in the compose files (only the tag characters change; a ${VAR}
+     image changes the variable in .systemconfig or .env instead)
+  4. restart: ./deploy.sh restart (--restart auto/deploy), or nothing (--restart none)
+  5. verify, within --timeout, that each updated service runs the new image ID, is
+     running and not restarting, and is healthy where it has a healthcheck, and that
+     no other container of the deployment was left stopped
+
+It prints the plan first (as "imgup plan" does) and asks before acting; --yes skips
+the question, and without a terminal it refuses unless --yes is given.
+
+Before the first change it backs up every file it will edit and records the update
+under <root>/.imgup/history/<id>/. When restart or verification fails it restores the
+files, restarts again and checks that the previous images run (exit 3); --no-rollback
+leaves the failed state for inspection. Running it again with the same archives does
+nothing and says "already up to date".
+
+` + exitCodesHelp,
+		Example: `  imgup apply -C /console/consolev4pvt-4.1.150431 image/console-web-v4-pvt-4.1.76383.tar.gz
+  imgup apply --yes --json image/ > result.json`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			o, err := observe(ctx, env, &f, args)
+			if err != nil {
+				return err
+			}
+			defer o.eng.Close()
+			if !f.asJSON || !yes {
+				fmt.Fprint(planOut(env, f.asJSON), o.plan.String())
+			}
+			warnArchives(env, o.archives)
+			if o.plan.UpToDate() {
+				if f.asJSON {
+					return writeJSON(env.Stdout, applyResult{Plan: o.plan, UpToDate: true})
+				}
+				return nil
+			}
+			if !yes {
+				if !env.StdinTTY {
+					return usageError("not applying without confirmation: no terminal to ask on; add --yes to apply this plan")
+				}
+				fmt.Fprint(env.Stderr, "\nApply this plan? [y/N] ")
+				line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+					fmt.Fprintln(env.Stderr, "nothing changed")
+					return nil
+				}
+			}
+			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Log: env.Stderr, Command: "imgup apply",
+				Reading: func(p string, size int64) (func(int64), func(bool)) {
+					r := startReading(env, "loading", p, size)
+					return r.count, r.done
+				}}
+			out, err := apply.Run(ctx, o.eng, o.d, o.plan, o.containers, opt)
+			if out != nil && len(out.Containers) == 0 {
+				out.Containers, _ = o.eng.Containers(context.WithoutCancel(ctx))
+			}
+			rows := table(o.d, o.plan, out)
+			if f.asJSON {
+				res := applyResult{Plan: o.plan, Services: rows}
+				if out != nil && out.Record != nil {
+					res.ID = out.Record.ID
+				}
+				if err != nil {
+					res.Error = err.Error()
+				}
+				writeJSON(env.Stdout, res)
+			} else if len(rows) > 0 {
+				fmt.Fprintln(env.Stdout)
+				printTable(env, rows)
+			}
+			if err != nil {
+				return exitFor(ctx, err)
+			}
+			if !f.asJSON {
+				fmt.Fprintf(env.Stdout, "\nupdate %s done: every updated service runs its new image. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, o.d.Root, out.Record.ID)
+			}
+			return nil
+		},
+	}
+	f.register(c)
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "apply without asking")
+	c.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "how long to wait for the updated services to run and be healthy")
+	c.Flags().BoolVar(&noRollback, "no-rollback", false, "when verification fails, leave the failed state for inspection instead of undoing it")
+	return c
+}
+
+// planOut is where apply shows its plan: stdout, unless stdout is for JSON.
+func planOut(env *Env, asJSON bool) interface{ Write([]byte) (int, error) } {
+	if asJSON {
+		return env.Stderr
+	}
+	return env.Stdout
+}
+
+type applyResult struct {
+	Plan     *plan.Plan    `json:"plan"`
+	UpToDate bool          `json:"up_to_date,omitempty"`
+	ID       string        `json:"id,omitempty"`
+	Services []apply.State `json:"services,omitempty"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// exitFor maps an apply failure to its exit code.
+func exitFor(ctx context.Context, err error) error {
+	var f *apply.Failure
+	switch {
+	case ctx.Err() != nil:
+		return withCode(ExitInterrupt, err)
+	case errors.As(err, &f) && f.RolledBack:
+		return withCode(ExitRolledBack, err)
+	case errors.As(err, &f):
+		return withCode(ExitBroken, err)
+	}
+	var busy *history.Busy
+	if errors.As(err, &busy) {
+		return withCode(ExitFailed, err)
+	}
+	return withCode(ExitFailed, err)
+}
+
+// table lists the deployment's containers like docker ps -a, marking the updated ones.
+func table(d *deploy.Deployment, p *plan.Plan, out *apply.Outcome) []apply.State {
+	if out == nil {
+		return nil
+	}
+	updated := map[string]bool{}
+	for _, u := range p.Updates {
+		updated[u.Project+"/"+u.Service] = true
+	}
+	var rows []apply.State
+	for _, st := range d.Stacks {
+		for _, c := range out.Containers {
+			if c.Labels[engine.LabelProject] != st.Project || c.Labels[engine.LabelOneoff] == "True" {
+				continue
+			}
+			svc := c.Labels[engine.LabelService]
+			rows = append(rows, apply.State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
+				State: c.State, Health: c.Health, Updated: updated[st.Project+"/"+svc]})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Stack != rows[j].Stack {
+			return false
+		}
+		return rows[i].Service < rows[j].Service
+	})
+	return rows
+}
+
+func printTable(env *Env, rows []apply.State) {
+	t := newTable(env.Stdout)
+	fmt.Fprintln(t, "SERVICE\tIMAGE\tIMAGE ID\tSTATE\tUPDATED")
+	for _, r := range rows {
+		state := r.State
+		if r.Health != "" {
+			state += " (" + r.Health + ")"
+		}
+		up := "-"
+		if r.Updated {
+			up = "updated"
+		}
+		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, shortID(r.ImageID), state, up)
+	}
+	t.Flush()
+}

@@ -40,6 +40,10 @@ const (
 	InfraVersion      = "1"
 )
 
+// ServiceCount is how many services (and so containers) the sample runs: 12, as
+// rpa and rpa-scheduler share one image.
+const ServiceCount = 12
+
 // Images lists every image the sample deployment uses, with its tag.
 func Images(prefix string) []string {
 	var out []string

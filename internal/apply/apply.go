@@ -1,0 +1,307 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/plan"
+)
+
+// Options say how apply runs.
+type Options struct {
+	// Timeout bounds verification (step 5); Settle is how long a container must stay
+	// up, without restarting, to count as running.
+	Timeout, Settle time.Duration
+	// NoRollback leaves a failed update in place for inspection.
+	NoRollback bool
+	// Log receives progress lines.
+	Log io.Writer
+	// Reading shows progress while an archive loads.
+	Reading func(path string, size int64) (count func(int64), done func(ok bool))
+	// Command names this run in the lock file.
+	Command string
+	// crash, set only by tests through IMGUP_TEST_CRASH_AFTER, stops the process
+	// after the named step.
+	crash string
+}
+
+// Outcome is what an apply did.
+type Outcome struct {
+	Record *history.Record
+	// Containers are the deployment's containers at the end.
+	Containers []engine.Container
+	Loaded     []Loaded
+}
+
+// Failure is an apply that failed after it began changing things. RolledBack says
+// every file is as before and the old containers run again; otherwise Restore says
+// what the operator must do.
+type Failure struct {
+	Err        error
+	RolledBack bool
+	Restore    string
+	ID         string
+}
+
+func (f *Failure) Error() string {
+	if f.RolledBack {
+		return fmt.Sprintf("%v; every change was undone: the files are as before and the previous images run again (update %s)", f.Err, f.ID)
+	}
+	return fmt.Sprintf("%v; %s", f.Err, f.Restore)
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// Run carries out p on the deployment d. before is the engine's containers when the
+// plan was made.
+func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, before []engine.Container, opt Options) (*Outcome, error) {
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if opt.Settle == 0 {
+		opt.Settle = 3 * time.Second
+	}
+	opt.crash = os.Getenv("IMGUP_TEST_CRASH_AFTER")
+	lock, err := history.Acquire(ctx, d.Root, opt.Command, 5*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	out := &Outcome{}
+	if p.UpToDate() {
+		return out, nil
+	}
+	rec := &history.Record{Kind: "apply", Restart: p.Restart}
+	for _, e := range p.Edits {
+		rel := d.Rel(e.File)
+		rec.Edits = append(rec.Edits, history.Edit{File: rel, Line: e.Line, Old: e.Old, New: e.New})
+		if !contains(rec.Files, rel) {
+			rec.Files = append(rec.Files, rel)
+		}
+	}
+	for _, u := range p.Updates {
+		from := ""
+		if c := ofService(before, u.Project, u.Service); len(c) > 0 {
+			from = c[0].ImageID
+		}
+		rec.Updates = append(rec.Updates, history.Service{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.From, FromID: from, To: u.To, ToID: u.ID})
+	}
+	// Check every edit against the files as they are now, before any change.
+	contents, files, err := newContents(p.Edits)
+	if err != nil {
+		return nil, err
+	}
+	j, err := history.Begin(d.Root, rec)
+	if err != nil {
+		return nil, err
+	}
+	out.Record = j.R
+	opt.crashPoint("begin")
+
+	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
+	loaded, err := loadAll(ctx, eng, p, opt)
+	out.Loaded = loaded
+	for _, l := range loaded {
+		j.R.Loaded = append(j.R.Loaded, history.Image{Ref: l.Ref, ID: l.ID})
+	}
+	if err != nil {
+		j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
+		return out, err
+	}
+	j.Set(history.Loaded, nil)
+	opt.crashPoint("load")
+
+	// Steps 2-3: write every file; a failed write puts back those already written.
+	for i, f := range files {
+		if err := writeFile(f, contents[f]); err != nil {
+			err = fmt.Errorf("writing %s: %w", d.Rel(f), err)
+			if rerr := restoreFiles(d, j, files[:i]); rerr != nil {
+				return out, broken(j, err, rerr, d)
+			}
+			j.Set(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })
+			return out, &Failure{Err: err, RolledBack: true, ID: j.R.ID}
+		}
+		if i == 0 {
+			opt.crashPoint("first-write")
+		}
+	}
+	fmt.Fprintf(opt.Log, "edited %d file(s); backups in %s\n", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup"))
+	j.Set(history.Written, nil)
+	opt.crashPoint("write")
+
+	// Steps 4-5: restart and verify; on failure, undo.
+	fail := func(err error) (*Outcome, error) {
+		if opt.NoRollback {
+			j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
+			return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
+		}
+		fmt.Fprintf(opt.Log, "update failed: %v\nrolling back: restoring %d file(s) and restarting\n", err, len(files))
+		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
+		defer cancel()
+		if rerr := undo(uctx, eng, d, p, j, files, before, opt); rerr != nil {
+			return out, broken(j, err, rerr, d)
+		}
+		j.Set(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })
+		return out, &Failure{Err: err, RolledBack: true, ID: j.R.ID}
+	}
+	if err := restart(ctx, d, p, before, opt.Log); err != nil {
+		return fail(err)
+	}
+	j.Set(history.Restarted, nil)
+	opt.crashPoint("restart")
+	if p.Restart != plan.RestartNone {
+		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
+		cs, err := verify(ctx, eng, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
+		out.Containers = cs
+		if err != nil {
+			return fail(err)
+		}
+	}
+	j.Set(history.Verified, func(r *history.Record) { r.Verify = verifiedLines(p) })
+	return out, nil
+}
+
+func verifiedLines(p *plan.Plan) []string {
+	var v []string
+	for _, u := range p.Updates {
+		v = append(v, fmt.Sprintf("%s/%s runs %s (%s)", u.Stack, u.Service, u.To, short(u.ID)))
+	}
+	return v
+}
+
+func (o Options) crashPoint(step string) {
+	if o.crash == step {
+		fmt.Fprintf(os.Stderr, "imgup: test crash after %s\n", step)
+		os.Exit(137)
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// loadAll loads every archive that holds an image the engine lacks.
+func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, opt Options) ([]Loaded, error) {
+	need := map[string]bool{}
+	var order []string
+	for _, l := range p.Loads {
+		if !l.Present && !need[l.Archive] {
+			need[l.Archive] = true
+			order = append(order, l.Archive)
+		}
+	}
+	var all []Loaded
+	for _, a := range order {
+		count, done := func(int64) {}, func(bool) {}
+		if opt.Reading != nil {
+			st, _ := os.Stat(a)
+			var size int64
+			if st != nil {
+				size = st.Size()
+			}
+			count, done = opt.Reading(a, size)
+		}
+		_, loaded, err := LoadArchive(ctx, eng, a, count)
+		done(err == nil)
+		all = append(all, loaded...)
+		if err != nil {
+			return all, err
+		}
+	}
+	// The archives must hold what the plan saw.
+	for _, l := range p.Loads {
+		if id, err := eng.ImageID(ctx, l.Ref); err != nil {
+			return all, err
+		} else if id != l.ID {
+			return all, fmt.Errorf("after loading, %s is image %s, but the plan expected %s: did an archive change since the plan was made?", l.Ref, short(id), short(l.ID))
+		}
+	}
+	return all, nil
+}
+
+func wants(p *plan.Plan) []Want {
+	var w []Want
+	for _, u := range p.Updates {
+		w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.ID})
+	}
+	return w
+}
+
+// keep lists the deployment's other containers that ran before: they must run again.
+func keep(d *deploy.Deployment, before []engine.Container, p *plan.Plan) []Want {
+	updated := map[string]bool{}
+	for _, u := range p.Updates {
+		updated[u.Project+"/"+u.Service] = true
+	}
+	var k []Want
+	seen := map[string]bool{}
+	for _, st := range d.Stacks {
+		for _, c := range before {
+			key := st.Project + "/" + c.Labels[engine.LabelService]
+			if c.Labels[engine.LabelProject] != st.Project || c.State != "running" || updated[key] || seen[key] || c.Labels[engine.LabelOneoff] == "True" {
+				continue
+			}
+			seen[key] = true
+			k = append(k, Want{Stack: st.Name, Project: st.Project, Service: c.Labels[engine.LabelService]})
+		}
+	}
+	return k
+}
+
+// restoreFiles puts back the given files from the journal's backups.
+func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) error {
+	var errs []error
+	for _, f := range files {
+		b, err := j.Backup(d.Rel(f))
+		if err == nil {
+			err = writeFile(f, b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.Rel(f), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// undo restores the files, restarts the same way, and checks that the services run
+// the images they ran before.
+func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options) error {
+	if err := restoreFiles(d, j, files); err != nil {
+		return fmt.Errorf("restoring files: %w", err)
+	}
+	if p.Restart == plan.RestartNone {
+		return nil
+	}
+	if err := restart(ctx, d, p, before, opt.Log); err != nil {
+		return fmt.Errorf("restarting with the old files: %w", err)
+	}
+	var w []Want
+	for _, u := range j.R.Updates {
+		if u.FromID != "" {
+			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
+		}
+	}
+	fmt.Fprintf(opt.Log, "verifying the rollback (up to %s)\n", opt.Timeout)
+	_, err := verify(ctx, eng, w, keep(d, before, p), opt.Timeout, opt.Settle)
+	return err
+}
+
+func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {
+	j.Set(history.Broken, func(r *history.Record) { r.Error = fmt.Sprintf("%v; restoring failed: %v", err, rerr) })
+	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run ./deploy.sh restart in %s",
+		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), d.Root)}
+}

@@ -1,0 +1,127 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/engine"
+)
+
+// Want is a service that must run a given image after a restart.
+type Want struct {
+	Stack, Project, Service string
+	ImageID                 string
+}
+
+// State is one row of the final table: a service and its container.
+type State struct {
+	Stack     string `json:"stack"`
+	Service   string `json:"service"`
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	ImageID   string `json:"image_id"`
+	State     string `json:"state"`
+	Health    string `json:"health,omitempty"`
+	Updated   bool   `json:"updated"`
+	Problem   string `json:"problem,omitempty"`
+}
+
+// VerifyError says which services are not as they should be.
+type VerifyError struct {
+	Problems []string
+}
+
+func (e *VerifyError) Error() string {
+	return "verification failed: " + strings.Join(e.Problems, "; ")
+}
+
+// verify waits, within timeout, until every wanted service runs its image, is running
+// (not restarting) and healthy where it has a healthcheck, and has stayed so for
+// settle; and until every container of the deployment that ran before runs again.
+func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
+	deadline := time.Now().Add(timeout)
+	restarts := map[string]int{}
+	stableSince := map[string]time.Time{}
+	for {
+		cs, err := eng.Containers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		var problems []string
+		check := func(w Want, image bool) {
+			mine := ofService(cs, w.Project, w.Service)
+			if len(mine) == 0 {
+				problems = append(problems, fmt.Sprintf("%s/%s: no container", w.Stack, w.Service))
+				return
+			}
+			for _, c := range mine {
+				prev, seen := restarts[c.ID]
+				restarts[c.ID] = c.RestartCount
+				if !seen || prev != c.RestartCount || c.State != "running" {
+					stableSince[c.ID] = now
+				}
+				switch {
+				case image && c.ImageID != w.ImageID:
+					problems = append(problems, fmt.Sprintf("%s/%s: runs image %s, not %s", w.Stack, w.Service, short(c.ImageID), short(w.ImageID)))
+				case c.State != "running":
+					problems = append(problems, fmt.Sprintf("%s/%s: %s (exit code %d, restarted %d times)", w.Stack, w.Service, c.State, c.ExitCode, c.RestartCount))
+				case c.Health != "" && c.Health != "healthy":
+					problems = append(problems, fmt.Sprintf("%s/%s: %s", w.Stack, w.Service, c.Health))
+				case now.Sub(stableSince[c.ID]) < settle || now.Sub(c.StartedAt) < settle:
+					problems = append(problems, fmt.Sprintf("%s/%s: running for less than %s (restarted %d times)", w.Stack, w.Service, settle, c.RestartCount))
+				}
+			}
+		}
+		for _, w := range wants {
+			check(w, true)
+		}
+		for _, w := range keep {
+			check(w, false)
+		}
+		if len(problems) == 0 {
+			return cs, nil
+		}
+		if now.After(deadline) {
+			sort.Strings(problems)
+			for i, p := range problems {
+				problems[i] = p + lastLog(ctx, eng, cs, p)
+			}
+			return cs, &VerifyError{Problems: problems}
+		}
+		select {
+		case <-ctx.Done():
+			return cs, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// lastLog appends the last lines a failing service's container wrote.
+func lastLog(ctx context.Context, eng engine.Client, cs []engine.Container, problem string) string {
+	name, _, _ := strings.Cut(problem, ":")
+	stack, svc, _ := strings.Cut(name, "/")
+	_ = stack
+	for _, c := range cs {
+		if c.Labels[engine.LabelService] == svc {
+			logs, err := eng.Logs(ctx, c.ID, 3)
+			if err == nil && strings.TrimSpace(logs) != "" {
+				return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")
+			}
+		}
+	}
+	return ""
+}
+
+func ofService(cs []engine.Container, project, service string) []engine.Container {
+	var out []engine.Container
+	for _, c := range cs {
+		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == service && c.Labels[engine.LabelOneoff] != "True" {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+//go:build e2e
+
+// These tests prove the whole runbook (steps 1-5) on the real engine with real
+// compose: after imgup apply, the updated services' containers run the new image ID
+// and are healthy, every other container still runs, and the files differ from before
+// in the tag characters only. A failing image is rolled back by itself.
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
+	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
+	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
+	"github.com/encoo-tools/imgup/internal/history"
+)
+
+func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
+	eng := dockertest.New(t)
+	s := startSample(t, eng, "a", deploytest.Options{})
+	before := s.containers(t)
+	p := s.prefix
+	// The vendor ships three fixes, in three forms.
+	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")
+	rpa := eng.Ref("encoo/rpa-service", "4.1.76383")
+	vic := eng.Ref("encoo/vicode-service", "2.0.200")
+	webID, rpaID, vicID := eng.Build(t, web, "ok", 0), eng.Build(t, rpa, "ok", 0), eng.Build(t, vic, "ok", 0)
+	up := filepath.Join(s.dir, "image")
+	inner := filepath.Join(t.TempDir(), "console-web-v4-pvt-4.1.76383.tar")
+	eng.Save(t, inner, web)
+	innerBytes, _ := os.ReadFile(inner)
+	os.WriteFile(filepath.Join(up, "console-web-v4-pvt-4.1.76383.tar.gz"), archivetest.Compress(t, "gzip", archivetest.Bundle(t, archivetest.File{Name: "console-web-v4-pvt-4.1.76383.tar", Data: innerBytes})), 0o644)
+	eng.Save(t, filepath.Join(up, "rpa.tar"), rpa)
+	rpaBytes, _ := os.ReadFile(filepath.Join(up, "rpa.tar"))
+	os.Remove(filepath.Join(up, "rpa.tar"))
+	os.WriteFile(filepath.Join(up, "rpa-service.tgz"), archivetest.Compress(t, "gzip", rpaBytes), 0o644)
+	eng.Save(t, filepath.Join(up, "vicode-service.tar"), vic)
+	eng.Remove(t, web, rpa, vic)
+
+	out, errOut, code := imgup(t, "apply", "--yes", "-C", s.dir, "--timeout", "90s", up)
+	if code != 0 {
+		t.Fatalf("apply exited %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"load from console-web-v4-pvt-4.1.76383.tar.gz", "./deploy.sh restart", "SERVICE", "updated"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	after := s.waitHealthy(t, 30*time.Second)
+	project, vproject := eng.Project("a"), eng.Project("a")+"-vicode"
+	wantNew := map[string]string{project + "/console-web": webID, project + "/rpa": rpaID, project + "/rpa-scheduler": rpaID, vproject + "/vicode-service": vicID}
+	for key, c := range after {
+		if id, ok := wantNew[key]; ok {
+			if c.Image != id {
+				t.Errorf("%s runs %s, want the new image %s", key, c.Image, id)
+			}
+		} else if c.Image != before[key].Image {
+			t.Errorf("%s changed image from %s to %s", key, before[key].Image, c.Image)
+		}
+	}
+	s.expectFiles(t, map[string][][2]string{
+		".systemconfig":              {{"console-web-v4-pvt:4.1.70000", "console-web-v4-pvt:4.1.76383"}, {"RPA_SERVICE_VERSION=4.1.70002", "RPA_SERVICE_VERSION=4.1.76383"}},
+		"docker-compose.service.yml": {{p + `encoo/console-web-v4-pvt:4.1.70000"`, p + `encoo/console-web-v4-pvt:4.1.76383"`}, {"rpa-service:4.1.70002\n    command: [\"serve\"]", "rpa-service:4.1.76383\n    command: [\"serve\"]"}, {"rpa-service:4.1.70002\n    command: [\"schedule\"]", "rpa-service:4.1.76383\n    command: [\"schedule\"]"}},
+		"vicode/.systemconfig":       {{"vicode-service:2.0.100", "vicode-service:2.0.200"}},
+	})
+	recs, _ := history.List(s.dir)
+	if len(recs) != 1 || recs[0].State != history.Verified || len(recs[0].Files) != 3 {
+		t.Fatalf("history: %+v", recs)
+	}
+
+	// Again: nothing to do, nothing recorded.
+	out, _, code = imgup(t, "apply", "--yes", "-C", s.dir, up)
+	if code != 0 || !strings.Contains(out, "Already up to date") {
+		t.Errorf("second apply: exit %d\n%s", code, out)
+	}
+	if recs, _ := history.List(s.dir); len(recs) != 1 {
+		t.Errorf("second apply recorded an update")
+	}
+
+	// A later restart by hand keeps the update: files and containers agree.
+	s.deploySh(t, "restart")
+	for key, id := range wantNew {
+		if c := s.waitHealthy(t, 60*time.Second)[key]; c.Image != id {
+			t.Errorf("after deploy.sh restart, %s runs %s, want %s", key, c.Image, id)
+		}
+	}
+}
+
+func TestApplyRollsBackAFailingImage(t *testing.T) {
+	eng := dockertest.New(t)
+	s := startSample(t, eng, "b", deploytest.Options{Old: true})
+	before := s.containers(t)
+	bad := eng.Ref("encoo/rpa-rdp-service", "4.1.99999")
+	eng.Build(t, bad, "exit", 0) // exits at once: with restart: always it loops
+	arch := filepath.Join(t.TempDir(), "rpa-rdp.tar")
+	eng.Save(t, arch, bad)
+	eng.Remove(t, bad)
+
+	out, errOut, code := imgup(t, "apply", "--yes", "-C", s.dir, "--timeout", "15s", arch)
+	if code != 3 {
+		t.Fatalf("apply exited %d, want 3 (rolled back)\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"rpa-rdp", "every change was undone", "configured to fail"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	s.expectFiles(t, nil)
+	after := s.waitHealthy(t, 60*time.Second)
+	for key, c := range after {
+		if c.Image != before[key].Image {
+			t.Errorf("%s runs %s after the rollback, want the old %s", key, c.Image, before[key].Image)
+		}
+	}
+	recs, _ := history.List(s.dir)
+	if len(recs) != 1 || recs[0].State != history.RolledBack {
+		t.Errorf("history: %+v", recs)
+	}
+}

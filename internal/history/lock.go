@@ -1,0 +1,72 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Lock holds <root>/.imgup/lock: one apply or rollback at a time per deployment. The
+// lock is the kernel's (flock), so a dead holder's lock is free at once; the file's
+// content only names the holder for the message.
+type Lock struct {
+	f *flock.Flock
+}
+
+// Holder says who holds a lock.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Started time.Time `json:"started"`
+	Command string    `json:"command"`
+}
+
+// Busy is returned when another imgup holds the lock.
+type Busy struct {
+	Path   string
+	Holder Holder
+}
+
+func (e *Busy) Error() string {
+	return fmt.Sprintf("another imgup (%s, pid %d, started %s) is changing this deployment; wait for it to finish (lock: %s)",
+		e.Holder.Command, e.Holder.PID, e.Holder.Started.Local().Format(time.DateTime), e.Path)
+}
+
+// Acquire takes the lock, waiting up to wait for another holder to finish.
+func Acquire(ctx context.Context, root, command string, wait time.Duration) (*Lock, error) {
+	if err := os.MkdirAll(Dir(root), 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", Dir(root), err)
+	}
+	p := filepath.Join(Dir(root), "lock")
+	f := flock.New(p)
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	ok, err := f.TryLockContext(ctx, 100*time.Millisecond)
+	if !ok {
+		if ctx.Err() == nil && err != nil {
+			return nil, fmt.Errorf("cannot lock %s: %w", p, err)
+		}
+		var h Holder
+		if b, rerr := os.ReadFile(p); rerr == nil {
+			json.Unmarshal(b, &h)
+		}
+		return nil, &Busy{Path: p, Holder: h}
+	}
+	b, _ := json.Marshal(Holder{PID: os.Getpid(), Started: time.Now(), Command: command})
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		f.Unlock()
+		return nil, err
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release frees the lock.
+func (l *Lock) Release() {
+	if l != nil {
+		l.f.Unlock()
+	}
+}
