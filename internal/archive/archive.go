@@ -41,8 +41,8 @@ type Part struct {
 
 // Archive is what one file holds.
 type Archive struct {
-	Path        string      `json:"path"`
-	Size        int64       `json:"size"`
+	Path string `json:"path"`
+	Size int64  `json:"size"`
 	// SHA256 is the digest of the file's bytes, computed while it streams.
 	SHA256      string      `json:"sha256"`
 	Compression Compression `json:"compression"`

@@ -32,7 +32,7 @@ type ociIndex struct {
 	MediaType string          `json:"mediaType"`
 	Manifests []ociDescriptor `json:"manifests"`
 	// An image manifest has these instead.
-	Config *ociDescriptor   `json:"config"`
+	Config *ociDescriptor  `json:"config"`
 	Layers []ociDescriptor `json:"layers"`
 }
 

@@ -115,4 +115,4 @@ func (p *chunkPipe) Close() error {
 type sinkReader struct{ p *chunkPipe }
 
 func (s sinkReader) Read(b []byte) (int, error) { return s.p.Read(b) }
-func (s sinkReader) Close() error              { return s.p.Close() }
+func (s sinkReader) Close() error               { return s.p.Close() }

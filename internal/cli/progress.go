@@ -51,4 +51,3 @@ func startReading(env *Env, verb, path string, total int64) reading {
 		},
 	}
 }
-

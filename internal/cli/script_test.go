@@ -133,6 +133,6 @@ type tb struct {
 	ts *testscript.TestScript
 }
 
-func (t tb) Helper()                         {}
-func (t tb) Fatal(args ...any)               { t.ts.Fatalf("%s", fmt.Sprint(args...)) }
+func (t tb) Helper()                           {}
+func (t tb) Fatal(args ...any)                 { t.ts.Fatalf("%s", fmt.Sprint(args...)) }
 func (t tb) Fatalf(format string, args ...any) { t.ts.Fatalf(format, args...) }

@@ -216,4 +216,6 @@ func demux(b []byte) string {
 }
 
 // IsNotFound reports an engine "no such object" answer.
-func IsNotFound(err error) bool { return errors.Is(err, cerrdefs.ErrNotFound) || cerrdefs.IsNotFound(err) }
+func IsNotFound(err error) bool {
+	return errors.Is(err, cerrdefs.ErrNotFound) || cerrdefs.IsNotFound(err)
+}

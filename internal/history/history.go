@@ -18,15 +18,15 @@ import (
 
 // States of a record, in the order an update moves through them.
 const (
-	Started     = "started"      // backups taken, nothing changed yet
-	Loaded      = "loaded"       // images loaded (loading only adds tags)
+	Started     = "started" // backups taken, nothing changed yet
+	Loaded      = "loaded"  // images loaded (loading only adds tags)
 	Written     = "files-written"
 	Restarted   = "restarted"
-	Verified    = "verified"     // done
-	Failed      = "failed"       // failed, left as is (--no-rollback)
-	RolledBack  = "rolled-back"  // failed, and every file and container is as before
+	Verified    = "verified"    // done
+	Failed      = "failed"      // failed, left as is (--no-rollback)
+	RolledBack  = "rolled-back" // failed, and every file and container is as before
 	Broken      = "restore-failed"
-	Interrupted = "interrupted"  // found unfinished by a later imgup
+	Interrupted = "interrupted" // found unfinished by a later imgup
 )
 
 // Record is one update (or rollback) of a deployment.

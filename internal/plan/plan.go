@@ -48,8 +48,8 @@ type Plan struct {
 	Edits   []Edit   `json:"edits"`
 	Updates []Update `json:"updates"`
 	// Restart is the method; RestartCommand what runs ("" for none).
-	Restart        string `json:"restart"`
-	RestartCommand string `json:"restart_command,omitempty"`
+	Restart        string   `json:"restart"`
+	RestartCommand string   `json:"restart_command,omitempty"`
 	Notes          []string `json:"notes,omitempty"`
 }
 
