@@ -28,6 +28,8 @@ type Options struct {
 	Reading func(path string, size int64) (count func(int64), done func(ok bool))
 	// Command names this run in the lock file.
 	Command string
+	// Of, for a rollback, is the id of the update it undoes.
+	Of string
 	// crash, set only by tests through IMGUP_TEST_CRASH_AFTER, stops the process
 	// after the named step.
 	crash string
@@ -79,10 +81,13 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if p.UpToDate() {
 		return out, nil
 	}
-	rec := &history.Record{Kind: "apply", Restart: p.Restart}
+	rec := &history.Record{Kind: opt.kind(), Of: opt.Of, Restart: p.Restart}
+	for _, a := range p.Archives {
+		rec.Archives = append(rec.Archives, history.Archive{Path: a.Path, Size: a.Size, SHA256: a.SHA256})
+	}
 	for _, e := range p.Edits {
 		rel := d.Rel(e.File)
-		rec.Edits = append(rec.Edits, history.Edit{File: rel, Line: e.Line, Old: e.Old, New: e.New})
+		rec.Edits = append(rec.Edits, history.Edit{File: rel, Line: e.Line, Start: e.Start, End: e.End, Old: e.Old, New: e.New})
 		if !contains(rec.Files, rel) {
 			rec.Files = append(rec.Files, rel)
 		}
@@ -176,6 +181,13 @@ func verifiedLines(p *plan.Plan) []string {
 		v = append(v, fmt.Sprintf("%s/%s runs %s (%s)", u.Stack, u.Service, u.To, short(u.ID)))
 	}
 	return v
+}
+
+func (o Options) kind() string {
+	if o.Of != "" {
+		return "rollback"
+	}
+	return "apply"
 }
 
 func (o Options) crashPoint(step string) {

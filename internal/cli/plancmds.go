@@ -27,6 +27,8 @@ type planFlags struct {
 	configKeys []string
 	asJSON     bool
 	restart    string
+	// refuseInterrupted is set by apply: an interrupted update must be undone first.
+	refuseInterrupted bool
 }
 
 func (f *planFlags) register(c *cobra.Command) {
@@ -68,6 +70,9 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 	}
 	for _, w := range d.Warnings {
 		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", w)
+	}
+	if err := interrupted(env, d.Root, f.refuseInterrupted); err != nil {
+		return nil, err
 	}
 	archives, err := readArchives(ctx, env, args)
 	if err != nil {
@@ -119,7 +124,33 @@ func freeBytes(ctx context.Context, eng engine.Client) int64 {
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
-	root.AddCommand(newPlanCmd(env), newApplyCmd(env))
+	root.AddCommand(newPlanCmd(env), newApplyCmd(env), newHistoryCmd(env), newRollbackCmd(env))
+}
+
+// confirm asks a yes/no question on the terminal; no is the default.
+func confirm(env *Env, q string) bool {
+	fmt.Fprintf(env.Stderr, "\n%s [y/N] ", q)
+	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
+		return true
+	}
+	fmt.Fprintln(env.Stderr, "nothing changed")
+	return false
+}
+
+// interrupted reports updates that stopped before their end; refuse makes it an error.
+func interrupted(env *Env, root string, refuse bool) error {
+	recs, err := history.Interrupted(root)
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	r := recs[0]
+	msg := fmt.Sprintf("update %s was interrupted (it reached: %s); undo it with: imgup rollback -C %s %s", r.ID, r.State, root, r.ID)
+	if refuse {
+		return errors.New(msg + " — then apply again")
+	}
+	fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", msg)
+	return nil
 }
 
 func newPlanCmd(env *Env) *cobra.Command {
@@ -158,7 +189,7 @@ fallback says; --service narrows it.`,
 }
 
 func newApplyCmd(env *Env) *cobra.Command {
-	var f planFlags
+	f := planFlags{refuseInterrupted: true}
 	var yes, noRollback bool
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -209,10 +240,7 @@ nothing and says "already up to date".
 				if !env.StdinTTY {
 					return usageError("not applying without confirmation: no terminal to ask on; add --yes to apply this plan")
 				}
-				fmt.Fprint(env.Stderr, "\nApply this plan? [y/N] ")
-				line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-					fmt.Fprintln(env.Stderr, "nothing changed")
+				if !confirm(env, "Apply this plan?") {
 					return nil
 				}
 			}

@@ -18,15 +18,14 @@ import (
 
 // States of a record, in the order an update moves through them.
 const (
-	Started     = "started" // backups taken, nothing changed yet
-	Loaded      = "loaded"  // images loaded (loading only adds tags)
-	Written     = "files-written"
-	Restarted   = "restarted"
-	Verified    = "verified"    // done
-	Failed      = "failed"      // failed, left as is (--no-rollback)
-	RolledBack  = "rolled-back" // failed, and every file and container is as before
-	Broken      = "restore-failed"
-	Interrupted = "interrupted" // found unfinished by a later imgup
+	Started    = "started" // backups taken, nothing changed yet
+	Loaded     = "loaded"  // images loaded (loading only adds tags)
+	Written    = "files-written"
+	Restarted  = "restarted"
+	Verified   = "verified"    // done
+	Failed     = "failed"      // failed, left as is (--no-rollback)
+	RolledBack = "rolled-back" // failed, and every file and container is as before
+	Broken     = "restore-failed"
 )
 
 // Record is one update (or rollback) of a deployment.
@@ -50,8 +49,10 @@ type Record struct {
 	Restart string    `json:"restart"`
 	Updates []Service `json:"updates,omitempty"`
 	Verify  []string  `json:"verify,omitempty"`
-	Error   string    `json:"error,omitempty"`
-	Ended   time.Time `json:"ended,omitzero"`
+	// RolledBackBy is the id of the rollback that undid this update.
+	RolledBackBy string    `json:"rolled_back_by,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	Ended        time.Time `json:"ended,omitzero"`
 }
 
 // Archive is one archive an update read.
@@ -71,8 +72,11 @@ type Image struct {
 type Edit struct {
 	File string `json:"file"`
 	Line int    `json:"line"`
-	Old  string `json:"old"`
-	New  string `json:"new"`
+	// Start and End are the byte offsets of Old in the file before the update.
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
 }
 
 // Service is a service an update moved from one image to another.

@@ -70,3 +70,27 @@ func (l *Lock) Release() {
 		l.f.Unlock()
 	}
 }
+
+// Interrupted returns the updates that stopped before they ended (a crash, kill -9,
+// a power cut): unfinished records while no imgup holds the lock.
+func Interrupted(root string) ([]*Record, error) {
+	recs, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Record
+	for _, r := range recs {
+		if r.Unfinished() && r.RolledBackBy == "" {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	f := flock.New(filepath.Join(Dir(root), "lock"))
+	if ok, _ := f.TryLock(); !ok {
+		return nil, nil // an imgup is at work: its record is not interrupted
+	}
+	f.Unlock()
+	return out, nil
+}

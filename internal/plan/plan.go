@@ -43,14 +43,23 @@ type Input struct {
 
 // Plan is what apply will do.
 type Plan struct {
-	Root    string   `json:"root"`
-	Loads   []Load   `json:"loads"`
-	Edits   []Edit   `json:"edits"`
-	Updates []Update `json:"updates"`
+	Root string `json:"root"`
+	// Archives are the archives apply loads from.
+	Archives []ArchiveRef `json:"archives,omitempty"`
+	Loads    []Load       `json:"loads"`
+	Edits    []Edit       `json:"edits"`
+	Updates  []Update     `json:"updates"`
 	// Restart is the method; RestartCommand what runs ("" for none).
 	Restart        string   `json:"restart"`
 	RestartCommand string   `json:"restart_command,omitempty"`
 	Notes          []string `json:"notes,omitempty"`
+}
+
+// ArchiveRef names an archive file and its digest when the plan read it.
+type ArchiveRef struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
 }
 
 // Load is one archive image: loaded by apply unless Present.
@@ -167,6 +176,7 @@ func Make(in Input) (*Plan, error) {
 		if !used[a.Path] {
 			continue
 		}
+		p.Archives = append(p.Archives, ArchiveRef{Path: a.Path, Size: a.Size, SHA256: a.SHA256})
 		for _, img := range a.Images() {
 			for _, ref := range img.Refs {
 				p.Loads = append(p.Loads, Load{Archive: a.Path, Ref: ref, ID: img.ID, Size: img.Size, Present: in.Images[ref] == img.ID})

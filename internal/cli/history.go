@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/spf13/cobra"
+)
+
+func newHistoryCmd(env *Env) *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "history [-C DIR]",
+		Short: "List the updates imgup made to a deployment, newest first",
+		Long: `List every update (and rollback) imgup recorded under <root>/.imgup/history/,
+newest first: its id, time, state, the services it moved and who ran it. The id is what
+"imgup rollback ID" takes. --json prints the whole records.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := deploy.Discover(cmd.Context(), dir)
+			if err != nil {
+				return err
+			}
+			recs, err := history.List(d.Root)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if recs == nil {
+					recs = []*history.Record{}
+				}
+				return writeJSON(env.Stdout, recs)
+			}
+			if len(recs) == 0 {
+				fmt.Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(d.Root))
+				return nil
+			}
+			t := newTable(env.Stdout)
+			fmt.Fprintln(t, "ID\tTIME\tKIND\tSTATE\tCHANGES\tBY")
+			for _, r := range recs {
+				state := r.State
+				if r.RolledBackBy != "" {
+					state += ", undone by " + r.RolledBackBy
+				}
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), kindOf(r), state, changes(r), r.User, r.Host)
+			}
+			return t.Flush()
+		},
+	}
+	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	return c
+}
+
+func kindOf(r *history.Record) string {
+	if r.Of != "" {
+		return r.Kind + " of " + r.Of
+	}
+	return r.Kind
+}
+
+func changes(r *history.Record) string {
+	var s []string
+	for _, u := range r.Updates {
+		s = append(s, fmt.Sprintf("%s/%s %s -> %s", u.Stack, u.Service, tagOf(u.From), tagOf(u.To)))
+	}
+	if len(s) == 0 {
+		return fmt.Sprintf("%d file(s)", len(r.Files))
+	}
+	return strings.Join(s, ", ")
+}
+
+func tagOf(ref string) string {
+	if i := strings.LastIndexByte(ref, ':'); i >= 0 && i > strings.LastIndexByte(ref, '/') {
+		return ref[i+1:]
+	}
+	return ref
+}

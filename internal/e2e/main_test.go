@@ -1,0 +1,33 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// imgupBin is the imgup binary, built once, for tests that need a process of its own
+// (crashes, signals).
+var imgupBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imguptest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	imgupBin = filepath.Join(dir, "imgup")
+	cmd := exec.Command("go", "build", "-o", imgupBin, "../../cmd/imgup")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building imgup: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
