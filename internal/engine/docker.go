@@ -219,3 +219,8 @@ func demux(b []byte) string {
 func IsNotFound(err error) bool {
 	return errors.Is(err, cerrdefs.ErrNotFound) || cerrdefs.IsNotFound(err)
 }
+
+func (d *Docker) RemoveImage(ctx context.Context, ref string) error {
+	_, err := d.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
+	return err
+}

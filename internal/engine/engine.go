@@ -19,6 +19,8 @@ type Client interface {
 	Images(ctx context.Context) ([]Image, error)
 	// Containers lists all containers (running or not), inspected.
 	Containers(ctx context.Context) ([]Container, error)
+	// RemoveImage removes one reference (and the image, when it was its last name).
+	RemoveImage(ctx context.Context, ref string) error
 	// Logs returns the last lines a container wrote (stdout and stderr).
 	Logs(ctx context.Context, id string, lines int) (string, error)
 	Close() error
