@@ -124,7 +124,7 @@ func freeBytes(ctx context.Context, eng engine.Client) int64 {
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
-	root.AddCommand(newPlanCmd(env), newApplyCmd(env), newHistoryCmd(env), newRollbackCmd(env), newPruneCmd(env))
+	root.AddCommand(newPlanCmd(env), newApplyCmd(env), newHistoryCmd(env), newRollbackCmd(env), newPruneCmd(env), newStatusCmd(env))
 }
 
 // confirm asks a yes/no question on the terminal; no is the default.

@@ -3,6 +3,9 @@
 package cli_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,12 +16,23 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 	"github.com/encoo-tools/imgup/internal/cli"
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
+	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"imgup-bin": func() { os.Exit(cli.Main()) },
+		"imgup-bin": func() {
+			// With IMGUP_FAKE_ENGINE, the engine is a JSON file the script wrote.
+			if p := os.Getenv("IMGUP_FAKE_ENGINE"); p != "" {
+				env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+					Dial: func(ctx context.Context) (engine.Client, error) { return loadFake(p) }}
+				os.Exit(cli.Run(context.Background(), env, os.Args[1:]))
+			}
+			os.Exit(cli.Main())
+		},
 	})
 }
 
@@ -31,10 +45,12 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"imgup":     runImgup,
-			"exit":      checkExit,
-			"mkarchive": mkarchive,
-			"truncate":  truncate,
+			"imgup":      runImgup,
+			"exit":       checkExit,
+			"mkarchive":  mkarchive,
+			"truncate":   truncate,
+			"mkdeploy":   mkdeploy,
+			"fakeengine": fakeengine,
 		},
 	})
 }
@@ -136,3 +152,118 @@ type tb struct {
 func (t tb) Helper()                           {}
 func (t tb) Fatal(args ...any)                 { t.ts.Fatalf("%s", fmt.Sprint(args...)) }
 func (t tb) Fatalf(format string, args ...any) { t.ts.Fatalf(format, args...) }
+
+// mkdeploy DIR [old] writes the sample Encoo deployment.
+func mkdeploy(ts *testscript.TestScript, neg bool, args []string) {
+	ts.Check(deploytest.Write(ts.MkAbs(args[0]), deploytest.Options{Old: len(args) > 1 && args[1] == "old"}))
+}
+
+// fake is an engine whose state is a JSON file: images by tag, and containers.
+type fake struct {
+	engine.Client // any call the fake does not answer panics
+	State         fakeState
+}
+
+type fakeState struct {
+	Images     map[string]string  `json:"images"`
+	Containers []engine.Container `json:"containers"`
+}
+
+func loadFake(p string) (engine.Client, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	f := &fake{}
+	return f, json.Unmarshal(b, &f.State)
+}
+
+func (f *fake) Close() error { return nil }
+func (f *fake) Info(ctx context.Context) (engine.Info, error) {
+	return engine.Info{ServerVersion: "fake"}, nil
+}
+func (f *fake) ImageID(ctx context.Context, ref string) (string, error) {
+	if id, ok := f.State.Images[ref]; ok {
+		return id, nil
+	}
+	for id := range f.State.Images {
+		if f.State.Images[id] == ref {
+			return ref, nil
+		}
+	}
+	return "", nil
+}
+func (f *fake) Images(ctx context.Context) ([]engine.Image, error) {
+	var out []engine.Image
+	for tag, id := range f.State.Images {
+		out = append(out, engine.Image{ID: id, Tags: []string{tag}})
+	}
+	return out, nil
+}
+func (f *fake) Containers(ctx context.Context) ([]engine.Container, error) {
+	return f.State.Containers, nil
+}
+
+func fakeID(ref string) string {
+	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(ref)))
+}
+
+// fakeengine DIR [STACK/SERVICE:FIELD=VALUE...] writes $WORK/engine.json: every image
+// the deployment names is loaded, and every service runs it, healthy. FIELD is state,
+// health, image (the container runs another image) or missing (no container); and
+// unloaded=REF drops an image.
+func fakeengine(ts *testscript.TestScript, neg bool, args []string) {
+	d, err := deploy.Discover(context.Background(), ts.MkAbs(args[0]))
+	ts.Check(err)
+	st := fakeState{Images: map[string]string{}}
+	for _, s := range d.Stacks {
+		for _, svc := range s.Services {
+			if svc.Target == nil {
+				continue
+			}
+			ref := strings.TrimPrefix(svc.Target.Ref, "docker.io/")
+			st.Images[ref] = fakeID(ref)
+			st.Containers = append(st.Containers, engine.Container{ID: fakeID(s.Project + svc.Name), Name: s.Project + "_" + svc.Name + "_1",
+				Image: svc.Target.Ref, ImageID: fakeID(ref), State: "running", Health: "healthy",
+				Labels: map[string]string{engine.LabelProject: s.Project, engine.LabelService: svc.Name}})
+		}
+	}
+	for _, a := range args[1:] {
+		if ref, ok := strings.CutPrefix(a, "unloaded="); ok {
+			delete(st.Images, ref)
+			continue
+		}
+		name, change, _ := strings.Cut(a, ":")
+		stack, svc, _ := strings.Cut(name, "/")
+		field, value, _ := strings.Cut(change, "=")
+		for i := range st.Containers {
+			c := &st.Containers[i]
+			if c.Labels[engine.LabelService] != svc || !strings.HasPrefix(c.Name, projectOf(d, stack)+"_") {
+				continue
+			}
+			switch field {
+			case "state":
+				c.State, c.ExitCode = value, 3
+			case "health":
+				c.Health = value
+			case "image":
+				c.Image, c.ImageID = value, fakeID(value)
+				st.Images[value] = fakeID(value)
+			case "missing":
+				st.Containers = append(st.Containers[:i], st.Containers[i+1:]...)
+			}
+			break
+		}
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	ts.Check(os.WriteFile(ts.MkAbs("engine.json"), b, 0o644))
+}
+
+func projectOf(d *deploy.Deployment, stack string) string {
+	for _, s := range d.Stacks {
+		if s.Name == stack {
+			return s.Project
+		}
+	}
+	return stack
+}

@@ -168,3 +168,45 @@ func (f *File) Edit(e Entry, value string) ([]byte, error) {
 	out = append(out, value...)
 	return append(out, f.Data[e.End:]...), nil
 }
+
+// ForImage returns the entries that hold a version of image repo whatever their value:
+// references to repo, else the version keys that name it most closely (the key given,
+// when there is one). It is for reporting drift; Find is for editing.
+func ForImage(files []*File, repo, key string) []Match {
+	if key != "" {
+		for _, f := range files {
+			if e, ok := f.Lookup(key); ok {
+				return []Match{{File: f, Entry: e, Kind: kindOf(e.Value, repo)}}
+			}
+		}
+		return nil
+	}
+	var refs, best []Match
+	bestScore := 0
+	for _, f := range files {
+		for _, e := range latest(f) {
+			if r, _, ok := splitRef(e.Value); ok && r == repo {
+				refs = append(refs, Match{File: f, Entry: e, Kind: Reference})
+				continue
+			}
+			if strings.ContainsAny(e.Value, "/ ") || e.Value == "" {
+				continue
+			}
+			switch s := score(e.Key, repo); {
+			case s > bestScore:
+				best, bestScore = []Match{{File: f, Entry: e, Kind: Version}}, s
+			case s == bestScore && s > 0:
+				best = append(best, Match{File: f, Entry: e, Kind: Version})
+			}
+		}
+	}
+	if len(refs) > 0 {
+		return refs
+	}
+	// One shared word of four ("console" of console-web-v4-pvt) is too little to call
+	// a key this image's: the key must name at least half the image's words.
+	if name := repo[strings.LastIndex(repo, "/")+1:]; 2*bestScore < len(words.FindAllString(strings.ToLower(name), -1)) {
+		return nil
+	}
+	return best
+}

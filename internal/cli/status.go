@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/status"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(env *Env) *cobra.Command {
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status [-C DIR]",
+		Short: "Show what is configured, loaded and running, and every disagreement (exit 1 on drift)",
+		Long: `For every service of every stack: the image its compose file names (file:line), the
+.systemconfig entry that holds its version, whether that image is loaded, what its
+container runs (image, ID, state, health), and the last update that touched it.
+
+Then every disagreement, each with a one-line fix:
+  config-drift        the compose tag differs from .systemconfig (the next restart may revert it)
+  running-drift       the container runs another image than the compose file names
+  not-loaded          the compose image is not in the engine (the next restart fails offline)
+  no-container, not-running, unhealthy
+  interrupted-update  an imgup update stopped half-way
+
+Exit code 0 when everything agrees, 1 when there is drift: monitoring can call it.
+It reads no archive and makes one round of engine calls. --json prints the report in
+the versioned schema described in docs/status.md.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			d, err := deploy.Discover(ctx, dir)
+			if err != nil {
+				return err
+			}
+			recs, err := history.List(d.Root)
+			if err != nil {
+				return err
+			}
+			broken, err := history.Interrupted(d.Root)
+			if err != nil {
+				return err
+			}
+			eng, err := env.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer eng.Close()
+			imgs, err := eng.Images(ctx)
+			if err != nil {
+				return err
+			}
+			tags := map[string]string{}
+			for _, i := range imgs {
+				for _, t := range i.Tags {
+					tags[t] = i.ID
+				}
+			}
+			cs, err := eng.Containers(ctx)
+			if err != nil {
+				return err
+			}
+			r := status.Make(status.Input{Deployment: d, Images: tags, Containers: cs, History: recs, Interrupted: broken})
+			if asJSON {
+				if err := writeJSON(env.Stdout, r); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprint(env.Stdout, r.String())
+			}
+			if len(r.Findings) > 0 {
+				return withCode(ExitFailed, errors.New(fmt.Sprintf("%d finding(s): the deployment has drifted", len(r.Findings))))
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (schema imgup.status/v1)")
+	return c
+}

@@ -1,0 +1,267 @@
+// Package status compares what is configured, what is loaded and what runs, from one
+// snapshot (the deployment's files, the engine's images and containers, imgup's
+// history), and reports every disagreement as a finding with a one-line fix. It does
+// no I/O.
+package status
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/sysconfig"
+)
+
+// Schema names the JSON form of Report; it changes when a field changes meaning.
+const Schema = "imgup.status/v1"
+
+// Report is the whole view.
+type Report struct {
+	Schema   string    `json:"schema"`
+	Root     string    `json:"root"`
+	Services []Service `json:"services"`
+	Findings []Finding `json:"findings"`
+}
+
+// Service is one service's row.
+type Service struct {
+	Stack   string `json:"stack"`
+	Service string `json:"service"`
+	// Image is what the compose files say, and where.
+	Image string `json:"image"`
+	File  string `json:"file,omitempty"`
+	Line  int    `json:"line,omitempty"`
+	// Config is the .systemconfig (or .env) entry that holds the image's version.
+	Config *Config `json:"config"`
+	// Loaded says whether the engine has Image; ImageID is its ID then.
+	Loaded  bool   `json:"loaded"`
+	ImageID string `json:"image_id,omitempty"`
+	// Container is the service's container, nil when there is none.
+	Container  *Container `json:"container"`
+	LastUpdate *Update    `json:"last_update"`
+}
+
+// Config is a config entry.
+type Config struct {
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Container is what runs.
+type Container struct {
+	Name    string `json:"name"`
+	Image   string `json:"image"`
+	ImageID string `json:"image_id"`
+	State   string `json:"state"`
+	Health  string `json:"health,omitempty"`
+}
+
+// Update is the last recorded update that touched a service.
+type Update struct {
+	ID    string    `json:"id"`
+	Time  time.Time `json:"time"`
+	State string    `json:"state"`
+}
+
+// Finding kinds.
+const (
+	ConfigDrift  = "config-drift"  // compose tag differs from .systemconfig
+	RunningDrift = "running-drift" // the container runs another image than compose says
+	NotLoaded    = "not-loaded"    // the compose image is not in the engine
+	NoContainer  = "no-container"
+	NotRunning   = "not-running" // exited, restarting, dead
+	Unhealthy    = "unhealthy"
+	Interrupted  = "interrupted-update"
+)
+
+// Finding is one disagreement and how to fix it.
+type Finding struct {
+	Kind    string `json:"kind"`
+	Stack   string `json:"stack,omitempty"`
+	Service string `json:"service,omitempty"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+}
+
+// Input is the snapshot.
+type Input struct {
+	Deployment *deploy.Deployment
+	// Images maps every tag the engine has to its image ID.
+	Images      map[string]string
+	Containers  []engine.Container
+	History     []*history.Record
+	Interrupted []*history.Record
+}
+
+// Make builds the report.
+func Make(in Input) *Report {
+	d := in.Deployment
+	r := &Report{Schema: Schema, Root: d.Root, Services: []Service{}, Findings: []Finding{}}
+	add := func(kind, stack, svc, msg, fix string) {
+		r.Findings = append(r.Findings, Finding{Kind: kind, Stack: stack, Service: svc, Message: msg, Fix: fix})
+	}
+	for _, rec := range in.Interrupted {
+		add(Interrupted, "", "", fmt.Sprintf("update %s was interrupted (it reached: %s)", rec.ID, rec.State),
+			fmt.Sprintf("imgup rollback -C %s %s", d.Root, rec.ID))
+	}
+	for _, st := range d.Stacks {
+		for _, svc := range st.Services {
+			row := Service{Stack: st.Name, Service: svc.Name}
+			name := svc.Stack.Name + "/" + svc.Name
+			if svc.Image != nil {
+				row.File, row.Line = d.Rel(svc.Image.File), svc.Image.Line
+			}
+			if svc.Target == nil {
+				if svc.Image != nil {
+					row.Image = svc.Image.Raw
+				}
+				r.Services = append(r.Services, row)
+				continue // a build-only service, or an image imgup cannot read
+			}
+			row.Image = svc.Target.Ref
+			row.ImageID, row.Loaded = lookupImage(in.Images, svc.Target.Ref)
+			if ms := sysconfig.ForImage(st.ConfigFiles(), svc.Target.Name, d.ConfigKeys[svc.Target.Name]); len(ms) == 1 {
+				m := ms[0]
+				row.Config = &Config{File: d.Rel(m.File.Path), Line: m.Entry.Line, Key: m.Entry.Key, Value: m.Entry.Value}
+				version := m.Entry.Value
+				if m.Kind == sysconfig.Reference {
+					version = tagOf(m.Entry.Value)
+				}
+				if version != svc.Target.Tag {
+					add(ConfigDrift, st.Name, svc.Name,
+						fmt.Sprintf("%s: the compose file (%s:%d) says %s, but %s:%d has %s=%s: the next restart or re-generation may revert the update", name, row.File, row.Line, svc.Target.Tag, row.Config.File, m.Entry.Line, m.Entry.Key, m.Entry.Value),
+						fmt.Sprintf("make them agree: edit %s:%d, or run imgup apply with the archive of the version you want", row.Config.File, m.Entry.Line))
+				}
+			}
+			if !row.Loaded {
+				add(NotLoaded, st.Name, svc.Name, fmt.Sprintf("%s: image %s is not loaded: the next restart will fail on this offline server", name, svc.Target.Ref),
+					"load its archive: imgup load ARCHIVE (or docker load -i ARCHIVE)")
+			}
+			if c := containerOf(in.Containers, st.Project, svc.Name); c == nil {
+				add(NoContainer, st.Name, svc.Name, fmt.Sprintf("%s: has no container", name), "start the deployment: ./deploy.sh start")
+			} else {
+				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
+				switch {
+				case c.State != "running":
+					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then ./deploy.sh restart")
+				case c.Health == "unhealthy":
+					add(Unhealthy, st.Name, svc.Name, fmt.Sprintf("%s: container %s is unhealthy", name, c.Name), "see docker inspect --format '{{json .State.Health}}' "+c.Name)
+				}
+				if row.Loaded && c.ImageID != row.ImageID {
+					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, short(c.ImageID), svc.Target.Ref, short(row.ImageID)),
+						"restart to run what the files say (./deploy.sh restart), or imgup rollback to go back")
+				}
+			}
+			row.LastUpdate = lastUpdate(in.History, st.Project, svc.Name)
+			r.Services = append(r.Services, row)
+		}
+	}
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Kind == Interrupted && r.Findings[j].Kind != Interrupted })
+	return r
+}
+
+func lookupImage(images map[string]string, ref string) (string, bool) {
+	if id, ok := images[ref]; ok {
+		return id, true
+	}
+	// The engine names docker.io images without the prefix.
+	for _, p := range []string{"docker.io/library/", "docker.io/"} {
+		if id, ok := images[strings.TrimPrefix(ref, p)]; ok && strings.HasPrefix(ref, p) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+func containerOf(cs []engine.Container, project, service string) *engine.Container {
+	for i, c := range cs {
+		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == service && c.Labels[engine.LabelOneoff] != "True" {
+			return &cs[i]
+		}
+	}
+	return nil
+}
+
+func lastUpdate(recs []*history.Record, project, service string) *Update {
+	for _, r := range recs { // newest first
+		for _, u := range r.Updates {
+			if u.Project == project && u.Service == service {
+				return &Update{ID: r.ID, Time: r.Time, State: r.State}
+			}
+		}
+	}
+	return nil
+}
+
+func tagOf(ref string) string {
+	if i := strings.LastIndexByte(ref, ':'); i > strings.LastIndexByte(ref, '/') {
+		return ref[i+1:]
+	}
+	return "latest"
+}
+
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// Table renders the services like docker ps, then the findings.
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Deployment %s\n\n", r.Root)
+	rows := [][]string{{"SERVICE", "COMPOSE IMAGE", "FILE", "CONFIG", "LOADED", "RUNNING", "STATE", "LAST UPDATE"}}
+	for _, s := range r.Services {
+		cfg, loaded, running, state, last := "none", "no", "-", "no container", "-"
+		if s.Config != nil {
+			cfg = s.Config.Key + "=" + s.Config.Value
+		}
+		if s.Loaded {
+			loaded = short(s.ImageID)
+		}
+		if c := s.Container; c != nil {
+			running, state = short(c.ImageID), c.State
+			if c.Health != "" {
+				state += " (" + c.Health + ")"
+			}
+		}
+		if s.LastUpdate != nil {
+			last = s.LastUpdate.ID
+		}
+		rows = append(rows, []string{s.Stack + "/" + s.Service, s.Image, fmt.Sprintf("%s:%d", filepath.ToSlash(s.File), s.Line), cfg, loaded, running, state, last})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			if i == len(row)-1 {
+				b.WriteString(c)
+			} else {
+				fmt.Fprintf(&b, "%-*s   ", widths[i], c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Findings) == 0 {
+		b.WriteString("\nNo drift: files, engine and containers agree.\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "\n%d finding(s):\n", len(r.Findings))
+	for _, f := range r.Findings {
+		fmt.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, f.Message, f.Fix)
+	}
+	return b.String()
+}
