@@ -88,6 +88,29 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 			t.Errorf("after deploy.sh restart, %s runs %s, want %s", key, c.Image, id)
 		}
 	}
+	if out, errOut, code := imgup(t, "status", "-C", s.dir); code != 0 || !strings.Contains(out, "No drift") || !strings.Contains(out, recs[0].ID) {
+		t.Errorf("status after apply: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// Hand edits make drift, and status names each kind.
+	compose := filepath.Join(s.dir, "docker-compose.service.yml")
+	b, _ := os.ReadFile(compose)
+	os.WriteFile(compose, []byte(strings.Replace(string(b), "rpa-rdp-service:4.1.70002", "rpa-rdp-service:4.1.99999", 1)), 0o644)
+	dockertest.Docker(t, "stop", "-t", "1", after[project+"/mysql"].ID)
+	dockertest.Docker(t, "rm", "-f", after[vproject+"/vicode-apps-web"].ID)
+	out, _, code = imgup(t, "status", "-C", s.dir)
+	for _, want := range []string{"[config-drift] console/rpa-rdp:", "[not-loaded] console/rpa-rdp:", "[not-running] console/mysql:", "[no-container] vicode/vicode-apps-web:"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("status after hand edits: exit %d, want 1 and %q:\n%s", code, want, out)
+		}
+	}
+	// A container running another image than the file says.
+	os.WriteFile(compose, b, 0o644)
+	dockertest.Docker(t, "tag", s.ids[p+"encoo/rpa-rdp-service:4.1.70002"], p+"encoo/rpa-rdp-web-service:4.1.70002")
+	out, _, code = imgup(t, "status", "-C", s.dir)
+	if code != 1 || !strings.Contains(out, "[running-drift] console/rpa-rdp-web:") {
+		t.Errorf("status after retagging: exit %d:\n%s", code, out)
+	}
 }
 
 func TestApplyRollsBackAFailingImage(t *testing.T) {
