@@ -41,6 +41,9 @@ type Outcome struct {
 	// Containers are the deployment's containers at the end.
 	Containers []engine.Container
 	Loaded     []Loaded
+	// Downtime is, per project/service, how long it had no ready container during the
+	// restart and verification.
+	Downtime map[string]time.Duration
 }
 
 // Failure is an apply that failed after it began changing things. RolledBack says
@@ -158,7 +161,12 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		j.Set(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })
 		return out, &Failure{Err: err, RolledBack: true, ID: j.R.ID}
 	}
+	var w *watch
+	if p.Restart != plan.RestartNone {
+		w = startWatch(ctx, eng, watchKeys(d, before, p))
+	}
 	if err := restart(ctx, d, p, before, opt.Log); err != nil {
+		w.stop()
 		return fail(err)
 	}
 	j.Set(history.Restarted, nil)
@@ -167,12 +175,33 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
 		cs, err := verify(ctx, eng, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
 		out.Containers = cs
+		out.Downtime = w.stop()
 		if err != nil {
 			return fail(err)
 		}
 	}
-	j.Set(history.Verified, func(r *history.Record) { r.Verify = verifiedLines(p) })
+	j.Set(history.Verified, func(r *history.Record) {
+		r.Verify = verifiedLines(p)
+		for i, u := range r.Updates {
+			if dt, ok := out.Downtime[u.Project+"/"+u.Service]; ok {
+				r.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()
+			}
+		}
+	})
 	return out, nil
+}
+
+// watchKeys are the services whose downtime is measured: every service of the
+// deployment that ran before, and every updated one.
+func watchKeys(d *deploy.Deployment, before []engine.Container, p *plan.Plan) map[string]bool {
+	keys := map[string]bool{}
+	for _, k := range keep(d, before, p) {
+		keys[k.Project+"/"+k.Service] = true
+	}
+	for _, u := range p.Updates {
+		keys[u.Project+"/"+u.Service] = true
+	}
+	return keys
 }
 
 func verifiedLines(p *plan.Plan) []string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,15 +31,11 @@ func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []e
 		}
 		cmd.Dir = d.Root
 		return run(cmd, log, "deploy.sh")
-	case plan.RestartCompose:
-		compose, err := composeCommand(ctx, before)
-		if err != nil {
-			return err
-		}
+	case plan.RestartServices:
 		for _, st := range d.Stacks {
 			var svcs []string
 			for _, u := range p.Updates {
-				if u.Stack == st.Name {
+				if u.Stack == st.Name && !slices.Contains(svcs, u.Service) {
 					svcs = append(svcs, u.Service)
 				}
 			}
@@ -46,21 +43,29 @@ func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []e
 				continue
 			}
 			sort.Strings(svcs)
-			args := append([]string{}, compose[1:]...)
-			args = append(args, "-p", st.Project)
-			for _, f := range st.Files {
-				args = append(args, "-f", f.Path)
+			how, err := composeFor(ctx, st, before)
+			if err != nil {
+				return err
+			}
+			args := append([]string{}, how.command[1:]...)
+			args = append(args, "-p", how.project)
+			for _, f := range how.files {
+				args = append(args, "-f", f)
 			}
 			args = append(args, "up", "-d", "--no-deps", "--no-build")
+			if how.v2 {
+				args = append(args, "--pull", "never")
+			}
 			args = append(args, svcs...)
-			fmt.Fprintf(log, "restarting: %s %s (in %s)\n", compose[0], strings.Join(args, " "), st.Dir)
-			cmd := exec.CommandContext(ctx, compose[0], args...)
-			cmd.Dir = st.Dir
+			fmt.Fprintf(log, "restarting %s: %s %s (in %s; %s)\n", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)
+			cmd := exec.CommandContext(ctx, how.command[0], args...)
+			cmd.Dir = how.dir
 			cmd.Env = os.Environ()
 			for k, v := range st.Env() {
+				// What deploy.sh would give compose: it sources .systemconfig.
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
-			if err := run(cmd, log, filepath.Base(compose[0])); err != nil {
+			if err := run(cmd, log, filepath.Base(how.command[len(how.command)-1])); err != nil {
 				return err
 			}
 		}
@@ -96,23 +101,73 @@ func run(cmd *exec.Cmd, log io.Writer, name string) error {
 	return nil
 }
 
-// composeCommand finds compose: the version that made the running containers when
-// both are installed, else docker compose (v2), else docker-compose (v1).
-func composeCommand(ctx context.Context, before []engine.Container) ([]string, error) {
-	v2 := exec.CommandContext(ctx, "docker", "compose", "version").Run() == nil
+// composeRun is how to run compose for one stack.
+type composeRun struct {
+	command []string
+	v2      bool
+	project string
+	files   []string
+	dir     string
+	why     string
+}
+
+// composeFor reads how a stack's running containers were made — compose project,
+// config files, working folder, compose version, from their labels — so that the
+// recreated containers belong to the same project. With no container yet, it falls
+// back to the deployment's own files.
+func composeFor(ctx context.Context, st *deploy.Stack, before []engine.Container) (*composeRun, error) {
+	v2ok := exec.CommandContext(ctx, "docker", "compose", "version").Run() == nil
 	_, err := exec.LookPath("docker-compose")
-	v1 := err == nil
-	madeByV1 := false
+	v1ok := err == nil
+	r := &composeRun{project: st.Project, dir: st.Dir, why: "from the deployment's files: no container of the stack runs yet"}
+	for _, f := range st.Files {
+		r.files = append(r.files, f.Path)
+	}
+	madeBy := ""
 	for _, c := range before {
-		if strings.HasPrefix(c.Labels[engine.LabelVersion], "1.") {
-			madeByV1 = true
+		l := c.Labels
+		if l[engine.LabelProject] == "" || l[engine.LabelOneoff] == "True" {
+			continue
+		}
+		wd := l[engine.LabelWorkingDir]
+		if l[engine.LabelProject] != st.Project && !sameDir(wd, st.Dir) {
+			continue
+		}
+		r.project, r.dir, madeBy = l[engine.LabelProject], wd, l[engine.LabelVersion]
+		r.files = nil
+		for _, f := range strings.Split(l[engine.LabelConfig], ",") {
+			if f == "" {
+				continue
+			}
+			if !filepath.IsAbs(f) { // compose v1 writes them relative to the working folder
+				f = filepath.Join(wd, f)
+			}
+			r.files = append(r.files, f)
+		}
+		r.why = fmt.Sprintf("as the running containers were made: project %s, compose %s", r.project, madeBy)
+		break
+	}
+	if len(r.files) == 0 {
+		for _, f := range st.Files {
+			r.files = append(r.files, f.Path)
 		}
 	}
 	switch {
-	case v1 && (madeByV1 || !v2):
-		return []string{"docker-compose"}, nil
-	case v2:
-		return []string{"docker", "compose"}, nil
+	case v1ok && (strings.HasPrefix(madeBy, "1.") || !v2ok):
+		r.command = []string{"docker-compose"}
+	case v2ok:
+		r.command, r.v2 = []string{"docker", "compose"}, true
+	default:
+		return nil, fmt.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
 	}
-	return nil, fmt.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
+	return r, nil
+}
+
+func sameDir(a, b string) bool {
+	if a == "" {
+		return false
+	}
+	ea, err1 := filepath.EvalSymlinks(a)
+	eb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ea == eb
 }

@@ -26,7 +26,9 @@ type State struct {
 	State     string `json:"state"`
 	Health    string `json:"health,omitempty"`
 	Updated   bool   `json:"updated"`
-	Problem   string `json:"problem,omitempty"`
+	// Downtime is how long the service had no ready container during the update.
+	Downtime string `json:"downtime,omitempty"`
+	Problem  string `json:"problem,omitempty"`
 }
 
 // VerifyError says which services are not as they should be.

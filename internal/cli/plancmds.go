@@ -36,7 +36,7 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
-	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart when there is one, else compose up of the updated services), deploy, none")
+	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart when there is one, else services), deploy (./deploy.sh restart), services (recreate only the updated services' containers), none")
 }
 
 // observed is one snapshot of the world and the plan made from it.
@@ -60,9 +60,9 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		keys[img] = key
 	}
 	switch f.restart {
-	case plan.RestartAuto, plan.RestartDeploy, plan.RestartNone:
+	case plan.RestartAuto, plan.RestartDeploy, plan.RestartServices, plan.RestartNone:
 	default:
-		return nil, usageError("--restart %q: use auto, deploy or none", f.restart)
+		return nil, usageError("--restart %q: use auto, deploy, services or none", f.restart)
 	}
 	d, err := deploy.Discover(ctx, f.dir)
 	if err != nil {
@@ -201,7 +201,8 @@ func newApplyCmd(env *Env) *cobra.Command {
   2. change the image version in .systemconfig (root, or vicode/ for ViCode images)
   3. change image: in the compose files (only the tag characters change; a ${VAR}
      image changes the variable in .systemconfig or .env instead)
-  4. restart: ./deploy.sh restart (--restart auto/deploy), or nothing (--restart none)
+  4. restart: ./deploy.sh restart (--restart auto/deploy), only the updated services'
+     containers (--restart services), or nothing (--restart none)
   5. verify, within --timeout, that each updated service runs the new image ID, is
      running and not restarting, and is healthy where it has a healthcheck, and that
      no other container of the deployment was left stopped
@@ -333,8 +334,12 @@ func table(d *deploy.Deployment, p *plan.Plan, out *apply.Outcome) []apply.State
 				continue
 			}
 			svc := c.Labels[engine.LabelService]
-			rows = append(rows, apply.State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
-				State: c.State, Health: c.Health, Updated: updated[st.Project+"/"+svc]})
+			row := apply.State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
+				State: c.State, Health: c.Health, Updated: updated[st.Project+"/"+svc]}
+			if dt, ok := out.Downtime[st.Project+"/"+svc]; ok {
+				row.Downtime = dt.Round(10 * time.Millisecond).String()
+			}
+			rows = append(rows, row)
 		}
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -348,7 +353,7 @@ func table(d *deploy.Deployment, p *plan.Plan, out *apply.Outcome) []apply.State
 
 func printTable(env *Env, rows []apply.State) {
 	t := newTable(env.Stdout)
-	fmt.Fprintln(t, "SERVICE\tIMAGE\tIMAGE ID\tSTATE\tUPDATED")
+	fmt.Fprintln(t, "SERVICE\tIMAGE\tIMAGE ID\tSTATE\tUPDATED\tDOWNTIME")
 	for _, r := range rows {
 		state := r.State
 		if r.Health != "" {
@@ -358,7 +363,11 @@ func printTable(env *Env, rows []apply.State) {
 		if r.Updated {
 			up = "updated"
 		}
-		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, shortID(r.ImageID), state, up)
+		dt := r.Downtime
+		if dt == "" {
+			dt = "-"
+		}
+		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, shortID(r.ImageID), state, up, dt)
 	}
 	t.Flush()
 }

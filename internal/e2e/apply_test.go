@@ -96,8 +96,9 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 	compose := filepath.Join(s.dir, "docker-compose.service.yml")
 	b, _ := os.ReadFile(compose)
 	os.WriteFile(compose, []byte(strings.Replace(string(b), "rpa-rdp-service:4.1.70002", "rpa-rdp-service:4.1.99999", 1)), 0o644)
-	dockertest.Docker(t, "stop", "-t", "1", after[project+"/mysql"].ID)
-	dockertest.Docker(t, "rm", "-f", after[vproject+"/vicode-apps-web"].ID)
+	now := s.containers(t)
+	dockertest.Docker(t, "stop", "-t", "1", now[project+"/mysql"].ID)
+	dockertest.Docker(t, "rm", "-f", now[vproject+"/vicode-apps-web"].ID)
 	out, _, code = imgup(t, "status", "-C", s.dir)
 	for _, want := range []string{"[config-drift] console/rpa-rdp:", "[not-loaded] console/rpa-rdp:", "[not-running] console/mysql:", "[no-container] vicode/vicode-apps-web:"} {
 		if code != 1 || !strings.Contains(out, want) {

@@ -224,3 +224,25 @@ func (d *Docker) RemoveImage(ctx context.Context, ref string) error {
 	_, err := d.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
 	return err
 }
+
+func (d *Docker) ContainerStates(ctx context.Context) ([]Container, error) {
+	r, err := d.c.ContainerList(ctx, client.ContainerListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []Container
+	for _, s := range r.Items {
+		c := Container{ID: s.ID, Image: s.Image, ImageID: s.ImageID, State: string(s.State), Labels: s.Labels}
+		// Engines before API 1.52 say health only in the status text.
+		switch {
+		case strings.Contains(s.Status, "(healthy)"):
+			c.Health = "healthy"
+		case strings.Contains(s.Status, "(unhealthy)"):
+			c.Health = "unhealthy"
+		case strings.Contains(s.Status, "(health: starting)"):
+			c.Health = "starting"
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

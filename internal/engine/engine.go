@@ -19,6 +19,9 @@ type Client interface {
 	Images(ctx context.Context) ([]Image, error)
 	// Containers lists all containers (running or not), inspected.
 	Containers(ctx context.Context) ([]Container, error)
+	// ContainerStates lists all containers in one call: ID, labels, state and health
+	// only (no restart count or start time), for polling.
+	ContainerStates(ctx context.Context) ([]Container, error)
 	// RemoveImage removes one reference (and the image, when it was its last name).
 	RemoveImage(ctx context.Context, ref string) error
 	// Logs returns the last lines a container wrote (stdout and stderr).

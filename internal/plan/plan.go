@@ -17,12 +17,15 @@ import (
 
 // Restart methods (runbook step 4).
 const (
-	RestartAuto   = "auto"   // deploy.sh restart when there is one, else compose up
+	RestartAuto   = "auto"   // deploy.sh restart when there is one, else services
 	RestartDeploy = "deploy" // ./deploy.sh restart
 	RestartNone   = "none"   // edit only
-	// RestartCompose recreates the updated services with compose (no deploy.sh).
-	RestartCompose = "compose"
+	// RestartServices recreates only the updated services' containers with compose.
+	RestartServices = "services"
 )
+
+// servicesCommand describes RestartServices in a plan.
+const servicesCommand = "compose up -d --no-deps of the updated services only, one stack at a time (the project, files and folder their containers were made with)"
 
 // Input is the snapshot a plan is computed from.
 type Input struct {
@@ -347,8 +350,10 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 		if d.DeployScript != "" {
 			p.Restart, p.RestartCommand = RestartDeploy, "./deploy.sh restart"
 		} else {
-			p.Restart, p.RestartCommand = RestartCompose, "compose up -d --no-deps (each updated service)"
+			p.Restart, p.RestartCommand = RestartServices, servicesCommand
 		}
+	case RestartServices:
+		p.Restart, p.RestartCommand = RestartServices, servicesCommand
 	case RestartDeploy:
 		if d.DeployScript == "" {
 			return fail("--restart deploy: there is no deploy.sh in %s", d.Root)
@@ -357,7 +362,7 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 	case RestartNone:
 		p.Restart = RestartNone
 	default:
-		return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy or none", method)}
+		return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy, services or none", method)}
 	}
 	return nil
 }

@@ -81,8 +81,8 @@ func Rollback(in RollbackInput) (*Plan, error) {
 	switch r.Restart {
 	case RestartDeploy:
 		p.RestartCommand = "./deploy.sh restart"
-	case RestartCompose:
-		p.RestartCommand = "compose up -d --no-deps (each service the update changed)"
+	case RestartServices:
+		p.RestartCommand = servicesCommand
 	}
 	if len(p.Updates) == 0 {
 		p.Restart, p.RestartCommand = RestartNone, ""
