@@ -60,9 +60,13 @@ func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []e
 			fmt.Fprintf(log, "restarting %s: %s %s (in %s; %s)\n", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)
 			cmd := exec.CommandContext(ctx, how.command[0], args...)
 			cmd.Dir = how.dir
+			env, err := st.FreshEnv()
+			if err != nil {
+				return err
+			}
 			cmd.Env = os.Environ()
-			for k, v := range st.Env() {
-				// What deploy.sh would give compose: it sources .systemconfig.
+			for k, v := range env {
+				// What deploy.sh would give compose: it sources .systemconfig, as edited.
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}
 			if err := run(cmd, log, filepath.Base(how.command[len(how.command)-1])); err != nil {
@@ -144,7 +148,11 @@ func composeFor(ctx context.Context, st *deploy.Stack, before []engine.Container
 			}
 			r.files = append(r.files, f)
 		}
-		r.why = fmt.Sprintf("as the running containers were made: project %s, compose %s", r.project, madeBy)
+		v := madeBy
+		if v == "" {
+			v = "(no version label)"
+		}
+		r.why = fmt.Sprintf("as the running containers were made: project %s, compose %s", r.project, v)
 		break
 	}
 	if len(r.files) == 0 {

@@ -89,6 +89,28 @@ func (s *Stack) Env() map[string]string {
 	return env
 }
 
+// FreshEnv reads .env and .systemconfig again from disk: what compose gets after an
+// edit (deploy.sh sources .systemconfig when it runs).
+func (s *Stack) FreshEnv() (map[string]string, error) {
+	env := map[string]string{}
+	for _, name := range []string{".env", ".systemconfig"} {
+		b, err := os.ReadFile(filepath.Join(s.Dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		f, err := sysconfig.Parse(name, b)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range f.Env() {
+			env[k] = v
+		}
+	}
+	return env, nil
+}
+
 // VarFile returns the config file that defines variable name (.systemconfig before .env).
 func (s *Stack) VarFile(name string) (*sysconfig.File, sysconfig.Entry, bool) {
 	for _, f := range s.ConfigFiles() {
