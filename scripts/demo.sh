@@ -18,34 +18,26 @@ root="$work/consolev4pvt-4.1.150431"
 prefix="imgupdemo/"
 project="imgupdemo$$"
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+. scripts/lib.sh
 
 cleanup() {
   if [ "${KEEP:-}" = 1 ]; then echo "KEEP=1: leaving $root and its containers"; return; fi
   say "tearing down"
-  (cd "$root" 2>/dev/null && ./deploy.sh stop >/dev/null 2>&1) || true
-  docker images --format '{{.Repository}}:{{.Tag}}' | grep "^${prefix}" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  teardown "$root"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 say "building imgup and the demo images"
-CGO_ENABLED=0 go build -o "$work/imgup" ./cmd/imgup
-(cd internal/e2e/testapp && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/ctx/testapp" .)
-build() { # build REF MODE
-  printf 'FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT ["/testapp"]\n' "$2" "$1" > "$work/ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
-}
-for ref in $(go run ./internal/e2e/sample images "$prefix"); do build "$ref" ok; done
+build_imgup
 
 say "writing the sample deployment in $root and starting it (./deploy.sh start)"
-go run ./internal/e2e/sample "$root" "$prefix" "$project"
+start_sample "$root"
 cp -r "$root" "$work/before"
-(cd "$root" && ./deploy.sh start 2>&1 | sed 's/^/   /')
-sleep 6
 
 say "the vendor ships two fixes"
-build "${prefix}encoo/console-web-v4-pvt:4.1.76383" ok
-build "${prefix}encoo/vicode-apps-web:2.0.200" ok
+build_image "${prefix}encoo/console-web-v4-pvt:4.1.76383"
+build_image "${prefix}encoo/vicode-apps-web:2.0.200"
 docker save "${prefix}encoo/console-web-v4-pvt:4.1.76383" -o "$work/console-web-v4-pvt-4.1.76383.tar"
 tar -C "$work" -czf "$root/image/console-web-v4-pvt-4.1.76383.tar.gz" console-web-v4-pvt-4.1.76383.tar   # the vendor's form
 docker save "${prefix}encoo/vicode-apps-web:2.0.200" | gzip > "$root/image/vicode-apps-web-2.0.200.tgz"      # docker save | gzip

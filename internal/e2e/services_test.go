@@ -24,7 +24,7 @@ func TestRestartServices(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.name == "v2" && exec.Command("docker", "compose", "version").Run() != nil {
-				t.Fatal("compose v2 (docker compose) is not installed; .ci/run builds it (see DEVELOPERS notes in README)")
+				t.Fatal("compose v2 (docker compose) is not installed: ./scripts/test.sh builds it")
 			}
 			eng := dockertest.New(t)
 			s := startSample(t, eng, "s"+c.name, deploytest.Options{Compose: c.compose})

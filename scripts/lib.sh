@@ -1,0 +1,41 @@
+# lib.sh — shared by demo.sh and bench-restart.sh: build imgup and the tiny test image,
+# write the sample Encoo deployment, tear it all down. Source it after setting
+# work (a temp folder), prefix (image name prefix) and project (compose project).
+
+# build_imgup builds imgup and the test program into $work.
+build_imgup() {
+  CGO_ENABLED=0 go build -o "$work/imgup" ./cmd/imgup
+  (cd internal/e2e/testapp && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/ctx/testapp" .)
+}
+
+# build_image REF [MODE]: a FROM scratch image running the test program.
+build_image() {
+  printf 'FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT ["/testapp"]\n' "${2:-ok}" "$1" > "$work/ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
+}
+
+# start_sample ROOT: build the sample's images, write it into ROOT and start it.
+start_sample() {
+  local ref
+  for ref in $(go run ./internal/e2e/sample images "$prefix"); do build_image "$ref"; done
+  go run ./internal/e2e/sample "$1" "$prefix" "$project"
+  (cd "$1" && ./deploy.sh start 2>&1 | sed 's/^/   /')
+  wait_healthy
+}
+
+# wait_healthy: until every container of the project is running and healthy.
+wait_healthy() {
+  local i
+  for i in $(seq 1 120); do
+    if [ -z "$(docker ps -a --filter "name=$project" --format '{{.Status}}' | grep -v '(healthy)')" ]; then return 0; fi
+    sleep 1
+  done
+  echo "the sample deployment did not become healthy" >&2
+  return 1
+}
+
+# teardown ROOT: stop the sample and remove every image under $prefix.
+teardown() {
+  (cd "$1" 2>/dev/null && ./deploy.sh stop >/dev/null 2>&1) || true
+  docker images --format '{{.Repository}}:{{.Tag}}' | grep "^${prefix}" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+}
