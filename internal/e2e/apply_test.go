@@ -29,6 +29,11 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 	rpa := eng.Ref("encoo/rpa-service", "4.1.76383")
 	vic := eng.Ref("encoo/vicode-service", "2.0.200")
 	webID, rpaID, vicID := eng.Build(t, web, "ok", 0), eng.Build(t, rpa, "ok", 0), eng.Build(t, vic, "ok", 0)
+	// Two more, in the forms that need imgup's own decompression: the docker.io/-prefixed
+	// foundation image as zstd, and vicode-apps-web (its tag is ${VICODE_APPS_WEB_VERSION}) as xz.
+	fnd := eng.Ref("encoo/digi4th-foundation-service", "4.1.76383")
+	apps := eng.Ref("encoo/vicode-apps-web", "2.0.200")
+	fndID, appsID := eng.Build(t, fnd, "ok", 0), eng.Build(t, apps, "ok", 0)
 	up := filepath.Join(s.dir, "image")
 	inner := filepath.Join(t.TempDir(), "console-web-v4-pvt-4.1.76383.tar")
 	eng.Save(t, inner, web)
@@ -39,7 +44,13 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 	os.Remove(filepath.Join(up, "rpa.tar"))
 	os.WriteFile(filepath.Join(up, "rpa-service.tgz"), archivetest.Compress(t, "gzip", rpaBytes), 0o644)
 	eng.Save(t, filepath.Join(up, "vicode-service.tar"), vic)
-	eng.Remove(t, web, rpa, vic)
+	for ref, form := range map[string]string{fnd: "zstd", apps: "xz"} {
+		tmp := filepath.Join(t.TempDir(), "x.tar")
+		eng.Save(t, tmp, ref)
+		b, _ := os.ReadFile(tmp)
+		os.WriteFile(filepath.Join(up, strings.Split(ref, "/")[2]+".tar."+form), archivetest.Compress(t, form, b), 0o644)
+	}
+	eng.Remove(t, web, rpa, vic, fnd, apps)
 
 	out, errOut, code := imgup(t, "apply", "--yes", "-C", s.dir, "--timeout", "90s", up)
 	if code != 0 {
@@ -52,7 +63,8 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 	}
 	after := s.waitHealthy(t, 30*time.Second)
 	project, vproject := eng.Project("a"), eng.Project("a")+"-vicode"
-	wantNew := map[string]string{project + "/console-web": webID, project + "/rpa": rpaID, project + "/rpa-scheduler": rpaID, vproject + "/vicode-service": vicID}
+	wantNew := map[string]string{project + "/console-web": webID, project + "/rpa": rpaID, project + "/rpa-scheduler": rpaID, vproject + "/vicode-service": vicID,
+		project + "/foundation": fndID, vproject + "/vicode-apps-web": appsID}
 	for key, c := range after {
 		if id, ok := wantNew[key]; ok {
 			if c.Image != id {
@@ -63,12 +75,14 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 		}
 	}
 	s.expectFiles(t, map[string][][2]string{
-		".systemconfig":              {{"console-web-v4-pvt:4.1.70000", "console-web-v4-pvt:4.1.76383"}, {"RPA_SERVICE_VERSION=4.1.70002", "RPA_SERVICE_VERSION=4.1.76383"}},
-		"docker-compose.service.yml": {{p + `encoo/console-web-v4-pvt:4.1.70000"`, p + `encoo/console-web-v4-pvt:4.1.76383"`}, {"rpa-service:4.1.70002\n    command: [\"serve\"]", "rpa-service:4.1.76383\n    command: [\"serve\"]"}, {"rpa-service:4.1.70002\n    command: [\"schedule\"]", "rpa-service:4.1.76383\n    command: [\"schedule\"]"}},
-		"vicode/.systemconfig":       {{"vicode-service:2.0.100", "vicode-service:2.0.200"}},
+		".systemconfig": {{"console-web-v4-pvt:4.1.70000", "console-web-v4-pvt:4.1.76383"}, {"RPA_SERVICE_VERSION=4.1.70002", "RPA_SERVICE_VERSION=4.1.76383"},
+			{"FOUNDATION_SERVICE_VERSION=4.1.70001", "FOUNDATION_SERVICE_VERSION=4.1.76383"}},
+		"docker-compose.service.yml": {{p + `encoo/console-web-v4-pvt:4.1.70000"`, p + `encoo/console-web-v4-pvt:4.1.76383"`}, {"rpa-service:4.1.70002\n    command: [\"serve\"]", "rpa-service:4.1.76383\n    command: [\"serve\"]"}, {"rpa-service:4.1.70002\n    command: [\"schedule\"]", "rpa-service:4.1.76383\n    command: [\"schedule\"]"},
+			{"docker.io/" + p + "encoo/digi4th-foundation-service:4.1.70001", "docker.io/" + p + "encoo/digi4th-foundation-service:4.1.76383"}},
+		"vicode/.systemconfig": {{"vicode-service:2.0.100", "vicode-service:2.0.200"}, {"VICODE_APPS_WEB_VERSION=2.0.100", "VICODE_APPS_WEB_VERSION=2.0.200"}},
 	})
 	recs, _ := history.List(s.dir)
-	if len(recs) != 1 || recs[0].State != history.Verified || len(recs[0].Files) != 3 {
+	if len(recs) != 1 || recs[0].State != history.Verified || len(recs[0].Files) != 3 || len(recs[0].Archives) != 5 || recs[0].Archives[0].SHA256 == "" {
 		t.Fatalf("history: %+v", recs)
 	}
 
@@ -143,5 +157,20 @@ func TestApplyRollsBackAFailingImage(t *testing.T) {
 	recs, _ := history.List(s.dir)
 	if len(recs) != 1 || recs[0].State != history.RolledBack {
 		t.Errorf("history: %+v", recs)
+	}
+
+	// A good image then goes through in the old layout: docker-compose.yml holds the image.
+	good := eng.Ref("encoo/rpa-rdp-service", "4.1.76383")
+	goodID := eng.Build(t, good, "ok", 0)
+	eng.Save(t, arch, good)
+	if out, errOut, code := imgup(t, "apply", "--yes", "-C", s.dir, "--timeout", "60s", arch); code != 0 {
+		t.Fatalf("apply of a good image: exit %d\n%s\n%s", code, out, errOut)
+	}
+	s.expectFiles(t, map[string][][2]string{
+		".systemconfig":      {{"RPA_RDP_SERVICE_VERSION=4.1.70002", "RPA_RDP_SERVICE_VERSION=4.1.76383"}},
+		"docker-compose.yml": {{"rpa-rdp-service:4.1.70002", "rpa-rdp-service:4.1.76383"}},
+	})
+	if c := s.waitHealthy(t, 60*time.Second)[eng.Project("b")+"/rpa-rdp"]; c.Image != goodID {
+		t.Errorf("rpa-rdp runs %s, want %s", c.Image, goodID)
 	}
 }
