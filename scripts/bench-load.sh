@@ -20,6 +20,7 @@ ROUNDS=${2:-5}
 CONTENT=${3:-mixed}
 OUT=${4:-docs/benchmarks.md}
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 command -v docker >/dev/null || { echo "bench-load: docker is not installed" >&2; exit 1; }
 docker version >/dev/null 2>&1 || { echo "bench-load: no Docker engine answers" >&2; exit 1; }
 
@@ -92,15 +93,5 @@ engine=$(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}
 cat "$work/result.md"
 if [ "$OUT" != "-" ]; then
   mkdir -p "$(dirname "$OUT")"
-  python3 - "$OUT" "$work/result.md" <<'PY'
-import sys, re
-out, new = sys.argv[1], open(sys.argv[2]).read()
-try: old = open(out).read()
-except FileNotFoundError: old = "# Benchmarks\n\nNumbers measured on this project's machines; each section says the script that made it.\n\n"
-head = new.split("\n", 1)[0]
-pat = re.compile(re.escape(head) + r".*?(?=\n## |\Z)", re.S)
-old = pat.sub(lambda m: new.rstrip() + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + new
-open(out, "w").write(old)
-PY
-  echo "written to $OUT" >&2
+  write_section "$OUT" "$work/result.md"
 fi

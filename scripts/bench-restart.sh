@@ -75,14 +75,5 @@ PY
 } > "$work/section.md"
 cat "$work/section.md"
 if [ "$OUT" != "-" ]; then
-  python3 - "$OUT" "$work/section.md" <<'PY'
-import sys, re
-out, new = sys.argv[1], open(sys.argv[2]).read()
-try: old = open(out).read()
-except FileNotFoundError: old = "# Benchmarks\n\n"
-head = new.split("\n", 1)[0]
-pat = re.compile(re.escape(head) + r".*?(?=\n## |\Z)", re.S)
-old = pat.sub(lambda m: new.rstrip() + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + new
-open(out, "w").write(old)
-PY
+  write_section "$OUT" "$work/section.md"
 fi

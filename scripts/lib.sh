@@ -39,3 +39,19 @@ teardown() {
   (cd "$1" 2>/dev/null && ./deploy.sh stop >/dev/null 2>&1) || true
   docker images --format '{{.Repository}}:{{.Tag}}' | grep "^${prefix}" | xargs -r docker rmi -f >/dev/null 2>&1 || true
 }
+
+# write_section FILE SECTION.md: put the section (its first line is its "## " heading)
+# into FILE, replacing the section with the same heading.
+write_section() {
+  python3 - "$1" "$2" <<'PY'
+import sys, re
+out, new = sys.argv[1], open(sys.argv[2]).read()
+try: old = open(out).read()
+except FileNotFoundError: old = "# Benchmarks\n\nNumbers measured on this project's machines; each section says the script that made it.\n\n"
+head = new.split("\n", 1)[0]
+pat = re.compile(re.escape(head) + r".*?(?=\n## |\Z)", re.S)
+old = pat.sub(lambda m: new.rstrip() + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + new
+open(out, "w").write(old)
+PY
+  echo "written to $1" >&2
+}

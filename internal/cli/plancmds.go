@@ -251,25 +251,8 @@ nothing and says "already up to date".
 					return r.count, r.done
 				}}
 			out, err := apply.Run(ctx, o.eng, o.d, o.plan, o.containers, opt)
-			if out != nil && len(out.Containers) == 0 {
-				out.Containers, _ = o.eng.Containers(context.WithoutCancel(ctx))
-			}
-			rows := table(o.d, o.plan, out)
-			if f.asJSON {
-				res := applyResult{Plan: o.plan, Services: rows}
-				if out != nil && out.Record != nil {
-					res.ID = out.Record.ID
-				}
-				if err != nil {
-					res.Error = err.Error()
-				}
-				writeJSON(env.Stdout, res)
-			} else if len(rows) > 0 {
-				fmt.Fprintln(env.Stdout)
-				printTable(env, rows)
-			}
-			if err != nil {
-				return exitFor(ctx, err)
+			if err := report(ctx, env, o.eng, o.d, o.plan, out, err, f.asJSON); err != nil {
+				return err
 			}
 			if !f.asJSON {
 				fmt.Fprintf(env.Stdout, "\nupdate %s done: every updated service runs its new image. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, o.d.Root, out.Record.ID)
@@ -298,6 +281,32 @@ type applyResult struct {
 	ID       string        `json:"id,omitempty"`
 	Services []apply.State `json:"services,omitempty"`
 	Error    string        `json:"error,omitempty"`
+}
+
+// report prints what apply (or rollback) did — the final table, or JSON — and maps
+// its failure to the exit code.
+func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployment, p *plan.Plan, out *apply.Outcome, err error, asJSON bool) error {
+	if out != nil && len(out.Containers) == 0 {
+		out.Containers, _ = eng.Containers(context.WithoutCancel(ctx))
+	}
+	rows := table(d, p, out)
+	if asJSON {
+		res := applyResult{Plan: p, Services: rows}
+		if out != nil && out.Record != nil {
+			res.ID = out.Record.ID
+		}
+		if err != nil {
+			res.Error = err.Error()
+		}
+		writeJSON(env.Stdout, res)
+	} else if len(rows) > 0 {
+		fmt.Fprintln(env.Stdout)
+		printTable(env, rows)
+	}
+	if err != nil {
+		return exitFor(ctx, err)
+	}
+	return nil
 }
 
 // exitFor maps an apply failure to its exit code.

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/spf13/cobra"
@@ -30,28 +29,13 @@ It lists what it would remove and asks (or --yes).`,
 			if keep < 1 {
 				return usageError("--keep %d: keep at least the newest image", keep)
 			}
-			d, err := deploy.Discover(ctx, dir)
+			s, err := takeSnapshot(ctx, env, dir, true)
 			if err != nil {
 				return err
 			}
-			recs, err := history.List(d.Root)
-			if err != nil {
-				return err
-			}
-			eng, err := env.dial(ctx)
-			if err != nil {
-				return err
-			}
+			eng := s.eng
 			defer eng.Close()
-			images, err := eng.Images(ctx)
-			if err != nil {
-				return err
-			}
-			cs, err := eng.Containers(ctx)
-			if err != nil {
-				return err
-			}
-			remove, kept := pruneCandidates(recs, images, cs, keep, rollbackImages)
+			remove, kept := pruneCandidates(s.recs, s.images, s.containers, keep, rollbackImages)
 			for _, k := range kept {
 				fmt.Fprintf(env.Stdout, "keep    %s\n", k)
 			}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/spf13/cobra"
@@ -40,14 +38,12 @@ that was interrupted (killed, power cut), whatever step it had reached.
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := deploy.Discover(ctx, dir)
+			s, err := takeSnapshot(ctx, env, dir, false)
 			if err != nil {
 				return err
 			}
-			recs, err := history.List(d.Root)
-			if err != nil {
-				return err
-			}
+			d, recs, eng := s.d, s.recs, s.eng
+			defer eng.Close()
 			target, err := pickRollback(recs, args)
 			if err != nil {
 				return err
@@ -70,11 +66,6 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					in.Later = append(in.Later, r)
 				}
 			}
-			eng, err := env.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
 			for _, u := range target.Updates {
 				if u.FromID != "" {
 					id, err := eng.ImageID(ctx, u.FromID)
@@ -84,9 +75,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					in.HasImage[u.FromID] = id != ""
 				}
 			}
-			if in.Containers, err = eng.Containers(ctx); err != nil {
-				return err
-			}
+			in.Containers = s.containers
 			p, err := plan.Rollback(in)
 			if err != nil {
 				return err
@@ -110,25 +99,8 @@ that was interrupted (killed, power cut), whatever step it had reached.
 			if res != nil && res.Record != nil && err == nil {
 				j.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = res.Record.ID })
 			}
-			if res != nil && len(res.Containers) == 0 {
-				res.Containers, _ = eng.Containers(context.WithoutCancel(ctx))
-			}
-			rows := table(d, p, res)
-			if asJSON {
-				r := applyResult{Plan: p, Services: rows}
-				if res != nil && res.Record != nil {
-					r.ID = res.Record.ID
-				}
-				if err != nil {
-					r.Error = err.Error()
-				}
-				writeJSON(env.Stdout, r)
-			} else if len(rows) > 0 {
-				fmt.Fprintln(env.Stdout)
-				printTable(env, rows)
-			}
-			if err != nil {
-				return exitFor(ctx, err)
+			if err := report(ctx, env, eng, d, p, res, err, asJSON); err != nil {
+				return err
 			}
 			if !asJSON {
 				fmt.Fprintf(env.Stdout, "\nupdate %s is undone (rollback %s)\n", target.ID, res.Record.ID)

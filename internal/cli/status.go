@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/status"
 	"github.com/spf13/cobra"
@@ -32,38 +31,22 @@ It reads no archive and makes one round of engine calls. --json prints the repor
 the versioned schema described in docs/status.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			d, err := deploy.Discover(ctx, dir)
+			s, err := takeSnapshot(ctx, env, dir, true)
 			if err != nil {
 				return err
 			}
-			recs, err := history.List(d.Root)
-			if err != nil {
-				return err
-			}
-			broken, err := history.Interrupted(d.Root)
-			if err != nil {
-				return err
-			}
-			eng, err := env.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			imgs, err := eng.Images(ctx)
+			defer s.eng.Close()
+			broken, err := history.Interrupted(s.d.Root)
 			if err != nil {
 				return err
 			}
 			tags := map[string]string{}
-			for _, i := range imgs {
+			for _, i := range s.images {
 				for _, t := range i.Tags {
 					tags[t] = i.ID
 				}
 			}
-			cs, err := eng.Containers(ctx)
-			if err != nil {
-				return err
-			}
-			r := status.Make(status.Input{Deployment: d, Images: tags, Containers: cs, History: recs, Interrupted: broken})
+			r := status.Make(status.Input{Deployment: s.d, Images: tags, Containers: s.containers, History: s.recs, Interrupted: broken})
 			if asJSON {
 				if err := writeJSON(env.Stdout, r); err != nil {
 					return err

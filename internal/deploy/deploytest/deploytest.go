@@ -117,9 +117,8 @@ export RPA_RDP_WEB_SERVICE_VERSION="4.1.70002"
 MYSQL_PASSWORD='Encoo@4.1.70000!'
 `
 
-const infraCompose = `version: "3.7"
-
-x-common: &common
+// common is the anchor each compose file needs for itself: YAML anchors do not cross files.
+const common = `x-common: &common
   restart: always
   healthcheck:
     test: ["CMD", "/testapp", "health"]
@@ -127,7 +126,11 @@ x-common: &common
     timeout: 2s
     retries: 3
     start_period: 2s
+`
 
+const infraCompose = `version: "3.7"
+
+` + common + `
 services:
   mysql:
     <<: *common
@@ -142,15 +145,7 @@ services:
     depends_on: [console-web]
 `
 
-const serviceCompose = `x-common: &common
-  restart: always
-  healthcheck:
-    test: ["CMD", "/testapp", "health"]
-    interval: 1s
-    timeout: 2s
-    retries: 3
-    start_period: 2s
-
+const serviceCompose = common + `
 services:
   console-web:
     <<: *common
