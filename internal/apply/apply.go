@@ -205,6 +205,9 @@ func watchKeys(d *deploy.Deployment, before []engine.Container, p *plan.Plan) ma
 }
 
 func verifiedLines(p *plan.Plan) []string {
+	if p.Restart == plan.RestartNone {
+		return []string{"not restarted (--restart none): the containers keep their images until the next restart"}
+	}
 	var v []string
 	for _, u := range p.Updates {
 		v = append(v, fmt.Sprintf("%s/%s runs %s (%s)", u.Stack, u.Service, u.To, short(u.ID)))

@@ -255,7 +255,11 @@ nothing and says "already up to date".
 				return err
 			}
 			if !f.asJSON {
-				fmt.Fprintf(env.Stdout, "\nupdate %s done: every updated service runs its new image. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, o.d.Root, out.Record.ID)
+				done := "every updated service runs its new image"
+				if o.plan.Restart == plan.RestartNone {
+					done = "images loaded and files edited; the containers run the new images after the next restart (./deploy.sh restart)"
+				}
+				fmt.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.d.Root, out.Record.ID)
 			}
 			return nil
 		},
