@@ -89,6 +89,10 @@ func run(cmd *exec.Cmd, log io.Writer, name string) error {
 		defer wg.Done()
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
+			// compose v1 prints "Stopping x ... " and later "Stopping x ... done": show the outcome only.
+			if strings.HasSuffix(strings.TrimRight(sc.Text(), " "), "...") {
+				continue
+			}
 			fmt.Fprintf(log, "  %s| %s\n", name, sc.Text())
 			last = append(last, sc.Text())
 			if len(last) > 5 {
