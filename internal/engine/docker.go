@@ -221,7 +221,8 @@ func IsNotFound(err error) bool {
 }
 
 func (d *Docker) RemoveImage(ctx context.Context, ref string) error {
-	_, err := d.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
+	// As docker rmi does: the image's untagged parents go with it.
+	_, err := d.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})
 	return err
 }
 

@@ -26,6 +26,9 @@ type Engine struct {
 	Prefix string
 	// Run is the run's random id, also used for compose project names.
 	Run string
+
+	mu    sync.Mutex
+	built []string // image IDs this run built: removed even when a test untagged them
 }
 
 var (
@@ -127,7 +130,11 @@ func (e *Engine) Build(t testing.TB, ref, mode string, pad int64) string {
 		t.Fatal(err)
 	}
 	run(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", ref, dir)
-	return e.ImageID(t, ref)
+	id := e.ImageID(t, ref)
+	e.mu.Lock()
+	e.built = append(e.built, id)
+	e.mu.Unlock()
+	return id
 }
 
 // ImageID returns the image ID of ref, or "" when the engine has no such image.
@@ -182,6 +189,11 @@ func (e *Engine) cleanup(t testing.TB) {
 	}
 	if len(refs) > 0 {
 		exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range e.built {
+		exec.Command("docker", "rmi", "-f", id).Run() // already gone, mostly
 	}
 }
 
