@@ -27,10 +27,12 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0  done, or nothing to do
-  1  failed before any change (bad archive, bad deployment, engine unreachable)
+  1  failed before any change (bad archive, bad deployment, engine unreachable, another
+     imgup at work); for status: the deployment has drifted
   2  usage: the command line is wrong
   3  failed after changes; every change was undone
-  4  failed and could not restore: operator action needed (the message says what)`
+  4  failed and could not restore, or --no-rollback: operator action needed (the message says what)
+  130  interrupted (Ctrl-C): what was changed is undone first`
 
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = ""
