@@ -27,6 +27,9 @@ type Options struct {
 	Keep func(ctx context.Context, p *Part) error
 	// Progress is told how many more bytes of the file were read.
 	Progress func(n int64)
+	// Digest computes the file's sha256 (Archive.SHA256) while it streams. The plan's
+	// read records it; a load pass, on the hot path, leaves it off.
+	Digest bool
 }
 
 const (
@@ -63,8 +66,11 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		return nil, fail("is empty (0 bytes): the upload may have failed; copy the archive again")
 	}
 	a := &Archive{Path: path, Size: st.Size()}
+	var in io.Reader = f
 	sum := sha256.New()
-	var in io.Reader = io.TeeReader(f, sum)
+	if opt.Digest {
+		in = io.TeeReader(f, sum)
+	}
 	if opt.Progress != nil {
 		in = &countingReader{r: in, n: opt.Progress}
 	}
@@ -92,7 +98,7 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	rd := &reader{opt: opt, a: a}
 	defer func() {
 		// Whatever the tar's end left unread is part of the file, and of its digest.
-		if a.SHA256 == "" {
+		if opt.Digest && a.SHA256 == "" {
 			io.Copy(sum, f)
 			a.SHA256 = hex.EncodeToString(sum.Sum(nil))
 		}

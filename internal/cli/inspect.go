@@ -79,7 +79,7 @@ func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Arch
 
 func readOne(ctx context.Context, env *Env, f string) (*archive.Archive, error) {
 	r := startReading(env, "reading", f, fileSize(f))
-	a, err := archive.Read(ctx, f, archive.Options{Progress: r.count})
+	a, err := archive.Read(ctx, f, archive.Options{Progress: r.count, Digest: true})
 	r.done(err == nil)
 	return a, err
 }
