@@ -90,7 +90,7 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 		if now.After(deadline) {
 			sort.Strings(problems)
 			for i, p := range problems {
-				problems[i] = p + lastLog(ctx, eng, cs, p)
+				problems[i] = p + lastLog(ctx, eng, cs, p, append(append([]Want{}, wants...), keep...))
 			}
 			return cs, &VerifyError{Problems: problems}
 		}
@@ -103,12 +103,17 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 }
 
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, cs []engine.Container, problem string) string {
+func lastLog(ctx context.Context, eng engine.Client, cs []engine.Container, problem string, ws []Want) string {
 	name, _, _ := strings.Cut(problem, ":")
-	stack, svc, _ := strings.Cut(name, "/")
-	_ = stack
+	project := ""
+	for _, w := range ws {
+		if w.Stack+"/"+w.Service == name {
+			project = w.Project
+		}
+	}
+	_, svc, _ := strings.Cut(name, "/")
 	for _, c := range cs {
-		if c.Labels[engine.LabelService] == svc {
+		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == svc {
 			logs, err := eng.Logs(ctx, c.ID, 3)
 			if err == nil && strings.TrimSpace(logs) != "" {
 				return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")
