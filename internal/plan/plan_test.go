@@ -189,3 +189,26 @@ func TestPlanRefusesWithoutSpace(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// The vicode compose file has CRLF line endings and no final newline; the image is
+// single-quoted on the last line. Only the tag's bytes may change.
+func TestPlanEditKeepsCRLFAndNoFinalNewline(t *testing.T) {
+	d := sample(t, deploytest.Options{})
+	p, err := Make(Input{Deployment: d, FreeBytes: -1, ConfigKeys: map[string]string{"encoo/vicode-collectionexecutor": "VICODE_COLLECTOR_VERSION"},
+		Archives: []*archive.Archive{arch("c.tar", "encoo/vicode-collectionexecutor:2.0.200")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(d.Root, "vicode", "docker-compose.yml")
+	data, _ := os.ReadFile(file)
+	out := string(data)
+	for i := len(p.Edits) - 1; i >= 0; i-- {
+		if e := p.Edits[i]; e.File == file {
+			out = out[:e.Start] + e.New + out[e.End:]
+		}
+	}
+	want := strings.Replace(string(data), "'encoo/vicode-collectionexecutor:2.0.100'", "'encoo/vicode-collectionexecutor:2.0.200'", 1)
+	if out != want || !strings.HasSuffix(out, "2.0.200'") || strings.Count(out, "\r\n") != strings.Count(string(data), "\r\n") {
+		t.Errorf("edited file:\n%q\nwant\n%q", out, want)
+	}
+}
