@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -91,13 +92,13 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	for _, e := range p.Edits {
 		rel := d.Rel(e.File)
 		rec.Edits = append(rec.Edits, history.Edit{File: rel, Line: e.Line, Start: e.Start, End: e.End, Old: e.Old, New: e.New})
-		if !contains(rec.Files, rel) {
+		if !slices.Contains(rec.Files, rel) {
 			rec.Files = append(rec.Files, rel)
 		}
 	}
 	for _, u := range p.Updates {
 		from := ""
-		if c := ofService(before, u.Project, u.Service); len(c) > 0 {
+		if c := engine.OfService(before, u.Project, u.Service); len(c) > 0 {
 			from = c[0].ImageID
 		}
 		rec.Updates = append(rec.Updates, history.Service{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.From, FromID: from, To: u.To, ToID: u.ID})
@@ -227,15 +228,6 @@ func (o Options) crashPoint(step string) {
 		fmt.Fprintf(os.Stderr, "imgup: test crash after %s\n", step)
 		os.Exit(137)
 	}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // loadAll loads every archive that holds an image the engine lacks.

@@ -104,9 +104,10 @@ func confirm(ctx context.Context, eng engine.Client, path, ref, want string) err
 	return nil
 }
 
+// short keeps the "sha256:" prefix in apply's messages: "sha256:6b779c54e564".
 func short(id string) string {
-	if len(id) > 19 {
-		return id[:19]
+	if id == "" {
+		return id
 	}
-	return id
+	return "sha256:" + engine.ShortID(id)
 }

@@ -55,7 +55,7 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 		now := time.Now()
 		var problems []string
 		check := func(w Want, image bool) {
-			mine := ofService(cs, w.Project, w.Service)
+			mine := engine.OfService(cs, w.Project, w.Service)
 			if len(mine) == 0 {
 				problems = append(problems, fmt.Sprintf("%s/%s: no container", w.Stack, w.Service))
 				return
@@ -121,14 +121,4 @@ func lastLog(ctx context.Context, eng engine.Client, cs []engine.Container, prob
 		}
 	}
 	return ""
-}
-
-func ofService(cs []engine.Container, project, service string) []engine.Container {
-	var out []engine.Container
-	for _, c := range cs {
-		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == service && c.Labels[engine.LabelOneoff] != "True" {
-			out = append(out, c)
-		}
-	}
-	return out
 }

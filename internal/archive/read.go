@@ -135,6 +135,7 @@ func explain(c Compression, err error) error {
 type reader struct {
 	opt Options
 	a   *Archive
+	buf []byte // for reading layers, reused across entries
 }
 
 // entries a docker-save tar starts with: layer folders, configs, OCI blobs, metadata.
@@ -369,7 +370,7 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 				sum := sha256.Sum256(b)
 				ps.dig[name] = "sha256:" + hex.EncodeToString(sum[:])
 			}
-		} else if err := discard(tr); err != nil {
+		} else if err := ps.rd.discard(tr); err != nil {
 			return err
 		}
 	} else if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
@@ -382,10 +383,12 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 }
 
 // discard reads r to its end in large reads: the recorder passes them on to the sink.
-func discard(r io.Reader) error {
-	buf := make([]byte, chunkSize)
+func (rd *reader) discard(r io.Reader) error {
+	if rd.buf == nil {
+		rd.buf = make([]byte, chunkSize)
+	}
 	for {
-		_, err := r.Read(buf)
+		_, err := r.Read(rd.buf)
 		if err == io.EOF {
 			return nil
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -42,7 +43,7 @@ holds one or more docker save tars.`,
 						refs = []string{"<none> (saved by ID)"}
 					}
 					for _, r := range refs {
-						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", filepath.Base(a.Path), a.Form(), r, shortID(img.ID), img.Layers, humanSize(img.Size))
+						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", filepath.Base(a.Path), a.Form(), r, engine.ShortID(img.ID), img.Layers, humanSize(img.Size))
 					}
 				}
 			}
@@ -92,7 +93,7 @@ func warnArchives(env *Env, archives []*archive.Archive) {
 	for _, a := range archives {
 		for _, img := range a.Images() {
 			if len(img.Refs) == 0 {
-				fmt.Fprintf(env.Stderr, "imgup: warning: %s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG\n", a.Path, shortID(img.ID), shortID(img.ID))
+				fmt.Fprintf(env.Stderr, "imgup: warning: %s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG\n", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID))
 			}
 		}
 		if len(a.Ignored) > 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
 )
 
@@ -64,11 +65,11 @@ archive is refused, the earlier ones stay loaded (loading only adds images).`,
 							name = l.ID
 						}
 						if l.Already {
-							fmt.Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, shortID(l.ID))
+							fmt.Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, engine.ShortID(l.ID))
 						} else if l.Ref == "" {
 							fmt.Fprintf(env.Stdout, "Loaded image ID: %s\n", l.ID)
 						} else {
-							fmt.Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, shortID(l.ID))
+							fmt.Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, engine.ShortID(l.ID))
 						}
 					}
 				}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -272,7 +273,7 @@ nothing and says "already up to date".
 }
 
 // planOut is where apply shows its plan: stdout, unless stdout is for JSON.
-func planOut(env *Env, asJSON bool) interface{ Write([]byte) (int, error) } {
+func planOut(env *Env, asJSON bool) io.Writer {
 	if asJSON {
 		return env.Stderr
 	}
@@ -323,10 +324,6 @@ func exitFor(ctx context.Context, err error) error {
 		return withCode(ExitRolledBack, err)
 	case errors.As(err, &f):
 		return withCode(ExitBroken, err)
-	}
-	var busy *history.Busy
-	if errors.As(err, &busy) {
-		return withCode(ExitFailed, err)
 	}
 	return withCode(ExitFailed, err)
 }
@@ -380,7 +377,7 @@ func printTable(env *Env, rows []apply.State) {
 		if dt == "" {
 			dt = "-"
 		}
-		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, shortID(r.ImageID), state, up, dt)
+		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, engine.ShortID(r.ImageID), state, up, dt)
 	}
 	t.Flush()
 }

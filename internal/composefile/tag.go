@@ -2,6 +2,7 @@ package composefile
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -67,7 +68,7 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 		if err != nil {
 			return nil, err
 		}
-		if g.Var != "" && !containsStr(t.Vars, g.Var) {
+		if g.Var != "" && !slices.Contains(t.Vars, g.Var) {
 			t.Vars = append(t.Vars, g.Var)
 		}
 		if fromDefault && strings.Contains(v, "$") {
@@ -141,15 +142,6 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 		t.Where, t.Var, t.VarStart, t.VarEnd = InVariable, g.Var, ts-p.rs, te-p.rs
 	}
 	return t, nil
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Splice returns data with [start, end) replaced by text.

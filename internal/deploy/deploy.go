@@ -237,7 +237,7 @@ func (d *Deployment) readStack(ctx context.Context, dir string, script *script) 
 		if err != nil {
 			return nil, err
 		}
-		f, err := composefile.Parse(d.rel(p), b)
+		f, err := composefile.Parse(d.Rel(p), b)
 		if err != nil {
 			return nil, err
 		}
@@ -340,16 +340,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// rel names a file relative to the root for messages.
-func (d *Deployment) rel(p string) string {
+// Rel names a file relative to the deployment root, as messages and the plan print it.
+func (d *Deployment) Rel(p string) string {
 	if r, err := filepath.Rel(d.Root, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}
 	return p
 }
-
-// Rel names a file relative to the deployment root, as the plan prints it.
-func (d *Deployment) Rel(p string) string { return d.rel(p) }
 
 var projectChars = regexp.MustCompile(`[^a-z0-9_-]`)
 

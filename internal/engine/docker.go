@@ -215,11 +215,6 @@ func demux(b []byte) string {
 	return out.String()
 }
 
-// IsNotFound reports an engine "no such object" answer.
-func IsNotFound(err error) bool {
-	return errors.Is(err, cerrdefs.ErrNotFound) || cerrdefs.IsNotFound(err)
-}
-
 func (d *Docker) RemoveImage(ctx context.Context, ref string) error {
 	// As docker rmi does: the image's untagged parents go with it.
 	_, err := d.c.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -71,3 +72,32 @@ const (
 	LabelVersion    = "com.docker.compose.version"
 	LabelOneoff     = "com.docker.compose.oneoff"
 )
+
+// ShortID is the 12 hex digits of an image or container ID that docker ps shows.
+func ShortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// OfService returns the containers compose made for a service of a project (one-off
+// `run` containers excluded).
+func OfService(cs []Container, project, service string) []Container {
+	var out []Container
+	for _, c := range cs {
+		if c.Labels[LabelProject] == project && c.Labels[LabelService] == service && c.Labels[LabelOneoff] != "True" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// FirstOfService is the service's container, or nil.
+func FirstOfService(cs []Container, project, service string) *Container {
+	if c := OfService(cs, project, service); len(c) > 0 {
+		return &c[0]
+	}
+	return nil
+}

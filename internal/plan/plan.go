@@ -76,14 +76,17 @@ type Load struct {
 
 // Edit replaces bytes [Start, End) of File, which hold Old, with New.
 type Edit struct {
-	File  string   `json:"file"`
-	Line  int      `json:"line"`
-	Start int      `json:"start"`
-	End   int      `json:"end"`
-	Old   string   `json:"old"`
-	New   string   `json:"new"`
-	Key   string   `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
-	Cause []string `json:"cause"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+	Key   string `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
+	// Variable is set when the key is a variable a compose image is built from: changing
+	// it changes every image that uses it.
+	Variable bool     `json:"variable,omitempty"`
+	Cause    []string `json:"cause"`
 }
 
 // Update is a service that will run a new image.
@@ -162,9 +165,9 @@ func Make(in Input) (*Plan, error) {
 				}
 				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: svc.Target.Ref, To: withTag(svc.Target.Ref, img.tag), ID: img.id})
 				updated = append(updated, svc)
-			} else if c := running(in.Containers, svc); c != nil && c.ImageID != img.id {
+			} else if c := engine.FirstOfService(in.Containers, svc.Stack.Project, svc.Name); c != nil && c.ImageID != img.id {
 				// Files already name the new image, but the container runs another.
-				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: c.Image + " (" + short(c.ImageID) + ")", To: svc.Target.Ref, ID: img.id})
+				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: c.Image + " (" + engine.ShortID(c.ImageID) + ")", To: svc.Target.Ref, ID: img.id})
 				updated = append(updated, svc)
 			}
 		}
@@ -262,14 +265,6 @@ func withTag(ref, tag string) string {
 	return name + ":" + tag
 }
 
-func short(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
 // selectServices resolves --service names; nil means every service.
 func selectServices(d *deploy.Deployment, names []string) (map[*deploy.Service]bool, error) {
 	if len(names) == 0 {
@@ -297,16 +292,6 @@ func selectServices(d *deploy.Deployment, names []string) (map[*deploy.Service]b
 		}
 	}
 	return sel, nil
-}
-
-// running is the container compose made for svc, if any.
-func running(cs []engine.Container, svc *deploy.Service) *engine.Container {
-	for i, c := range cs {
-		if c.Labels[engine.LabelProject] == svc.Stack.Project && c.Labels[engine.LabelService] == svc.Name && c.Labels[engine.LabelOneoff] != "True" {
-			return &cs[i]
-		}
-	}
-	return nil
 }
 
 func (p *Plan) checkSpace(free int64) error {
@@ -395,6 +380,7 @@ func (e *editor) add(ed Edit) error {
 				outer.Cause = append(outer.Cause, c)
 			}
 		}
+		outer.Variable = outer.Variable || inner.Variable
 		e.p.Edits[i] = outer
 		return nil
 	}
@@ -424,7 +410,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
 		}
 		return e.add(Edit{File: f.Path, Line: entry.Line, Key: entry.Key, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag),
-			Cause: []string{cause + " (image: ${" + t.Var + "})"}})
+			Variable: true, Cause: []string{cause + " (image: ${" + t.Var + "})"}})
 	}
 	return nil
 }
@@ -515,7 +501,7 @@ func names(files []*sysconfig.File, d *deploy.Deployment) string {
 // not being updated: a shared anchor, or a variable other images use too.
 func (e *editor) checkShared(updated []*deploy.Service) error {
 	for _, ed := range e.p.Edits {
-		if ed.Key != "" && !isVarEdit(ed) {
+		if ed.Key != "" && !ed.Variable {
 			continue
 		}
 		var affected []*deploy.Service
@@ -547,13 +533,4 @@ func (e *editor) checkShared(updated []*deploy.Service) error {
 		}
 	}
 	return nil
-}
-
-func isVarEdit(ed Edit) bool {
-	for _, c := range ed.Cause {
-		if strings.Contains(c, "(image: ${") {
-			return true
-		}
-	}
-	return false
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/encoo-tools/imgup/internal/engine"
 )
 
 // String is the plan as `imgup plan` prints it and `imgup apply` shows it.
@@ -32,7 +34,7 @@ func (p *Plan) String() string {
 		if l.Present {
 			state = "already loaded"
 		}
-		fmt.Fprintf(tw, "   %s\t%s\t%s\n", l.Ref, short(l.ID), state)
+		fmt.Fprintf(tw, "   %s\t%s\t%s\n", l.Ref, engine.ShortID(l.ID), state)
 	}
 	tw.Flush()
 	b.WriteString("\n2-3. Edit files (only the characters shown change)\n")
@@ -64,7 +66,7 @@ func (p *Plan) String() string {
 		b.WriteString("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n")
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, u := range p.Updates {
-			fmt.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, short(u.ID))
+			fmt.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, engine.ShortID(u.ID))
 		}
 		tw.Flush()
 	}

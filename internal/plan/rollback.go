@@ -44,7 +44,7 @@ func Rollback(in RollbackInput) (*Plan, error) {
 	}
 	for _, u := range r.Updates {
 		if u.FromID != "" && !in.HasImage[u.FromID] {
-			return nil, fail("the previous image of %s/%s (%s, %s) is no longer in the engine; load its archive again first, nothing was changed", u.Stack, u.Service, u.From, short(u.FromID))
+			return nil, fail("the previous image of %s/%s (%s, %s) is no longer in the engine; load its archive again first, nothing was changed", u.Stack, u.Service, u.From, engine.ShortID(u.FromID))
 		}
 	}
 	files := append([]string(nil), r.Files...)
@@ -72,7 +72,7 @@ func Rollback(in RollbackInput) (*Plan, error) {
 		if u.FromID == "" {
 			continue
 		}
-		if c := runningIn(in.Containers, u.Project, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
+		if c := engine.FirstOfService(in.Containers, u.Project, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
 			continue // already runs its previous image
 		}
 		p.Updates = append(p.Updates, Update{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.To, To: u.From, ID: u.FromID})
@@ -88,15 +88,6 @@ func Rollback(in RollbackInput) (*Plan, error) {
 		p.Restart, p.RestartCommand = RestartNone, ""
 	}
 	return p, nil
-}
-
-func runningIn(cs []engine.Container, project, service string) *engine.Container {
-	for i, c := range cs {
-		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == service && c.Labels[engine.LabelOneoff] != "True" {
-			return &cs[i]
-		}
-	}
-	return nil
 }
 
 // reverse turns the update's edits of one file into edits of the file as it is now,

@@ -144,7 +144,7 @@ func Make(in Input) *Report {
 				add(NotLoaded, st.Name, svc.Name, fmt.Sprintf("%s: image %s is not loaded: the next restart will fail on this offline server", name, svc.Target.Ref),
 					"load its archive: imgup load ARCHIVE (or docker load -i ARCHIVE)")
 			}
-			if c := containerOf(in.Containers, st.Project, svc.Name); c == nil {
+			if c := engine.FirstOfService(in.Containers, st.Project, svc.Name); c == nil {
 				add(NoContainer, st.Name, svc.Name, fmt.Sprintf("%s: has no container", name), "start the deployment: ./deploy.sh start")
 			} else {
 				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
@@ -155,7 +155,7 @@ func Make(in Input) *Report {
 					add(Unhealthy, st.Name, svc.Name, fmt.Sprintf("%s: container %s is unhealthy", name, c.Name), "see docker inspect --format '{{json .State.Health}}' "+c.Name)
 				}
 				if row.Loaded && c.ImageID != row.ImageID {
-					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, short(c.ImageID), svc.Target.Ref, short(row.ImageID)),
+					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
 						"restart to run what the files say (./deploy.sh restart), or imgup rollback to go back")
 				}
 			}
@@ -180,15 +180,6 @@ func lookupImage(images map[string]string, ref string) (string, bool) {
 	return "", false
 }
 
-func containerOf(cs []engine.Container, project, service string) *engine.Container {
-	for i, c := range cs {
-		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == service && c.Labels[engine.LabelOneoff] != "True" {
-			return &cs[i]
-		}
-	}
-	return nil
-}
-
 func lastUpdate(recs []*history.Record, project, service string) *Update {
 	for _, r := range recs { // newest first
 		for _, u := range r.Updates {
@@ -207,14 +198,6 @@ func tagOf(ref string) string {
 	return "latest"
 }
 
-func short(id string) string {
-	id = strings.TrimPrefix(id, "sha256:")
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
-}
-
 // Table renders the services like docker ps, then the findings.
 func (r *Report) String() string {
 	var b strings.Builder
@@ -226,10 +209,10 @@ func (r *Report) String() string {
 			cfg = s.Config.Key + "=" + s.Config.Value
 		}
 		if s.Loaded {
-			loaded = short(s.ImageID)
+			loaded = engine.ShortID(s.ImageID)
 		}
 		if c := s.Container; c != nil {
-			running, state = short(c.ImageID), c.State
+			running, state = engine.ShortID(c.ImageID), c.State
 			if c.Health != "" {
 				state += " (" + c.Health + ")"
 			}
