@@ -98,7 +98,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	for _, u := range p.Updates {
 		from := ""
-		if c := engine.OfService(before, u.Project, u.Service); len(c) > 0 {
+		if c := d.ContainersOf(before, u.Stack, u.Service); len(c) > 0 {
 			from = c[0].ImageID
 		}
 		rec.Updates = append(rec.Updates, history.Service{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.From, FromID: from, To: u.To, ToID: u.ID})
@@ -164,7 +164,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	var w *watch
 	if p.Restart != plan.RestartNone {
-		w = startWatch(ctx, eng, watchKeys(d, before, p))
+		w = startWatch(ctx, eng, d, watchKeys(d, before, p))
 	}
 	if err := restart(ctx, d, p, before, opt.Log); err != nil {
 		w.stop()
@@ -174,8 +174,8 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	opt.crashPoint("restart")
 	if p.Restart != plan.RestartNone {
 		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
-		cs, err := verify(ctx, eng, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
-		out.Containers = cs
+		vcs, err := verify(ctx, eng, d, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
+		out.Containers = vcs
 		out.Downtime = w.stop()
 		if err != nil {
 			return fail(err)
@@ -184,8 +184,12 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	j.Set(history.Verified, func(r *history.Record) {
 		r.Verify = verifiedLines(p)
 		for i, u := range r.Updates {
-			if dt, ok := out.Downtime[u.Project+"/"+u.Service]; ok {
+			if dt, ok := out.Downtime[u.Stack+"/"+u.Service]; ok {
 				r.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()
+			}
+			// The project the update acted on, as the containers now say.
+			if c := d.ContainersOf(out.Containers, u.Stack, u.Service); len(c) > 0 {
+				r.Updates[i].Project = c[0].Labels[engine.LabelProject]
 			}
 		}
 	})
@@ -197,10 +201,10 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 func watchKeys(d *deploy.Deployment, before []engine.Container, p *plan.Plan) map[string]bool {
 	keys := map[string]bool{}
 	for _, k := range keep(d, before, p) {
-		keys[k.Project+"/"+k.Service] = true
+		keys[k.Stack+"/"+k.Service] = true
 	}
 	for _, u := range p.Updates {
-		keys[u.Project+"/"+u.Service] = true
+		keys[u.Stack+"/"+u.Service] = true
 	}
 	return keys
 }
@@ -281,14 +285,14 @@ func wants(p *plan.Plan) []Want {
 func keep(d *deploy.Deployment, before []engine.Container, p *plan.Plan) []Want {
 	updated := map[string]bool{}
 	for _, u := range p.Updates {
-		updated[u.Project+"/"+u.Service] = true
+		updated[u.Stack+"/"+u.Service] = true
 	}
 	var k []Want
 	seen := map[string]bool{}
 	for _, st := range d.Stacks {
-		for _, c := range before {
-			key := st.Project + "/" + c.Labels[engine.LabelService]
-			if c.Labels[engine.LabelProject] != st.Project || c.State != "running" || updated[key] || seen[key] || c.Labels[engine.LabelOneoff] == "True" {
+		for _, c := range st.Containers(before, "") {
+			key := st.Name + "/" + c.Labels[engine.LabelService]
+			if c.State != "running" || updated[key] || seen[key] {
 				continue
 			}
 			seen[key] = true
@@ -332,12 +336,20 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 		}
 	}
 	fmt.Fprintf(opt.Log, "verifying the rollback (up to %s)\n", opt.Timeout)
-	_, err := verify(ctx, eng, w, keep(d, before, p), opt.Timeout, opt.Settle)
+	_, err := verify(ctx, eng, d, w, keep(d, before, p), opt.Timeout, opt.Settle)
 	return err
 }
 
 func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {
 	j.Set(history.Broken, func(r *history.Record) { r.Error = fmt.Sprintf("%v; restoring failed: %v", err, rerr) })
-	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run ./deploy.sh restart in %s",
-		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), d.Root)}
+	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run %s in %s",
+		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), restartHint(d), d.Root)}
+}
+
+// restartHint is the command that restarts the deployment by hand.
+func restartHint(d *deploy.Deployment) string {
+	if d.RestartCommand != "" {
+		return d.RestartCommand
+	}
+	return "docker compose up -d (docker-compose up -d) in each stack's folder"
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -12,7 +13,8 @@ import (
 // healthy where it has a healthcheck) while a restart and its verification ran.
 type watch struct {
 	mu     sync.Mutex
-	keys   map[string]bool // project/service
+	keys   map[string]bool // stack/service
+	d      *deploy.Deployment
 	since  map[string]time.Time
 	total  map[string]time.Duration
 	cancel context.CancelFunc
@@ -21,9 +23,9 @@ type watch struct {
 
 const watchEvery = 250 * time.Millisecond
 
-func startWatch(ctx context.Context, eng engine.Client, keys map[string]bool) *watch {
+func startWatch(ctx context.Context, eng engine.Client, d *deploy.Deployment, keys map[string]bool) *watch {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &watch{keys: keys, since: map[string]time.Time{}, total: map[string]time.Duration{}, cancel: cancel, done: make(chan struct{})}
+	w := &watch{keys: keys, d: d, since: map[string]time.Time{}, total: map[string]time.Duration{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(watchEvery)
@@ -44,9 +46,11 @@ func startWatch(ctx context.Context, eng engine.Client, keys map[string]bool) *w
 
 func (w *watch) observe(cs []engine.Container, now time.Time) {
 	ready := map[string]bool{}
-	for _, c := range cs {
-		if c.State == "running" && (c.Health == "" || c.Health == "healthy") && c.Labels[engine.LabelOneoff] != "True" {
-			ready[c.Labels[engine.LabelProject]+"/"+c.Labels[engine.LabelService]] = true
+	for _, st := range w.d.Stacks {
+		for _, c := range st.Containers(cs, "") {
+			if c.State == "running" && (c.Health == "" || c.Health == "healthy") {
+				ready[st.Name+"/"+c.Labels[engine.LabelService]] = true
+			}
 		}
 	}
 	w.mu.Lock()

@@ -25,12 +25,17 @@ func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []e
 		return nil
 	case plan.RestartDeploy:
 		fmt.Fprintf(log, "restarting: %s (in %s)\n", p.RestartCommand, d.Root)
-		cmd := exec.CommandContext(ctx, "./deploy.sh", "restart")
-		if st, err := os.Stat(d.DeployScript); err == nil && st.Mode()&0o111 == 0 {
-			cmd = exec.CommandContext(ctx, "bash", "./deploy.sh", "restart")
+		name := "restart"
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", p.RestartCommand)
+		if d.DeployScript != "" && p.RestartCommand == "./"+filepath.Base(d.DeployScript)+" restart" {
+			name = filepath.Base(d.DeployScript)
+			cmd = exec.CommandContext(ctx, "./"+name, "restart")
+			if st, err := os.Stat(d.DeployScript); err == nil && st.Mode()&0o111 == 0 {
+				cmd = exec.CommandContext(ctx, "bash", "./"+name, "restart")
+			}
 		}
 		cmd.Dir = d.Root
-		return run(cmd, log, "deploy.sh")
+		return run(cmd, log, name)
 	case plan.RestartServices:
 		for _, st := range d.Stacks {
 			var svcs []string
@@ -43,7 +48,7 @@ func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []e
 				continue
 			}
 			sort.Strings(svcs)
-			how, err := composeFor(ctx, st, before)
+			how, err := composeFor(ctx, st)
 			if err != nil {
 				return err
 			}
@@ -119,50 +124,30 @@ type composeRun struct {
 	why     string
 }
 
-// composeFor reads how a stack's running containers were made — compose project,
-// config files, working folder, compose version, from their labels — so that the
-// recreated containers belong to the same project. With no container yet, it falls
-// back to the deployment's own files.
-func composeFor(ctx context.Context, st *deploy.Stack, before []engine.Container) (*composeRun, error) {
+// composeFor is how to run compose for a stack: as its containers were made —
+// project, config files, working folder, compose version, from their labels — so that
+// the recreated containers belong to the same project. With no container yet, from
+// the deployment's files and the project the stack was bound to.
+func composeFor(ctx context.Context, st *deploy.Stack) (*composeRun, error) {
 	v2ok := exec.CommandContext(ctx, "docker", "compose", "version").Run() == nil
 	_, err := exec.LookPath("docker-compose")
 	v1ok := err == nil
-	r := &composeRun{project: st.Project, dir: st.Dir, why: "from the deployment's files: no container of the stack runs yet"}
-	for _, f := range st.Files {
-		r.files = append(r.files, f.Path)
-	}
+	r := &composeRun{project: st.Project, dir: st.Dir, files: st.FilePaths(),
+		why: "from the deployment's files: no container of the stack exists yet; project " + st.ProjectText()}
 	madeBy := ""
-	for _, c := range before {
-		l := c.Labels
-		if l[engine.LabelProject] == "" || l[engine.LabelOneoff] == "True" {
-			continue
-		}
-		wd := l[engine.LabelWorkingDir]
-		if l[engine.LabelProject] != st.Project && !sameDir(wd, st.Dir) {
-			continue
-		}
-		r.project, r.dir, madeBy = l[engine.LabelProject], wd, l[engine.LabelVersion]
-		r.files = nil
-		for _, f := range strings.Split(l[engine.LabelConfig], ",") {
-			if f == "" {
-				continue
-			}
-			if !filepath.IsAbs(f) { // compose v1 writes them relative to the working folder
-				f = filepath.Join(wd, f)
-			}
-			r.files = append(r.files, f)
+	if m := st.Made; m != nil {
+		r.project, r.dir, madeBy = m.Project, m.WorkingDir, m.Version
+		if len(m.Files) > 0 {
+			r.files = m.Files
 		}
 		v := madeBy
 		if v == "" {
 			v = "(no version label)"
 		}
 		r.why = fmt.Sprintf("as the running containers were made: project %s, compose %s", r.project, v)
-		break
 	}
-	if len(r.files) == 0 {
-		for _, f := range st.Files {
-			r.files = append(r.files, f.Path)
-		}
+	if r.project == "" {
+		return nil, fmt.Errorf("the %s stack: %s; say it with --project %s=NAME", st.Name, st.ProjectText(), st.Name)
 	}
 	switch {
 	case v1ok && (strings.HasPrefix(madeBy, "1.") || !v2ok):
@@ -173,13 +158,4 @@ func composeFor(ctx context.Context, st *deploy.Stack, before []engine.Container
 		return nil, fmt.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
 	}
 	return r, nil
-}
-
-func sameDir(a, b string) bool {
-	if a == "" {
-		return false
-	}
-	ea, err1 := filepath.EvalSymlinks(a)
-	eb, err2 := filepath.EvalSymlinks(b)
-	return err1 == nil && err2 == nil && ea == eb
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -43,7 +44,7 @@ func (e *VerifyError) Error() string {
 // verify waits, within timeout, until every wanted service runs its image, is running
 // (not restarting) and healthy where it has a healthcheck, and has stayed so for
 // settle; and until every container of the deployment that ran before runs again.
-func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
+func verify(ctx context.Context, eng engine.Client, d *deploy.Deployment, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
 	deadline := time.Now().Add(timeout)
 	restarts := map[string]int{}
 	stableSince := map[string]time.Time{}
@@ -55,7 +56,7 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 		now := time.Now()
 		var problems []string
 		check := func(w Want, image bool) {
-			mine := engine.OfService(cs, w.Project, w.Service)
+			mine := d.ContainersOf(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
 				problems = append(problems, fmt.Sprintf("%s/%s: no container", w.Stack, w.Service))
 				return
@@ -90,7 +91,7 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 		if now.After(deadline) {
 			sort.Strings(problems)
 			for i, p := range problems {
-				problems[i] = p + lastLog(ctx, eng, cs, p, append(append([]Want{}, wants...), keep...))
+				problems[i] = p + lastLog(ctx, eng, d, cs, p)
 			}
 			return cs, &VerifyError{Problems: problems}
 		}
@@ -103,17 +104,14 @@ func verify(ctx context.Context, eng engine.Client, wants []Want, keep []Want, t
 }
 
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, cs []engine.Container, problem string, ws []Want) string {
+func lastLog(ctx context.Context, eng engine.Client, d *deploy.Deployment, cs []engine.Container, problem string) string {
 	name, _, _ := strings.Cut(problem, ":")
-	project := ""
-	for _, w := range ws {
-		if w.Stack+"/"+w.Service == name {
-			project = w.Project
-		}
+	i := strings.LastIndexByte(name, '/')
+	if i < 0 {
+		return ""
 	}
-	_, svc, _ := strings.Cut(name, "/")
-	for _, c := range cs {
-		if c.Labels[engine.LabelProject] == project && c.Labels[engine.LabelService] == svc {
+	for _, c := range d.ContainersOf(cs, name[:i], name[i+1:]) {
+		{
 			logs, err := eng.Logs(ctx, c.ID, 3)
 			if err == nil && strings.TrimSpace(logs) != "" {
 				return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")

@@ -19,7 +19,7 @@ func newHistoryCmd(env *Env) *cobra.Command {
 newest first: its id, time, state, the services it moved and who ran it. The id is what
 "imgup rollback ID" takes. --json prints the whole records.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := deploy.Discover(cmd.Context(), dir)
+			d, err := deploy.Discover(cmd.Context(), dir, deploy.Options{})
 			if err != nil {
 				return err
 			}

@@ -23,7 +23,7 @@ import (
 
 // planFlags are the flags plan and apply share.
 type planFlags struct {
-	dir        string
+	where
 	services   []string
 	configKeys []string
 	asJSON     bool
@@ -33,7 +33,7 @@ type planFlags struct {
 }
 
 func (f *planFlags) register(c *cobra.Command) {
-	c.Flags().StringVarP(&f.dir, "dir", "C", ".", "the deployment root (where deploy.sh and .systemconfig are)")
+	f.where.register(c)
 	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
@@ -65,7 +65,7 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 	default:
 		return nil, usageError("--restart %q: use auto, deploy, services or none", f.restart)
 	}
-	d, err := deploy.Discover(ctx, f.dir)
+	d, eng, cs, err := f.where.discover(ctx, env)
 	if err != nil {
 		return nil, err
 	}
@@ -73,17 +73,15 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", w)
 	}
 	if err := interrupted(env, d.Root, f.refuseInterrupted); err != nil {
+		eng.Close()
 		return nil, err
 	}
 	archives, err := readArchives(ctx, env, args)
 	if err != nil {
+		eng.Close()
 		return nil, err
 	}
-	eng, err := env.dial(ctx)
-	if err != nil {
-		return nil, err
-	}
-	o := &observed{d: d, archives: archives, eng: eng}
+	o := &observed{d: d, archives: archives, eng: eng, containers: cs}
 	images := map[string]string{}
 	for _, a := range archives {
 		for _, img := range a.Images() {
@@ -94,10 +92,6 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 				}
 			}
 		}
-	}
-	if o.containers, err = eng.Containers(ctx); err != nil {
-		eng.Close()
-		return nil, err
 	}
 	o.plan, err = plan.Make(plan.Input{Deployment: d, Archives: archives, Images: images, Containers: o.containers,
 		FreeBytes: freeBytes(ctx, eng), Services: f.services, ConfigKeys: keys, Restart: f.restart})
@@ -258,7 +252,10 @@ nothing and says "already up to date".
 			if !f.asJSON {
 				done := "every updated service runs its new image"
 				if o.plan.Restart == plan.RestartNone {
-					done = "images loaded and files edited; the containers run the new images after the next restart (./deploy.sh restart)"
+					done = "images loaded and files edited; the containers run the new images after the next restart"
+					if o.d.RestartCommand != "" {
+						done += " (" + o.d.RestartCommand + ")"
+					}
 				}
 				fmt.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.d.Root, out.Record.ID)
 			}
@@ -335,18 +332,15 @@ func table(d *deploy.Deployment, p *plan.Plan, out *apply.Outcome) []apply.State
 	}
 	updated := map[string]bool{}
 	for _, u := range p.Updates {
-		updated[u.Project+"/"+u.Service] = true
+		updated[u.Stack+"/"+u.Service] = true
 	}
 	var rows []apply.State
 	for _, st := range d.Stacks {
-		for _, c := range out.Containers {
-			if c.Labels[engine.LabelProject] != st.Project || c.Labels[engine.LabelOneoff] == "True" {
-				continue
-			}
+		for _, c := range st.Containers(out.Containers, "") {
 			svc := c.Labels[engine.LabelService]
 			row := apply.State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
-				State: c.State, Health: c.Health, Updated: updated[st.Project+"/"+svc]}
-			if dt, ok := out.Downtime[st.Project+"/"+svc]; ok {
+				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
+			if dt, ok := out.Downtime[st.Name+"/"+svc]; ok {
 				row.Downtime = dt.Round(10 * time.Millisecond).String()
 			}
 			rows = append(rows, row)

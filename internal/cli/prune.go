@@ -12,7 +12,7 @@ import (
 )
 
 func newPruneCmd(env *Env) *cobra.Command {
-	var dir string
+	var at where
 	var keep int
 	var yes, rollbackImages bool
 	c := &cobra.Command{
@@ -29,7 +29,7 @@ It lists what it would remove and asks (or --yes).`,
 			if keep < 1 {
 				return usageError("--keep %d: keep at least the newest image", keep)
 			}
-			s, err := takeSnapshot(ctx, env, dir, true)
+			s, err := takeSnapshot(ctx, env, &at, true)
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ It lists what it would remove and asks (or --yes).`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
+	at.register(c)
 	c.Flags().IntVar(&keep, "keep", 2, "how many of the newest images of each repository to keep")
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "remove without asking")
 	c.Flags().BoolVar(&rollbackImages, "include-rollback-images", false, "also remove images a recorded update could roll back to")

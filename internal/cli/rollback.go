@@ -15,7 +15,7 @@ import (
 )
 
 func newRollbackCmd(env *Env) *cobra.Command {
-	var dir string
+	var at where
 	var yes, force, asJSON bool
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -38,7 +38,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := takeSnapshot(ctx, env, dir, false)
+			s, err := takeSnapshot(ctx, env, &at, false)
 			if err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
+	at.register(c)
 	c.Flags().BoolVarP(&yes, "yes", "y", false, "roll back without asking")
 	c.Flags().BoolVar(&force, "force", false, "overwrite files changed since the update, and undo it even when later updates touched the same files")
 	c.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "how long to wait for the services to run their previous images")

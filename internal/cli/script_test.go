@@ -213,7 +213,7 @@ func fakeID(ref string) string {
 // health, image (the container runs another image) or missing (no container); and
 // unloaded=REF drops an image.
 func fakeengine(ts *testscript.TestScript, neg bool, args []string) {
-	d, err := deploy.Discover(context.Background(), ts.MkAbs(args[0]))
+	d, err := deploy.Discover(context.Background(), ts.MkAbs(args[0]), deploy.Options{})
 	ts.Check(err)
 	st := fakeState{Images: map[string]string{}}
 	for _, s := range d.Stacks {
@@ -225,7 +225,8 @@ func fakeengine(ts *testscript.TestScript, neg bool, args []string) {
 			st.Images[ref] = fakeID(ref)
 			st.Containers = append(st.Containers, engine.Container{ID: fakeID(s.Project + svc.Name), Name: s.Project + "_" + svc.Name + "_1",
 				Image: svc.Target.Ref, ImageID: fakeID(ref), State: "running", Health: "healthy",
-				Labels: map[string]string{engine.LabelProject: s.Project, engine.LabelService: svc.Name}})
+				Labels: map[string]string{engine.LabelProject: s.Project, engine.LabelService: svc.Name,
+					engine.LabelWorkingDir: s.Dir, engine.LabelConfig: strings.Join(s.FilePaths(), ","), engine.LabelVersion: "2.40.3"}})
 		}
 	}
 	for _, a := range args[1:] {

@@ -10,7 +10,7 @@ import (
 )
 
 func newStatusCmd(env *Env) *cobra.Command {
-	var dir string
+	var at where
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "status [-C DIR]",
@@ -31,7 +31,7 @@ It reads no archive and makes one round of engine calls. --json prints the repor
 the versioned schema described in docs/status.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := takeSnapshot(ctx, env, dir, true)
+			s, err := takeSnapshot(ctx, env, &at, true)
 			if err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ the versioned schema described in docs/status.md.`,
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
+	at.register(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (schema imgup.status/v1)")
 	return c
 }

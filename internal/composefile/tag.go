@@ -47,6 +47,23 @@ func (t *Target) Replacement(tag string) string {
 	return tag
 }
 
+// Unset is returned when an image uses variables that nothing imgup reads sets (and
+// that have no default): a control script may set them when it runs, from a file or a
+// command, so imgup cannot know the image compose will use.
+type Unset struct {
+	Raw  string
+	Vars []string
+}
+
+func (e *Unset) Error() string {
+	v := make([]string, len(e.Vars))
+	for i, n := range e.Vars {
+		v[i] = "${" + n + "}"
+	}
+	return fmt.Sprintf("image %q uses %s, which no file imgup reads sets (a control script may set it when it runs); name the file that sets it in env-files: of imgup.yaml",
+		e.Raw, strings.Join(v, ", "))
+}
+
 // Locate resolves an image scalar with env and finds its tag's characters. When the
 // image resolves but its tag cannot be edited, it returns the target (Ref, Name, Tag,
 // Vars) together with the error.
@@ -63,7 +80,13 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	var pieces []piece
 	var b strings.Builder
 	t := &Target{}
+	var unset []string
 	for _, g := range segs {
+		if g.Var != "" && (g.Op == "" || g.Op == ":?" || g.Op == "?") {
+			if _, ok := env(g.Var); !ok && !slices.Contains(unset, g.Var) {
+				unset = append(unset, g.Var)
+			}
+		}
 		v, fromDefault, err := g.value(env)
 		if err != nil {
 			return nil, err
@@ -88,6 +111,14 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	r := b.String()
 	t.Ref = r
 	n, err := reference.ParseNormalizedNamed(r)
+	if len(unset) > 0 {
+		// The name may still be known when only the tag is a variable.
+		if err == nil && !nameUses(s.Raw, segs, unset) {
+			t.Name = reference.FamiliarName(n)
+			return t, &Unset{Raw: s.Raw, Vars: unset}
+		}
+		return nil, &Unset{Raw: s.Raw, Vars: unset}
+	}
 	if err != nil {
 		if r != s.Raw {
 			return nil, fmt.Errorf("image %q (written %q) is not a valid image reference: %v", r, s.Raw, err)
@@ -150,4 +181,21 @@ func Splice(data []byte, start, end int, text string) []byte {
 	out = append(out, data[:start]...)
 	out = append(out, text...)
 	return append(out, data[end:]...)
+}
+
+// nameUses reports whether any of vars appears before the tag of raw: in the name.
+func nameUses(raw string, segs []Segment, vars []string) bool {
+	for _, g := range segs {
+		if g.Var == "" || !slices.Contains(vars, g.Var) {
+			continue
+		}
+		before := raw[:g.Start]
+		if i := strings.LastIndexByte(before, '/'); i >= 0 {
+			before = before[i:]
+		}
+		if !strings.Contains(before, ":") {
+			return true
+		}
+	}
+	return false
 }

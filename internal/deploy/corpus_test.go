@@ -31,7 +31,7 @@ func TestCorpusAgreesWithCompose(t *testing.T) {
 					break
 				}
 			}
-			d, err := Discover(context.Background(), root)
+			d, err := Discover(context.Background(), root, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

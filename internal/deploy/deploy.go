@@ -15,6 +15,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v4"
@@ -28,9 +29,13 @@ func init() {
 // Deployment is what imgup found at the root an operator named.
 type Deployment struct {
 	Root string
-	// DeployScript is the root's deploy.sh, or "" when there is none.
+	// DeployScript is the control script imgup reads (deploy.sh, or script: in
+	// imgup.yaml), or "" when there is none.
 	DeployScript string
-	Stacks       []*Stack
+	// RestartCommand is the shell command that restarts the deployment, run in Root:
+	// restart: in imgup.yaml, else ./deploy.sh restart; "" when there is none.
+	RestartCommand string
+	Stacks         []*Stack
 	// ConfigKeys maps an image name to the .systemconfig key of its version, from
 	// <root>/imgup.yaml ("config-keys:").
 	ConfigKeys map[string]string
@@ -38,16 +43,28 @@ type Deployment struct {
 	Warnings []string
 }
 
-// Stack is one folder of compose files that deploy.sh starts together.
+// Stack is one compose project of the deployment: a folder and the compose files
+// compose reads there.
 type Stack struct {
-	Name  string // "console" for the root, else the folder's name
+	Name  string // "console" for the root, else the folder's path under the root
 	Dir   string
 	Files []*composefile.File
-	// Config is the stack's .systemconfig, DotEnv its .env; nil when absent.
+	// FilesFrom says where the list of files came from.
+	FilesFrom string
+	// Config is the stack's .systemconfig, DotEnv its .env; nil when absent. Extra are
+	// further files variables come from (env-files: in imgup.yaml, files the control
+	// script sources), KEY=VALUE or export KEY=VALUE.
 	Config *sysconfig.File
 	DotEnv *sysconfig.File
-	// Project is the compose project name deploy.sh gives (or compose's default).
-	Project  string
+	Extra  []*sysconfig.File
+	// Project is the compose project name, "" when nothing tells it; ProjectFrom is
+	// one of the From constants and ProjectWhy says it for the operator.
+	Project     string
+	ProjectFrom string
+	ProjectWhy  string
+	// Made is how compose made the stack's containers, from their labels; nil when
+	// none exists.
+	Made     *Made
 	Services []*Service
 }
 
@@ -64,43 +81,43 @@ type Service struct {
 	Err    error
 }
 
-// ConfigFiles are the stack's config files, .systemconfig first.
+// ConfigFiles are the stack's config files: .systemconfig, the extra files, .env.
 func (s *Stack) ConfigFiles() []*sysconfig.File {
 	var out []*sysconfig.File
-	for _, f := range []*sysconfig.File{s.Config, s.DotEnv} {
-		if f != nil {
-			out = append(out, f)
-		}
+	if s.Config != nil {
+		out = append(out, s.Config)
+	}
+	out = append(out, s.Extra...)
+	if s.DotEnv != nil {
+		out = append(out, s.DotEnv)
 	}
 	return out
 }
 
-// Env is what compose interpolates with: .env, overridden by .systemconfig, which
-// deploy.sh sources into its environment.
+// Env is what compose interpolates with: .env, overridden by the extra files and
+// .systemconfig, which the control script sources into its environment.
 func (s *Stack) Env() map[string]string {
 	env := map[string]string{}
-	for _, f := range []*sysconfig.File{s.DotEnv, s.Config} {
-		if f != nil {
-			for k, v := range f.Env() {
-				env[k] = v
-			}
+	files := s.ConfigFiles()
+	for i := len(files) - 1; i >= 0; i-- {
+		for k, v := range files[i].Env() {
+			env[k] = v
 		}
 	}
 	return env
 }
 
-// FreshEnv reads .env and .systemconfig again from disk: what compose gets after an
-// edit (deploy.sh sources .systemconfig when it runs).
+// FreshEnv reads the stack's config files again from disk: what compose gets after
+// an edit (the control script sources them when it runs).
 func (s *Stack) FreshEnv() (map[string]string, error) {
 	env := map[string]string{}
-	for _, name := range []string{".env", ".systemconfig"} {
-		b, err := os.ReadFile(filepath.Join(s.Dir, name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		} else if err != nil {
+	files := s.ConfigFiles()
+	for i := len(files) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(files[i].Path)
+		if err != nil {
 			return nil, err
 		}
-		f, err := sysconfig.Parse(name, b)
+		f, err := sysconfig.Parse(files[i].Path, b)
 		if err != nil {
 			return nil, err
 		}
@@ -111,7 +128,8 @@ func (s *Stack) FreshEnv() (map[string]string, error) {
 	return env, nil
 }
 
-// VarFile returns the config file that defines variable name (.systemconfig before .env).
+// VarFile returns the config file that defines variable name (.systemconfig, then
+// the extra files, then .env).
 func (s *Stack) VarFile(name string) (*sysconfig.File, sysconfig.Entry, bool) {
 	for _, f := range s.ConfigFiles() {
 		if e, ok := f.Lookup(name); ok {
@@ -127,12 +145,24 @@ var composeNames = []string{"docker-compose.yml", "docker-compose.yaml", "compos
 type NotDeployment struct{ Dir string }
 
 func (e *NotDeployment) Error() string {
-	return fmt.Sprintf("%s is not a docker-compose deployment: found none of %s there or in vicode/; give the deployment root with --dir",
-		e.Dir, strings.Join(composeNames, ", "))
+	return fmt.Sprintf("%s is not a docker-compose deployment: no docker-compose*.yml or compose*.yaml there or in vicode/, no compose container made from it, and no stacks: in imgup.yaml; give the deployment root with --dir",
+		e.Dir)
 }
 
-// Discover reads the deployment at root.
-func Discover(ctx context.Context, root string) (*Deployment, error) {
+// Options are what Discover learns besides the files.
+type Options struct {
+	// Containers are the engine's containers: their compose labels tell which
+	// project and files each stack's containers were made with.
+	Containers []engine.Container
+	// Projects pins stacks' project names (stack name or folder -> project), from
+	// --project; they win over imgup.yaml and the labels.
+	Projects map[string]string
+}
+
+// Discover reads the deployment at root, and binds each stack to its compose
+// project: from the labels of the containers made from it, else from the operator's
+// settings, else from the control script read without running it.
+func Discover(ctx context.Context, root string, opt Options) (*Deployment, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
@@ -148,22 +178,74 @@ func Discover(ctx context.Context, root string) (*Deployment, error) {
 		return nil, fmt.Errorf("%s is a file; give the deployment's folder", root)
 	}
 	d := &Deployment{Root: abs, ConfigKeys: map[string]string{}}
-	script := readScript(filepath.Join(abs, "deploy.sh"))
-	if script != nil {
-		d.DeployScript = filepath.Join(abs, "deploy.sh")
-	}
-	if err := d.readSettings(); err != nil {
+	set, err := d.readSettings()
+	if err != nil {
 		return nil, err
 	}
-	dirs := []string{abs, filepath.Join(abs, "vicode")}
-	for _, sub := range script.dirs() {
-		p := filepath.Join(abs, sub)
-		if !slices.Contains(dirs, p) && strings.HasPrefix(p, abs+string(filepath.Separator)) {
-			dirs = append(dirs, p)
+	scriptPath := filepath.Join(abs, "deploy.sh")
+	if set.Script != "" {
+		scriptPath = filepath.Join(abs, set.Script)
+		if _, err := os.Stat(scriptPath); err != nil {
+			return nil, fmt.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
 		}
 	}
-	for _, dir := range dirs {
-		s, err := d.readStack(ctx, dir, script)
+	script := readScript(scriptPath, func(sourced []string) map[string]string { return d.rootEnv(sourced, set.EnvFiles) })
+	if script != nil {
+		d.DeployScript = scriptPath
+		d.RestartCommand = "./" + filepath.Base(scriptPath) + " restart"
+	}
+	if set.Restart != "" {
+		d.RestartCommand = set.Restart
+	}
+	var extra []string
+	for _, f := range set.EnvFiles {
+		extra = append(extra, filepath.Clean(f))
+	}
+	if script != nil {
+		for _, f := range script.sourced {
+			if f != ".systemconfig" && f != ".env" && !strings.HasSuffix(f, "/.systemconfig") && !strings.HasSuffix(f, "/.env") && !slices.Contains(extra, f) {
+				if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
+					extra = append(extra, f)
+				}
+			}
+		}
+	}
+	groups := made(opt.Containers)
+	claimed := map[*Made]bool{}
+	type cand struct {
+		dir     string
+		files   []string
+		project string
+	}
+	var cands []cand
+	addCand := func(c cand) {
+		for _, x := range cands {
+			if realPath(x.dir) == realPath(c.dir) {
+				return
+			}
+		}
+		cands = append(cands, c)
+	}
+	for _, s := range set.Stacks {
+		c := cand{dir: filepath.Join(abs, s.Dir), project: s.Project}
+		for _, f := range s.Files {
+			c.files = append(c.files, filepath.Join(c.dir, f))
+		}
+		addCand(c)
+	}
+	addCand(cand{dir: abs})
+	addCand(cand{dir: filepath.Join(abs, "vicode")})
+	for _, sub := range script.dirs() {
+		addCand(cand{dir: filepath.Join(abs, sub)})
+	}
+	realRoot := realPath(abs)
+	for _, g := range groups {
+		if rel, err := filepath.Rel(realRoot, g.Real); err == nil && !strings.HasPrefix(rel, "..") && g.Real != "" {
+			addCand(cand{dir: filepath.Join(abs, rel)})
+		}
+	}
+	for _, c := range cands {
+		s, err := d.readStack(ctx, c.dir, c.files, c.project, script, groups, claimed, opt.Projects, set.Projects, extra)
 		if err != nil {
 			return nil, err
 		}
@@ -177,62 +259,162 @@ func Discover(ctx context.Context, root string) (*Deployment, error) {
 	return d, nil
 }
 
-// readSettings reads <root>/imgup.yaml: config-keys: {IMAGE: KEY}.
-func (d *Deployment) readSettings() error {
+// settings is <root>/imgup.yaml.
+type settings struct {
+	ConfigKeys map[string]string `yaml:"config-keys"`
+	Projects   map[string]string `yaml:"projects"`
+	Stacks     []struct {
+		Dir     string   `yaml:"dir"`
+		Files   []string `yaml:"files"`
+		Project string   `yaml:"project"`
+	} `yaml:"stacks"`
+	EnvFiles []string `yaml:"env-files"`
+	Script   string   `yaml:"script"`
+	Restart  string   `yaml:"restart"`
+}
+
+// readSettings reads <root>/imgup.yaml (see the README's reference).
+func (d *Deployment) readSettings() (*settings, error) {
 	p := filepath.Join(d.Root, "imgup.yaml")
+	s := &settings{}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return s, nil
 	} else if err != nil {
-		return err
+		return nil, err
 	}
-	var s struct {
-		ConfigKeys map[string]string `yaml:"config-keys"`
+	if err := yaml.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("%s: %v", p, firstLine(err.Error()))
 	}
-	if err := yaml.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("%s: %v", p, err)
+	inside := func(what, rel string) error {
+		if rel == "" || filepath.IsAbs(rel) || strings.HasPrefix(filepath.Clean(rel), "..") {
+			return fmt.Errorf("%s: %s %q: give a path inside the deployment root", p, what, rel)
+		}
+		return nil
+	}
+	for _, st := range s.Stacks {
+		if st.Dir == "" {
+			st.Dir = "."
+		}
+		if st.Dir != "." {
+			if err := inside("stacks: dir:", st.Dir); err != nil {
+				return nil, err
+			}
+		}
+		for _, f := range st.Files {
+			if strings.Contains(f, "..") || filepath.IsAbs(f) {
+				return nil, fmt.Errorf("%s: stacks: files: %q: name a file in the stack's folder", p, f)
+			}
+		}
+	}
+	for i := range s.Stacks {
+		if s.Stacks[i].Dir == "" {
+			s.Stacks[i].Dir = "."
+		}
+	}
+	for _, f := range s.EnvFiles {
+		if err := inside("env-files:", f); err != nil {
+			return nil, err
+		}
+	}
+	if s.Script != "" {
+		if err := inside("script:", s.Script); err != nil {
+			return nil, err
+		}
 	}
 	for k, v := range s.ConfigKeys {
 		d.ConfigKeys[k] = v
 	}
-	return nil
+	return s, nil
 }
 
-func (d *Deployment) readStack(ctx context.Context, dir string, script *script) (*Stack, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
+// rootEnv is what the control script starts with: the root's .env, the files it
+// sources and the extra env files, and .systemconfig.
+func (d *Deployment) rootEnv(sourced, envFiles []string) map[string]string {
+	env := map[string]string{}
+	names := append([]string{".env"}, envFiles...)
+	names = append(names, sourced...)
+	names = append(names, ".systemconfig")
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(d.Root, n))
+		if err != nil {
+			continue
+		}
+		if f, err := sysconfig.Parse(n, b); err == nil {
+			for k, v := range f.Env() {
+				env[k] = v
+			}
+		}
+	}
+	return env
+}
+
+// stackName is "console" for the root, else the folder's path under the root.
+func (d *Deployment) stackName(dir string) string {
+	if dir == d.Root {
+		return "console"
+	}
+	return d.Rel(dir)
+}
+
+func (d *Deployment) readStack(ctx context.Context, dir string, files []string, setProject string, script *script, groups []*Made, claimed map[*Made]bool,
+	flagProjects, setProjects map[string]string, extra []string) (*Stack, error) {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, nil // no such folder: no stack
 	}
-	var names []string
-	for _, n := range script.files(d.Root, dir) {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
+	name, rel := d.stackName(dir), d.Rel(dir)
+	s := &Stack{Name: name, Dir: dir, FilesFrom: "imgup.yaml"}
+	scanned := files
+	if len(scanned) == 0 {
+		scanned, s.FilesFrom = d.scanFiles(dir, script), "the folder"
+		if len(script.files(rel)) > 0 {
+			s.FilesFrom = filepath.Base(script.path) + " and the folder"
 		}
 	}
-	for _, n := range composeNames {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil && !slices.Contains(names, n) {
-			names = append(names, n)
+	pin, pinFrom := "", ""
+	for _, k := range []string{name, rel} {
+		if v := flagProjects[k]; v != "" && pin == "" {
+			pin, pinFrom = v, FromFlag
 		}
 	}
-	var extra []string
-	for _, e := range ents {
-		n := e.Name()
-		if e.Type().IsRegular() && (strings.HasPrefix(n, "docker-compose.") || strings.HasPrefix(n, "compose.")) &&
-			(strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) && !slices.Contains(names, n) {
-			extra = append(extra, n)
+	for _, k := range []string{name, rel} {
+		if v := setProjects[k]; v != "" && pin == "" {
+			pin, pinFrom = v, FromSettings
 		}
 	}
-	sort.Strings(extra)
-	names = append(names, extra...)
-	if len(names) == 0 {
+	if pin == "" && setProject != "" {
+		pin, pinFrom = setProject, FromSettings
+	}
+	var mine []*Made
+	for _, g := range groups {
+		if !claimed[g] && madeFrom(g, dir, scanned) {
+			mine = append(mine, g)
+		}
+	}
+	chosen, warns, err := choose(name, rel, mine, pin)
+	if err != nil {
+		return nil, err
+	}
+	d.Warnings = append(d.Warnings, warns...)
+	if len(files) == 0 && chosen != nil {
+		if f := existing(chosen.Files); len(f) == len(chosen.Files) && len(f) > 0 {
+			files, s.FilesFrom = f, "the labels of its containers"
+		} else if len(chosen.Files) > 0 {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("the %s stack's containers were made from %s, which is no longer there; imgup reads %s instead",
+				name, strings.Join(chosen.Files, ", "), filesText(d, scanned)))
+		}
+	}
+	if len(files) == 0 {
+		files = scanned
+	}
+	if len(files) == 0 {
 		return nil, nil
 	}
-	s := &Stack{Name: filepath.Base(dir), Dir: dir}
-	if dir == d.Root {
-		s.Name = "console"
+	for _, g := range mine {
+		claimed[g] = true
 	}
-	for _, n := range names {
-		p := filepath.Join(dir, n)
+	s.Made = chosen
+	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
@@ -266,17 +448,98 @@ func (d *Deployment) readStack(ctx context.Context, dir string, script *script) 
 		}
 		*c.dst = f
 	}
-	s.Project = script.project(d.Root, dir)
-	if s.Project == "" {
-		if v, ok := s.Env()["COMPOSE_PROJECT_NAME"]; ok && v != "" {
-			s.Project = v
-		} else {
-			s.Project = normalizeProject(filepath.Base(dir))
+	for _, x := range extra {
+		p := filepath.Join(d.Root, x)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.Rel(p), err)
 		}
+		f, err := sysconfig.Parse(p, b)
+		if err != nil {
+			return nil, err
+		}
+		s.Extra = append(s.Extra, f)
+	}
+	switch {
+	case pin != "":
+		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(pin), pinFrom, "from "+pinFrom
+	case chosen != nil:
+		s.Project, s.ProjectFrom = chosen.Project, FromLabels
+		s.ProjectWhy = fmt.Sprintf("from the labels of its %d container(s)", chosen.Total)
+	default:
+		s.bindStatic(d, script, rel)
 	}
 	s.readServices()
 	d.crossCheck(ctx, s)
 	return s, nil
+}
+
+// bindStatic names the project of a stack no container was made from yet: from the
+// control script read without running it, else COMPOSE_PROJECT_NAME, else compose's
+// default, the folder's name.
+func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
+	name, why, called := script.project(rel)
+	switch {
+	case name != "":
+		s.Project, s.ProjectFrom, s.ProjectWhy = name, FromScript, "from "+why+", read without running it"
+		return
+	case why != "":
+		s.ProjectFrom, s.ProjectWhy = FromUnknown, why
+		return
+	}
+	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" {
+		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(v), FromDotEnv, "from COMPOSE_PROJECT_NAME"
+		return
+	}
+	if script != nil && !called && len(script.calls) > 0 {
+		s.ProjectFrom, s.ProjectWhy = FromUnknown, fmt.Sprintf("no container runs yet and %s runs compose in no way imgup can follow for %s; say it with --project %s=NAME", filepath.Base(script.path), rel, s.Name)
+		return
+	}
+	s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(filepath.Base(s.Dir)), FromDefault, "compose's default, the folder's name: no container runs yet and nothing names another"
+}
+
+// scanFiles lists a folder's compose files in compose's order: those the script
+// passes, compose's default names, then every other docker-compose*.y(a)ml and
+// compose*.y(a)ml.
+func (d *Deployment) scanFiles(dir string, script *script) []string {
+	var names []string
+	for _, n := range script.files(d.Rel(dir)) {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, n := range composeNames {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	var extra []string
+	for _, e := range ents {
+		n := e.Name()
+		if e.Type().IsRegular() && (strings.HasPrefix(n, "docker-compose") || strings.HasPrefix(n, "compose")) &&
+			(strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) && !slices.Contains(names, n) {
+			extra = append(extra, n)
+		}
+	}
+	sort.Strings(extra)
+	names = append(names, extra...)
+	var out []string
+	for _, n := range names {
+		out = append(out, filepath.Join(dir, n))
+	}
+	return out
+}
+
+func filesText(d *Deployment, files []string) string {
+	if len(files) == 0 {
+		return "nothing"
+	}
+	var r []string
+	for _, f := range files {
+		r = append(r, d.Rel(f))
+	}
+	return strings.Join(r, ", ")
 }
 
 // readServices takes each service's image from the last file that sets it.
@@ -314,7 +577,11 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 	}
 	p, err := loader.LoadWithContext(ctx, types.ConfigDetails{WorkingDir: s.Dir, ConfigFiles: files, Environment: s.Env()},
 		func(o *loader.Options) {
-			o.SetProjectName(s.Project, true)
+			if s.Project != "" {
+				o.SetProjectName(s.Project, true)
+			} else {
+				o.SetProjectName(normalizeProject(filepath.Base(s.Dir)), false)
+			}
 			o.SkipConsistencyCheck = true
 			o.SkipResolveEnvironment = true
 			o.SkipValidation = true

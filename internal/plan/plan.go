@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -150,6 +151,9 @@ func Make(in Input) (*Plan, error) {
 				}
 			}
 		}
+		if err := unresolved(d, in.Containers, img, selected); err != nil {
+			return nil, err
+		}
 		if len(users) == 0 {
 			p.Notes = append(p.Notes, fmt.Sprintf("%s (from %s) is used by no service%s: nothing changes for it", img.ref, filepath.Base(img.archive), narrowed(in.Services)))
 			continue
@@ -165,7 +169,7 @@ func Make(in Input) (*Plan, error) {
 				}
 				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: svc.Target.Ref, To: withTag(svc.Target.Ref, img.tag), ID: img.id})
 				updated = append(updated, svc)
-			} else if c := engine.FirstOfService(in.Containers, svc.Stack.Project, svc.Name); c != nil && c.ImageID != img.id {
+			} else if c := svc.Stack.Container(in.Containers, svc.Name); c != nil && c.ImageID != img.id {
 				// Files already name the new image, but the container runs another.
 				p.Updates = append(p.Updates, Update{Stack: svc.Stack.Name, Project: svc.Stack.Project, Service: svc.Name, From: c.Image + " (" + engine.ShortID(c.ImageID) + ")", To: svc.Target.Ref, ID: img.id})
 				updated = append(updated, svc)
@@ -202,6 +206,45 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// unresolved stops the plan when a service whose image imgup cannot resolve may use
+// img: such a service is never "up to date". When only its tag is unknown its name
+// says; else the image its container was made from does; with neither, it may.
+func unresolved(d *deploy.Deployment, cs []engine.Container, img newImage, selected map[*deploy.Service]bool) error {
+	for _, st := range d.Stacks {
+		for _, svc := range st.Services {
+			var unset *composefile.Unset
+			if !errors.As(svc.Err, &unset) || (selected != nil && !selected[svc]) {
+				continue
+			}
+			name, how := "", ""
+			if svc.Target != nil && svc.Target.Name != "" {
+				name, how = svc.Target.Name, "its name"
+			} else if c := st.Container(cs, svc.Name); c != nil {
+				name, how = familiar(c.Image), "its container "+c.Name+" runs "+c.Image
+			}
+			if name != "" && name != img.name {
+				continue
+			}
+			why := "imgup cannot tell whether it uses " + img.name
+			if name != "" {
+				why = "it uses " + img.name + " (" + how + ")"
+			}
+			return fail("service %s/%s: %s, but imgup cannot resolve its image at %s:%d: %v",
+				st.Name, svc.Name, why, d.Rel(svc.Image.File), svc.Image.Line, unset)
+		}
+	}
+	return nil
+}
+
+// familiar is a reference's repository name as compose files write it.
+func familiar(ref string) string {
+	if n, err := reference.ParseNormalizedNamed(ref); err == nil {
+		return reference.FamiliarName(n)
+	}
+	name, _ := splitTag(ref)
+	return name
 }
 
 // configFirst orders .systemconfig edits before compose edits, as the runbook does.
@@ -332,18 +375,18 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 	}
 	switch method {
 	case "", RestartAuto:
-		if d.DeployScript != "" {
-			p.Restart, p.RestartCommand = RestartDeploy, "./deploy.sh restart"
+		if d.RestartCommand != "" {
+			p.Restart, p.RestartCommand = RestartDeploy, d.RestartCommand
 		} else {
 			p.Restart, p.RestartCommand = RestartServices, servicesCommand
 		}
 	case RestartServices:
 		p.Restart, p.RestartCommand = RestartServices, servicesCommand
 	case RestartDeploy:
-		if d.DeployScript == "" {
-			return fail("--restart deploy: there is no deploy.sh in %s", d.Root)
+		if d.RestartCommand == "" {
+			return fail("--restart deploy: %s has no deploy.sh, and imgup.yaml names no restart: command", d.Root)
 		}
-		p.Restart, p.RestartCommand = RestartDeploy, "./deploy.sh restart"
+		p.Restart, p.RestartCommand = RestartDeploy, d.RestartCommand
 	case RestartNone:
 		p.Restart = RestartNone
 	default:
@@ -449,7 +492,9 @@ func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[strin
 		}
 		matches, err := sysconfig.Find(files, img.name, tags, key)
 		var amb *sysconfig.Ambiguous
-		if errors.As(err, &amb) {
+		if errors.As(err, &amb) && usesVariable(users, st) {
+			continue // the variable the image is built from is edited: that is the version's entry
+		} else if errors.As(err, &amb) {
 			return &Error{Msg: err.Error()}
 		} else if err != nil {
 			return fail("%v", err)

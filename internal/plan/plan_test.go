@@ -21,7 +21,7 @@ func sample(t *testing.T, o deploytest.Options) *deploy.Deployment {
 	if err := deploytest.Write(dir, o); err != nil {
 		t.Fatal(err)
 	}
-	d, err := deploy.Discover(context.Background(), dir)
+	d, err := deploy.Discover(context.Background(), dir, deploy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ Notes
 func TestPlanRefusesSharedAnchor(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte("x-img: &img encoo/app:1\nservices:\n  a:\n    image: *img\n  b:\n    image: *img\n"), 0o644)
-	d, err := deploy.Discover(context.Background(), dir)
+	d, err := deploy.Discover(context.Background(), dir, deploy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,15 +72,22 @@ func Rollback(in RollbackInput) (*Plan, error) {
 		if u.FromID == "" {
 			continue
 		}
-		if c := engine.FirstOfService(in.Containers, u.Project, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
+		if c := containerOf(d, in.Containers, u.Stack, u.Project, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
 			continue // already runs its previous image
 		}
-		p.Updates = append(p.Updates, Update{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.To, To: u.From, ID: u.FromID})
+		project := u.Project
+		if st := d.Stack(u.Stack); st != nil && st.Project != "" {
+			project = st.Project // what runs now says it; the record says what ran then
+		}
+		p.Updates = append(p.Updates, Update{Stack: u.Stack, Project: project, Service: u.Service, From: u.To, To: u.From, ID: u.FromID})
 	}
 	p.Restart = r.Restart
 	switch r.Restart {
 	case RestartDeploy:
-		p.RestartCommand = "./deploy.sh restart"
+		if d.RestartCommand == "" {
+			return nil, fail("update %s restarted with a control script, and %s has none now; roll back with --restart none, then restart by hand", r.ID, d.Root)
+		}
+		p.RestartCommand = d.RestartCommand
 	case RestartServices:
 		p.RestartCommand = servicesCommand
 	}
@@ -136,4 +143,13 @@ func wholeSpan(abs string, cur, bak []byte) Edit {
 // Describe says what a rollback plan undoes, for its first line.
 func Describe(r *history.Record) string {
 	return fmt.Sprintf("undo update %s (%s, %s)", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), r.State)
+}
+
+// containerOf is a recorded service's container: the stack's, as the deployment binds
+// it now; the recorded project's when the stack is gone.
+func containerOf(d *deploy.Deployment, cs []engine.Container, stack, project, service string) *engine.Container {
+	if st := d.Stack(stack); st != nil {
+		return st.Container(cs, service)
+	}
+	return engine.FirstOfService(cs, project, service)
 }

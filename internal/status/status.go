@@ -144,22 +144,22 @@ func Make(in Input) *Report {
 				add(NotLoaded, st.Name, svc.Name, fmt.Sprintf("%s: image %s is not loaded: the next restart will fail on this offline server", name, svc.Target.Ref),
 					"load its archive: imgup load ARCHIVE (or docker load -i ARCHIVE)")
 			}
-			if c := engine.FirstOfService(in.Containers, st.Project, svc.Name); c == nil {
-				add(NoContainer, st.Name, svc.Name, fmt.Sprintf("%s: has no container", name), "start the deployment: ./deploy.sh start")
+			if c := st.Container(in.Containers, svc.Name); c == nil {
+				add(NoContainer, st.Name, svc.Name, fmt.Sprintf("%s: has no container", name), "start the deployment: "+startHint(d))
 			} else {
 				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
 				switch {
 				case c.State != "running":
-					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then ./deploy.sh restart")
+					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then "+restartHint(d))
 				case c.Health == "unhealthy":
 					add(Unhealthy, st.Name, svc.Name, fmt.Sprintf("%s: container %s is unhealthy", name, c.Name), "see docker inspect --format '{{json .State.Health}}' "+c.Name)
 				}
 				if row.Loaded && c.ImageID != row.ImageID {
 					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
-						"restart to run what the files say (./deploy.sh restart), or imgup rollback to go back")
+						"restart to run what the files say ("+restartHint(d)+"), or imgup rollback to go back")
 				}
 			}
-			row.LastUpdate = lastUpdate(in.History, st.Project, svc.Name)
+			row.LastUpdate = lastUpdate(in.History, st.Name, svc.Name)
 			r.Services = append(r.Services, row)
 		}
 	}
@@ -180,10 +180,10 @@ func lookupImage(images map[string]string, ref string) (string, bool) {
 	return "", false
 }
 
-func lastUpdate(recs []*history.Record, project, service string) *Update {
+func lastUpdate(recs []*history.Record, stack, service string) *Update {
 	for _, r := range recs { // newest first
 		for _, u := range r.Updates {
-			if u.Project == project && u.Service == service {
+			if u.Stack == stack && u.Service == service {
 				return &Update{ID: r.ID, Time: r.Time, State: r.State}
 			}
 		}
@@ -247,4 +247,20 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, f.Message, f.Fix)
 	}
 	return b.String()
+}
+
+// restartHint is the command that restarts the deployment by hand.
+func restartHint(d *deploy.Deployment) string {
+	if d.RestartCommand != "" {
+		return d.RestartCommand
+	}
+	return "docker compose up -d in the stack's folder"
+}
+
+// startHint is the command that starts the deployment by hand.
+func startHint(d *deploy.Deployment) string {
+	if d.DeployScript != "" {
+		return "./" + filepath.Base(d.DeployScript) + " start"
+	}
+	return restartHint(d)
 }
