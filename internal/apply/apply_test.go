@@ -3,6 +3,7 @@
 package apply
 
 import (
+	"github.com/encoo-tools/imgup/internal/deploy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,9 @@ func TestEditsCheckTheBytesThePlanSaw(t *testing.T) {
 }
 
 func TestDowntime(t *testing.T) {
-	w := &watch{keys: map[string]bool{"p/web": true, "p/db": true}, since: map[string]time.Time{}, total: map[string]time.Duration{}}
+	st := &deploy.Stack{Name: "p", Project: "p"}
+	st.Services = []*deploy.Service{{Stack: st, Name: "web"}, {Stack: st, Name: "db"}}
+	w := &watch{d: &deploy.Deployment{Stacks: []*deploy.Stack{st}}, keys: map[string]bool{"p/web": true, "p/db": true}, since: map[string]time.Time{}, total: map[string]time.Duration{}}
 	c := func(svc, state, health string) engine.Container {
 		return engine.Container{State: state, Health: health, Labels: map[string]string{engine.LabelProject: "p", engine.LabelService: svc}}
 	}

@@ -48,6 +48,9 @@ type Input struct {
 // Plan is what apply will do.
 type Plan struct {
 	Root string `json:"root"`
+	// Stacks say how imgup found what runs: each stack's project and files, and where
+	// each came from.
+	Stacks []Stack `json:"stacks"`
 	// Archives are the archives apply loads from.
 	Archives []ArchiveRef `json:"archives,omitempty"`
 	Loads    []Load       `json:"loads"`
@@ -57,6 +60,29 @@ type Plan struct {
 	Restart        string   `json:"restart"`
 	RestartCommand string   `json:"restart_command,omitempty"`
 	Notes          []string `json:"notes,omitempty"`
+}
+
+// Stack is one stack as imgup found it.
+type Stack struct {
+	Name        string   `json:"name"`
+	Dir         string   `json:"dir"`
+	Project     string   `json:"project"`
+	ProjectFrom string   `json:"project_from"`
+	ProjectWhy  string   `json:"project_why"`
+	Files       []string `json:"files"`
+	FilesFrom   string   `json:"files_from"`
+}
+
+func stacksOf(d *deploy.Deployment) []Stack {
+	var out []Stack
+	for _, st := range d.Stacks {
+		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, FilesFrom: st.FilesFrom}
+		for _, f := range st.FilePaths() {
+			s.Files = append(s.Files, d.Rel(f))
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // ArchiveRef names an archive file and its digest when the plan read it.
@@ -130,7 +156,7 @@ type newImage struct {
 // Make computes the plan.
 func Make(in Input) (*Plan, error) {
 	d := in.Deployment
-	p := &Plan{Root: d.Root, Restart: in.Restart}
+	p := &Plan{Root: d.Root, Restart: in.Restart, Stacks: stacksOf(d)}
 	images, err := archiveImages(in.Archives)
 	if err != nil {
 		return nil, err
@@ -204,6 +230,11 @@ func Make(in Input) (*Plan, error) {
 	})
 	if err := p.setRestart(d, in.Restart); err != nil {
 		return nil, err
+	}
+	for _, st := range d.Stacks {
+		if st.Project == "" && p.Restart == RestartServices && touches(p, st) {
+			return nil, fail("the %s stack: its compose project is unknown (%s), and --restart services needs it; say it with --project %s=NAME", st.Name, st.ProjectWhy, st.Name)
+		}
 	}
 	return p, nil
 }
@@ -578,4 +609,13 @@ func (e *editor) checkShared(updated []*deploy.Service) error {
 		}
 	}
 	return nil
+}
+
+func touches(p *Plan, st *deploy.Stack) bool {
+	for _, u := range p.Updates {
+		if u.Stack == st.Name {
+			return true
+		}
+	}
+	return false
 }

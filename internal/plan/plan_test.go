@@ -54,6 +54,10 @@ func TestPlanNewLayout(t *testing.T) {
 		arch("rpa.tar.gz", "encoo/rpa-service:4.1.76383", "encoo/vicode-service:2.0.200"),
 	}, Images: map[string]string{"encoo/vicode-service:2.0.200": "sha256:" + strings.Repeat("b", 64)}})
 	want := `Deployment ROOT
+   stack console: compose project encoo, from deploy.sh line 8: -p encoo, read without running it
+      files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9: -p encoo-vicode, read without running it
+      files vicode/docker-compose.yml (from deploy.sh and the folder)
 
 1. Load images
    encoo/console-web-v4-pvt:4.1.76383  aaaaaaaaaaaa  load from console-web-v4-pvt-4.1.76383.tar.gz
@@ -110,7 +114,7 @@ func TestPlanOldLayoutOneService(t *testing.T) {
 func TestPlanTagFromVariable(t *testing.T) {
 	d := sample(t, deploytest.Options{})
 	got := make1(t, d, Input{Archives: []*archive.Archive{arch("web.tar", "encoo/vicode-apps-web:2.0.200")}})
-	if !strings.Contains(got, `vicode/.systemconfig:2  VICODE_APPS_WEB_VERSION "2.0.100" -> "2.0.200"`) || strings.Contains(got, "vicode/docker-compose.yml") {
+	if !strings.Contains(got, `vicode/.systemconfig:2  VICODE_APPS_WEB_VERSION "2.0.100" -> "2.0.200"`) || strings.Contains(got, "vicode/docker-compose.yml:") {
 		t.Errorf("the variable, not the yml, must change:\n%s", got)
 	}
 }
@@ -153,6 +157,10 @@ func TestPlanUpToDateAndUnused(t *testing.T) {
 	got := make1(t, d, Input{Archives: []*archive.Archive{arch("rpa.tar", "encoo/rpa-service:4.1.70002"), arch("x.tar", "other/thing:1")},
 		Images: map[string]string{"encoo/rpa-service:4.1.70002": "sha256:" + strings.Repeat("a", 64)}})
 	want := `Deployment ROOT
+   stack console: compose project encoo, from deploy.sh line 8: -p encoo, read without running it
+      files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9: -p encoo-vicode, read without running it
+      files vicode/docker-compose.yml (from deploy.sh and the folder)
 
 Already up to date: every image is loaded, every file names it, every container runs it.
 

@@ -19,6 +19,14 @@ func (p *Plan) String() string {
 		return f
 	}
 	fmt.Fprintf(&b, "Deployment %s\n", p.Root)
+	for _, s := range p.Stacks {
+		project := s.Project
+		if project == "" {
+			project = "unknown"
+		}
+		fmt.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, s.ProjectWhy)
+		fmt.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
+	}
 	if p.UpToDate() {
 		b.WriteString("\nAlready up to date: every image is loaded, every file names it, every container runs it.\n")
 		p.notes(&b)
