@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/engine"
 )
@@ -75,15 +77,37 @@ func made(cs []engine.Container) []*Made {
 	return out
 }
 
-// realPath is p after symlinks; p itself when it cannot be resolved.
+type realAnswer struct {
+	path string
+	at   time.Time
+}
+
+var (
+	realMu    sync.Mutex
+	realCache = map[string]realAnswer{}
+)
+
+// realPath is p after symlinks; p itself when it cannot be resolved. Answers are
+// kept for a few seconds: verification asks for every container every second.
 func realPath(p string) string {
 	if p == "" {
 		return ""
 	}
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		return r
+	realMu.Lock()
+	defer realMu.Unlock()
+	now := time.Now()
+	if r, ok := realCache[p]; ok && now.Sub(r.at) < 5*time.Second {
+		return r.path
 	}
-	return filepath.Clean(p)
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		r = filepath.Clean(p)
+	}
+	if len(realCache) > 4096 {
+		clear(realCache)
+	}
+	realCache[p] = realAnswer{r, now}
+	return r
 }
 
 // madeFrom reports whether m's containers were made from the stack in dir with files:
@@ -177,8 +201,8 @@ func (s *Stack) Owns(c engine.Container) bool {
 	if l[engine.LabelOneoff] == "True" || l[engine.LabelService] == "" || s.Service(l[engine.LabelService]) == nil {
 		return false
 	}
-	if s.Project != "" {
-		return l[engine.LabelProject] == s.Project
+	if s.Project != "" && l[engine.LabelProject] != s.Project {
+		return false
 	}
 	g := made([]engine.Container{c})
 	return len(g) == 1 && madeFrom(g[0], s.Dir, s.FilePaths())

@@ -69,13 +69,29 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 		trim := strings.TrimSpace(text)
 		if m := forRe.FindStringSubmatch(trim); m != nil {
 			loopVar, loopVals = m[1], nil
-			for _, w := range strings.Fields(m[2]) {
+			for _, w := range shellWords(m[2]) {
 				if v, ok := expandWord(w, vars); ok {
-					loopVals = append(loopVals, v)
+					loopVals = append(loopVals, strings.Fields(v)...)
 				}
 			}
 		}
-		if m := assignRe.FindStringSubmatch(trim); m != nil && !strings.Contains(trim, "compose") {
+		if m := assignRe.FindStringSubmatch(trim); m != nil && strings.HasPrefix(m[2], "(") {
+			// An array: FILES=(-f a.yml -f b.yml); kept as its words, space-separated.
+			body := strings.TrimPrefix(m[2], "(")
+			if i := strings.LastIndexByte(body, ')'); i >= 0 {
+				body = body[:i]
+			}
+			var words []string
+			ok := true
+			for _, w := range shellWords(body) {
+				v, wok := expandWord(w, vars)
+				ok = ok && wok
+				words = append(words, v)
+			}
+			if ok {
+				vars[m[1]] = strings.Join(words, " ")
+			}
+		} else if m != nil && !strings.Contains(trim, "docker-compose ") && !strings.Contains(trim, "docker compose ") {
 			word := firstWord(m[2])
 			switch v, ok := expandWord(word, vars); {
 			case strings.Contains(word, "dirname") || strings.Contains(word, "BASH_SOURCE"):
@@ -97,8 +113,8 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 			}
 		}
 		// A cd on a line of its own moves the script; one inside a line moves only it.
-		if m := cdRe.FindStringSubmatch(trim); m != nil && strings.HasPrefix(trim, "cd ") && !strings.ContainsAny(trim, "&;|()") {
-			if d, ok := dirWord(m[1], vars); ok {
+		if m := cdRe.FindStringSubmatchIndex(trim); m != nil && m[0] == 0 && strings.TrimSpace(trim[m[1]:]) == "" {
+			if d, ok := dirWord(trim[m[2]:m[3]], vars); ok {
 				cwd = d
 			}
 		}
@@ -111,7 +127,7 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 			loopVar, loopVals = "", nil
 		}
 		loc := composeRe.FindStringIndex(text)
-		if loc == nil {
+		if loc == nil || assignRe.MatchString(trim) {
 			continue
 		}
 		vals := []string{""}
@@ -134,7 +150,7 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 					c.dir = filepath.Join(cwd, d)
 				}
 			}
-			args := shellWords(cutCommand(text[loc[1]:]))
+			args := globalArgs(shellWords(cutCommand(text[loc[1]:])), bound)
 			for i := 0; i < len(args); i++ {
 				a := args[i]
 				val := ""
@@ -177,6 +193,37 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 	return s
 }
 
+// valueFlags are compose's global flags that take a value.
+var valueFlags = map[string]bool{"-f": true, "--file": true, "-p": true, "--project-name": true, "--project-directory": true,
+	"--env-file": true, "--profile": true, "--ansi": true, "--progress": true, "--parallel": true, "-H": true, "--host": true,
+	"-c": true, "--context": true, "--log-level": true}
+
+var arrayRe = regexp.MustCompile(`^"?\$\{?([A-Za-z_][A-Za-z0-9_]*)(\[[@*]\])?\}?"?$`)
+
+// globalArgs are the words before compose's subcommand (up, down, rm...): its global
+// flags. A variable or array holding flags ($FILES, "${FILES[@]}") is split into them.
+func globalArgs(words []string, vars map[string]string) []string {
+	var out []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if m := arrayRe.FindStringSubmatch(w); m != nil && (m[2] != "" || !strings.HasPrefix(w, `"`)) {
+			if v, ok := vars[m[1]]; ok && strings.HasPrefix(strings.TrimSpace(v), "-") {
+				out = append(out, shellWords(v)...)
+			}
+			continue // "$@" and the like: the caller's words
+		}
+		if !strings.HasPrefix(strings.Trim(w, `"'`), "-") {
+			break // the subcommand
+		}
+		out = append(out, w)
+		if valueFlags[strings.Trim(w, `"'`)] && i+1 < len(words) {
+			out = append(out, words[i+1])
+			i++
+		}
+	}
+	return out
+}
+
 type logicalLine struct {
 	n    int
 	text string
@@ -208,7 +255,7 @@ func logicalLines(text string) []logicalLine {
 
 var (
 	composeRe = regexp.MustCompile(`(?:\bdocker-compose\b|\bdocker\s+compose\b|\$\{?[A-Za-z_]*COMPOSE[A-Za-z_]*\}?|\$\{?DC\}?\b)`)
-	cdRe      = regexp.MustCompile(`(?:^|[\s;&(])cd\s+("[^"]*"|'[^']*'|[^\s;&|)]+)`)
+	cdRe      = regexp.MustCompile(`(?:^|[\s;&(])cd\s+("(?:[^"$]|\$\([^)]*\)|\$)*"|'[^']*'|[^\s;&|)]+)`)
 	assignRe  = regexp.MustCompile(`^(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)?)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$`)
 	defaultRe = regexp.MustCompile(`^:\s+"?\$\{([A-Za-z_][A-Za-z0-9_]*):?=([^}]*)\}"?`)
 	forRe     = regexp.MustCompile(`^for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s+([^;]*?)\s*(?:;|$)`)

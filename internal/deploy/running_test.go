@@ -1,0 +1,217 @@
+// These tests lock down how a stack finds its containers: from their compose labels
+// (relative v1 and absolute v2 config files, symlinked roots, two projects from one
+// folder, one-off containers), and, when nothing runs, from the control script read
+// without running it, in the styles of internal/e2e/testdata/styles.
+package deploy
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/encoo-tools/imgup/internal/engine"
+)
+
+// writeStyle copies a style folder into a temporary root with {NAME} and {P} set.
+func writeStyle(t *testing.T, style, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "e2e", "testdata", "styles", style)
+	root := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		dst := filepath.Join(root, rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		b = []byte(strings.NewReplacer("{NAME}", name, "{P}", "").Replace(string(b)))
+		return os.WriteFile(dst, b, info.Mode())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func projects(d *Deployment) map[string]string {
+	m := map[string]string{}
+	for _, s := range d.Stacks {
+		m[s.Name] = s.Project
+	}
+	return m
+}
+
+func TestScriptStylesWhenNothingRuns(t *testing.T) {
+	for _, c := range []struct {
+		style string
+		want  map[string]string
+	}{
+		{"01-var-systemconfig", map[string]string{"console": "acme", "vicode": "acme-vicode"}},
+		{"01v2-var-systemconfig", map[string]string{"console": "acme", "vicode": "acme-vicode"}},
+		{"02-default", map[string]string{"console": "acme"}},
+		{"03-project-name-eq", map[string]string{"console": "acme"}},
+		{"04-env-project-name", map[string]string{"console": "acme"}},
+		{"05-v2-array", map[string]string{"console": "acme"}},
+		{"06-case-upgrade", map[string]string{"console": "acme-std"}},
+		{"07-symlink-root", map[string]string{"console": "acme"}},
+		{"08-cd-dirname", map[string]string{"console": "acme", "vicode": "acme_vicode"}},
+		{"09-loop", map[string]string{"base": "acme_base", "app": "acme_app"}},
+	} {
+		t.Run(c.style, func(t *testing.T) {
+			root := writeStyle(t, c.style, "acme")
+			d, err := Discover(context.Background(), root, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := projects(d)
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("stack %s: project %q, want %q (all: %v)", k, got[k], v, got)
+				}
+			}
+			if len(got) != len(c.want) {
+				t.Errorf("stacks %v, want %v", got, c.want)
+			}
+			for _, s := range d.Stacks {
+				if s.ProjectFrom != FromScript && s.ProjectFrom != FromDotEnv {
+					t.Errorf("stack %s: project from %s (%s)", s.Name, s.ProjectFrom, s.ProjectWhy)
+				}
+			}
+		})
+	}
+	// The old script without -p: compose's default, the folder's name.
+	root := filepath.Join(t.TempDir(), "Legacy.App")
+	os.Rename(writeStyle(t, "10-no-p", "acme"), root)
+	d, err := Discover(context.Background(), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := d.Stacks[0]; s.Project != "legacyapp" || s.ProjectFrom != FromDefault {
+		t.Errorf("no -p: project %q from %s", s.Project, s.ProjectFrom)
+	}
+}
+
+func TestScriptProjectUnknown(t *testing.T) {
+	root := writeStyle(t, "01-var-systemconfig", "acme")
+	// The name now comes from a command: imgup cannot know it without running it.
+	b, _ := os.ReadFile(filepath.Join(root, "deploy.sh"))
+	b = []byte(strings.Replace(string(b), "source ./.systemconfig\n", "source ./.systemconfig\nPROJECT=$(hostname -s)\n", 1))
+	os.WriteFile(filepath.Join(root, "deploy.sh"), b, 0o755)
+	d, err := Discover(context.Background(), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Stack("console")
+	if s.Project != "" || s.ProjectFrom != FromUnknown || !strings.Contains(s.ProjectWhy, "PROJECT: line") {
+		t.Errorf("project %q from %s: %s", s.Project, s.ProjectFrom, s.ProjectWhy)
+	}
+	// The operator settles it.
+	d, err = Discover(context.Background(), root, Options{Projects: map[string]string{"console": "acme"}})
+	if err != nil || d.Stack("console").Project != "acme" || d.Stack("console").ProjectFrom != FromFlag {
+		t.Errorf("--project: %v %+v", err, d.Stack("console"))
+	}
+}
+
+// ctr is a compose container made from dir with files (v1: relative, v2: absolute).
+func ctr(project, svc, dir, files, state string, oneoff bool) engine.Container {
+	l := map[string]string{engine.LabelProject: project, engine.LabelService: svc, engine.LabelWorkingDir: dir, engine.LabelConfig: files}
+	if oneoff {
+		l[engine.LabelOneoff] = "True"
+	}
+	return engine.Container{ID: project + svc + state, Name: project + "_" + svc, State: state, Labels: l}
+}
+
+func TestLabels(t *testing.T) {
+	root := writeStyle(t, "01-var-systemconfig", "acme")
+	link := filepath.Join(t.TempDir(), "current")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	v1 := "docker-compose.yml,docker-compose.service.yml"
+	v2 := filepath.Join(root, "docker-compose.yml") + "," + filepath.Join(root, "docker-compose.service.yml")
+	vic := filepath.Join(root, "vicode")
+	for _, c := range []struct {
+		name  string
+		dir   string // what imgup is pointed at
+		cs    []engine.Container
+		want  map[string]string
+		err   string
+		owned int // containers the console stack owns
+	}{
+		{"v1 relative files", root, []engine.Container{ctr("prod", "web", root, v1, "running", false), ctr("prod", "db", root, v1, "running", false),
+			ctr("prodv", "editor", vic, "docker-compose.yml", "running", false)}, map[string]string{"console": "prod", "vicode": "prodv"}, "", 2},
+		{"v2 absolute files", root, []engine.Container{ctr("prod", "web", root, v2, "running", false), ctr("prodv", "editor", vic, filepath.Join(vic, "docker-compose.yml"), "running", false)},
+			map[string]string{"console": "prod", "vicode": "prodv"}, "", 1},
+		{"root reached through a symlink", link, []engine.Container{ctr("prod", "web", root, v2, "running", false)}, map[string]string{"console": "prod", "vicode": "acme-vicode"}, "", 1},
+		{"containers made through the symlink", root, []engine.Container{ctr("prod", "web", link, v1, "running", false)}, map[string]string{"console": "prod"}, "", 1},
+		{"one-off containers do not count", root, []engine.Container{ctr("other", "web", root, v1, "running", true), ctr("prod", "db", root, v1, "exited", false)},
+			map[string]string{"console": "prod"}, "", 1},
+		{"two projects, one runs", root, []engine.Container{ctr("old", "web", root, v1, "exited", false), ctr("prod", "web", root, v1, "running", false)},
+			map[string]string{"console": "prod"}, "", 1},
+		{"two projects, both run", root, []engine.Container{ctr("old", "web", root, v1, "running", false), ctr("prod", "web", root, v1, "running", false)},
+			nil, "containers of 2 compose projects were made from the console stack: old (1 of 1 containers running), prod (1 of 1 containers running); say which", 0},
+		{"another folder's containers are not ours", root, []engine.Container{ctr("acme", "web", "/srv/other", "/srv/other/docker-compose.yml", "running", false)},
+			map[string]string{"console": "acme"}, "", 0},
+		{"a service the stack lacks is not ours", root, []engine.Container{ctr("prod", "web", root, v1, "running", false), ctr("prod", "cron", root, v1, "running", false)},
+			map[string]string{"console": "prod"}, "", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := Discover(context.Background(), c.dir, Options{Containers: c.cs})
+			if c.err != "" {
+				var amb *AmbiguousProject
+				if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &amb) {
+					t.Fatalf("got %v, want %q", err, c.err)
+				}
+				// --project settles it.
+				d, err = Discover(context.Background(), c.dir, Options{Containers: c.cs, Projects: map[string]string{"console": "prod"}})
+				if err != nil || d.Stack("console").Project != "prod" {
+					t.Fatalf("--project: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := projects(d)
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Errorf("stack %s: project %q, want %q (%s)", k, got[k], v, d.Stack(k).ProjectWhy)
+				}
+			}
+			if n := len(d.Stack("console").Containers(c.cs, "")); n != c.owned {
+				t.Errorf("console owns %d containers, want %d", n, c.owned)
+			}
+		})
+	}
+}
+
+// A stack only the labels reveal: compose files named docker-compose-<part>.yml in a
+// folder no script names, found through the containers made from them.
+func TestStackFromLabels(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "deploy", "compose"), 0o755)
+	f := filepath.Join(root, "deploy", "compose", "docker-compose-app.yml")
+	os.WriteFile(f, []byte("services:\n  api:\n    image: acme/api:3.1\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "xxctl.sh"), []byte("#!/bin/sh\ndocker compose -f \"$COMPOSE_DIR/docker-compose-app.yml\" up -d\n"), 0o755)
+	if _, err := Discover(context.Background(), root, Options{}); err == nil {
+		t.Fatal("a root with no compose file and nothing running must not be a deployment")
+	}
+	cs := []engine.Container{ctr("acme", "api", filepath.Dir(f), f, "running", false)}
+	d, err := Discover(context.Background(), root, Options{Containers: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := d.Stack("deploy/compose")
+	if s == nil || s.Project != "acme" || len(s.Files) != 1 || s.Files[0].Path != f || s.Service("api") == nil {
+		t.Fatalf("stacks: %+v", d.Stacks)
+	}
+}

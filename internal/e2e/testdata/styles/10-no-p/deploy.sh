@@ -1,0 +1,5 @@
+#!/bin/sh
+# restart all services
+docker-compose stop
+docker-compose rm -f
+docker-compose up -d
