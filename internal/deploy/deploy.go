@@ -349,6 +349,19 @@ func (d *Deployment) rootEnv(sourced, envFiles []string) map[string]string {
 	return env
 }
 
+// inRoot names p through the root as the operator gave it, when p's real path lies
+// under the root's: labels name files by the path compose saw, which may be the
+// physical one behind a symlinked root.
+func (d *Deployment) inRoot(p string) string {
+	if r, err := filepath.Rel(d.Root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return p
+	}
+	if r, err := filepath.Rel(realPath(d.Root), realPath(p)); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.Join(d.Root, r)
+	}
+	return p
+}
+
 // stackName is "console" for the root, else the folder's path under the root.
 func (d *Deployment) stackName(dir string) string {
 	if dir == d.Root {
@@ -398,6 +411,9 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 	d.Warnings = append(d.Warnings, warns...)
 	if len(files) == 0 && chosen != nil {
 		if f := existing(chosen.Files); len(f) == len(chosen.Files) && len(f) > 0 {
+			for i := range f {
+				f[i] = d.inRoot(f[i])
+			}
 			files, s.FilesFrom = f, "the labels of its containers"
 		} else if len(chosen.Files) > 0 {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("the %s stack's containers were made from %s, which is no longer there; imgup reads %s instead",

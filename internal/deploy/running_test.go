@@ -104,7 +104,7 @@ func TestScriptProjectUnknown(t *testing.T) {
 	root := writeStyle(t, "01-var-systemconfig", "acme")
 	// The name now comes from a command: imgup cannot know it without running it.
 	b, _ := os.ReadFile(filepath.Join(root, "deploy.sh"))
-	b = []byte(strings.Replace(string(b), "source ./.systemconfig\n", "source ./.systemconfig\nPROJECT=$(hostname -s)\n", 1))
+	b = []byte(strings.Replace(string(b), "set +a\n", "set +a\nPROJECT=$(hostname -s)\n", 1))
 	os.WriteFile(filepath.Join(root, "deploy.sh"), b, 0o755)
 	d, err := Discover(context.Background(), root, Options{})
 	if err != nil {

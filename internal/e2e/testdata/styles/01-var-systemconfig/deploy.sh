@@ -3,7 +3,7 @@
 set -e
 BASE_DIR=$(cd "$(dirname "$0")" && pwd)
 cd "$BASE_DIR"
-source ./.systemconfig
+set -a; source ./.systemconfig; set +a
 COMPOSE="docker-compose"
 
 start() {

@@ -1,0 +1,252 @@
+//go:build e2e
+
+// These tests prove that imgup finds what runs from the engine on deployments whose
+// control scripts are written as different vendors write them (testdata/styles):
+// project names from variables, defaults, --project-name=, .env, arrays of -f, loops
+// over folders, a symlinked root, no -p at all; compose v1 and v2. For each: status
+// exits 0 on the started deployment; apply (the script's restart, then
+// --restart services) runs the new image ID, healthy; rollback brings the old one
+// back and the files byte for byte.
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
+)
+
+type style struct {
+	dir string
+	// v2 says the script runs compose v2.
+	v2 bool
+	// updated are the stack/service names running acme/web (and acme/editor).
+	updated []string
+	// containers is how many containers the style runs.
+	containers int
+	// link: the root is reached through a symlink; noP: the folder names the project.
+	link, noP bool
+}
+
+var styles = []style{
+	{dir: "01-var-systemconfig", updated: []string{"web", "editor"}, containers: 3},
+	{dir: "01v2-var-systemconfig", v2: true, updated: []string{"web", "editor"}, containers: 3},
+	{dir: "02-default", updated: []string{"web"}, containers: 2},
+	{dir: "03-project-name-eq", updated: []string{"web"}, containers: 2},
+	{dir: "04-env-project-name", updated: []string{"web"}, containers: 2},
+	{dir: "05-v2-array", v2: true, updated: []string{"web"}, containers: 2},
+	{dir: "06-case-upgrade", updated: []string{"web"}, containers: 2},
+	{dir: "07-symlink-root", updated: []string{"web"}, containers: 2, link: true},
+	{dir: "08-cd-dirname", updated: []string{"web"}, containers: 2},
+	{dir: "09-loop", updated: []string{"web"}, containers: 2},
+	{dir: "10-no-p", updated: []string{"web"}, containers: 2, noP: true},
+}
+
+func TestDeployStyles(t *testing.T) {
+	if exec.Command("docker", "compose", "version").Run() != nil {
+		t.Fatal("compose v2 (docker compose) is not installed: ./scripts/test.sh builds it")
+	}
+	eng := dockertest.New(t)
+	old := map[string]string{}
+	for _, r := range []string{"acme/web:1.0.0", "acme/db:1", "acme/editor:2.0.0"} {
+		name, tag, _ := strings.Cut(r, ":")
+		old[name] = eng.Build(t, eng.Ref(name, tag), "ok", 0)
+	}
+	web, editor := eng.Ref("acme/web", "1.0.1"), eng.Ref("acme/editor", "2.0.1")
+	newIDs := map[string]string{"web": eng.Build(t, web, "ok", 0), "editor": eng.Build(t, editor, "ok", 0)}
+	archives := t.TempDir()
+	eng.Save(t, filepath.Join(archives, "acme-update-1.0.1.tar"), web, editor)
+	eng.Remove(t, web, editor)
+	oldIDs := map[string]string{"web": old["acme/web"], "editor": old["acme/editor"]}
+
+	for _, st := range styles {
+		t.Run(st.dir, func(t *testing.T) {
+			t.Parallel()
+			name := eng.Project("s" + strings.ReplaceAll(st.dir[:strings.IndexByte(st.dir, '-')], "v2", "w"))
+			root := writeStyle(t, st.dir, name, eng.Prefix+"/", st)
+			files := snapshotFiles(t, root)
+			script(t, root, "start")
+			t.Cleanup(func() {
+				if os.Getenv("IMGUP_TEST_KEEP") == "" {
+					cmd := exec.Command("./deploy.sh", "stop")
+					cmd.Dir = root
+					cmd.Run()
+				}
+			})
+			waitStyle(t, name, st.containers)
+			run := func(want int, args ...string) string {
+				t.Helper()
+				out, errOut, code := imgup(t, append(args, "-C", root)...)
+				if code != want {
+					t.Fatalf("imgup %s: exit %d, want %d\n%s\n%s", strings.Join(args, " "), code, want, out, errOut)
+				}
+				return out + errOut
+			}
+			run(0, "status")
+			check := func(ids map[string]string, keep map[string]string) map[string]ctr {
+				t.Helper()
+				now := waitStyle(t, name, st.containers)
+				for _, u := range st.updated {
+					if c := now[u]; c.Image != ids[u] || c.Health != "healthy" {
+						t.Errorf("%s runs %s (%s), want %s healthy", u, short(c.Image), c.Health, short(ids[u]))
+					}
+				}
+				for svc, id := range keep {
+					if now[svc].ID != id {
+						t.Errorf("%s was recreated; only the updated services may be", svc)
+					}
+				}
+				return now
+			}
+
+			// The vendor's way: the script's restart.
+			out := run(0, "apply", "--yes", "--timeout", "90s", archives)
+			if !strings.Contains(out, "from the labels of its") {
+				t.Errorf("the plan does not say the project came from the labels:\n%s", out)
+			}
+			check(newIDs, nil)
+			run(0, "status")
+			run(0, "rollback", "--yes", "--timeout", "90s")
+			check(oldIDs, nil)
+			expectSame(t, root, files)
+
+			// Only the updated services.
+			before := waitStyle(t, name, st.containers)
+			run(0, "apply", "--yes", "--restart", "services", "--timeout", "90s", archives)
+			check(newIDs, map[string]string{"db": before["db"].ID})
+			run(0, "status")
+			run(0, "rollback", "--yes", "--timeout", "90s")
+			check(oldIDs, map[string]string{"db": before["db"].ID})
+			expectSame(t, root, files)
+		})
+	}
+}
+
+// writeStyle copies testdata/styles/dir into a new root with the project name and
+// image prefix set. A link style's root is a symlink to a release folder; a noP
+// style's folder is named for the project.
+func writeStyle(t *testing.T, dir, name, prefix string, st style) string {
+	t.Helper()
+	src := filepath.Join("testdata", "styles", dir)
+	base := t.TempDir()
+	root := filepath.Join(base, "deploy")
+	if st.noP {
+		root = filepath.Join(base, name)
+	}
+	if st.link {
+		root = filepath.Join(base, "releases", "2.3.1")
+	}
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		dst := filepath.Join(root, rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		b = []byte(strings.NewReplacer("{NAME}", name, "{P}", prefix).Replace(string(b)))
+		return os.WriteFile(dst, b, info.Mode())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.link {
+		link := filepath.Join(base, "current")
+		if err := os.Symlink(filepath.Join("releases", "2.3.1"), link); err != nil {
+			t.Fatal(err)
+		}
+		return link
+	}
+	return root
+}
+
+func script(t *testing.T, root, verb string) {
+	t.Helper()
+	cmd := exec.Command("./deploy.sh", verb)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("deploy.sh %s: %v\n%s", verb, err, out)
+	}
+}
+
+type ctr struct{ ID, Image, State, Health string }
+
+// waitStyle waits until n containers of projects starting with name run healthy, and
+// returns them by service.
+func waitStyle(t *testing.T, name string, n int) map[string]ctr {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		m := map[string]ctr{}
+		ok := true
+		if ids := dockertest.Docker(t, "ps", "-aq", "--filter", "label=com.docker.compose.project"); ids != "" {
+			args := append([]string{"inspect", "--format", `{{index .Config.Labels "com.docker.compose.project"}} {{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}`}, strings.Fields(ids)...)
+			out, _ := exec.Command("docker", args...).Output() // a container may go between ps and inspect
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Fields(line)
+				if len(f) == 6 && strings.HasPrefix(f[0], name) && (f[0] == name || f[0][len(name)] == '-' || f[0][len(name)] == '_') {
+					m[f[1]] = ctr{ID: f[2], Image: f[3], State: f[4], Health: f[5]}
+					if f[4] != "running" || f[5] != "healthy" {
+						ok = false
+					}
+				}
+			}
+		}
+		if ok && len(m) == n {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: want %d healthy containers, have %+v", name, n, m)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func short(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// snapshotFiles reads every file under root (not .imgup/).
+func snapshotFiles(t *testing.T, root string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	real, _ := filepath.EvalSymlinks(root)
+	filepath.Walk(real, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info.IsDir() && info.Name() == ".imgup" {
+			return filepath.SkipDir
+		}
+		if !info.IsDir() {
+			b, _ := os.ReadFile(p)
+			rel, _ := filepath.Rel(real, p)
+			m[rel] = string(b)
+		}
+		return nil
+	})
+	return m
+}
+
+func expectSame(t *testing.T, root string, want map[string]string) {
+	t.Helper()
+	got := snapshotFiles(t, root)
+	for f, w := range want {
+		if got[f] != w {
+			t.Errorf("%s differs after the rollback:\n--- got\n%s\n--- want\n%s", f, got[f], w)
+		}
+	}
+}
