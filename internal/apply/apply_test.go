@@ -35,11 +35,11 @@ func TestEditsCheckTheBytesThePlanSaw(t *testing.T) {
 }
 
 func TestDowntime(t *testing.T) {
-	st := &deploy.Stack{Name: "p", Project: "p"}
+	st := &deploy.Stack{Name: "p", Project: "p", Dir: "/srv/p"}
 	st.Services = []*deploy.Service{{Stack: st, Name: "web"}, {Stack: st, Name: "db"}}
 	w := &watch{d: &deploy.Deployment{Stacks: []*deploy.Stack{st}}, keys: map[string]bool{"p/web": true, "p/db": true}, since: map[string]time.Time{}, total: map[string]time.Duration{}}
 	c := func(svc, state, health string) engine.Container {
-		return engine.Container{State: state, Health: health, Labels: map[string]string{engine.LabelProject: "p", engine.LabelService: svc}}
+		return engine.Container{State: state, Health: health, Labels: map[string]string{engine.LabelProject: "p", engine.LabelService: svc, engine.LabelWorkingDir: "/srv/p"}}
 	}
 	t0 := time.Now()
 	w.observe([]engine.Container{c("web", "running", "healthy"), c("db", "running", "")}, t0)

@@ -81,23 +81,3 @@ func ShortID(id string) string {
 	}
 	return id
 }
-
-// OfService returns the containers compose made for a service of a project (one-off
-// `run` containers excluded).
-func OfService(cs []Container, project, service string) []Container {
-	var out []Container
-	for _, c := range cs {
-		if c.Labels[LabelProject] == project && c.Labels[LabelService] == service && c.Labels[LabelOneoff] != "True" {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// FirstOfService is the service's container, or nil.
-func FirstOfService(cs []Container, project, service string) *Container {
-	if c := OfService(cs, project, service); len(c) > 0 {
-		return &c[0]
-	}
-	return nil
-}

@@ -72,7 +72,7 @@ func Rollback(in RollbackInput) (*Plan, error) {
 		if u.FromID == "" {
 			continue
 		}
-		if c := containerOf(d, in.Containers, u.Stack, u.Project, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
+		if c := containerOf(d, in.Containers, u.Stack, u.Service); c != nil && c.ImageID == u.FromID && len(p.Edits) == 0 {
 			continue // already runs its previous image
 		}
 		project := u.Project
@@ -145,11 +145,11 @@ func Describe(r *history.Record) string {
 	return fmt.Sprintf("undo update %s (%s, %s)", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), r.State)
 }
 
-// containerOf is a recorded service's container: the stack's, as the deployment binds
-// it now; the recorded project's when the stack is gone.
-func containerOf(d *deploy.Deployment, cs []engine.Container, stack, project, service string) *engine.Container {
+// containerOf is a recorded service's container, as the deployment binds its stack
+// now; nil when the stack is gone.
+func containerOf(d *deploy.Deployment, cs []engine.Container, stack, service string) *engine.Container {
 	if st := d.Stack(stack); st != nil {
 		return st.Container(cs, service)
 	}
-	return engine.FirstOfService(cs, project, service)
+	return nil
 }

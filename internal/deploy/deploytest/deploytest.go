@@ -25,7 +25,8 @@ type Options struct {
 	// Old writes the old layout: no docker-compose.service.yml, everything in
 	// docker-compose.yml.
 	Old bool
-	// Project is the compose project name deploy.sh passes (-p); vicode gets Project+"-vicode".
+	// Project is the compose project name deploy.sh passes (-p "$COMPOSE_PROJECT", set in
+	// .systemconfig, as vendor scripts do); vicode gets Project+"-vicode".
 	Project string
 	// Compose is the command deploy.sh runs: "docker-compose" (v1) or "docker compose" (v2).
 	Compose string
@@ -115,6 +116,9 @@ export RPA_RDP_WEB_SERVICE_VERSION="4.1.70002"
 
 # Database
 MYSQL_PASSWORD='Encoo@4.1.70000!'
+
+# Compose project names: deploy.sh passes -p "$COMPOSE_PROJECT" and "$COMPOSE_PROJECT-vicode"
+COMPOSE_PROJECT={PROJECT}
 `
 
 // common is the anchor each compose file needs for itself: YAML anchors do not cross files.
@@ -202,8 +206,8 @@ set -e
 cd "$(dirname "$0")"
 set -a; . ./.systemconfig; set +a
 
-console() { {COMPOSE} -p {PROJECT} -f docker-compose.yml -f docker-compose.service.yml "$@"; }
-vicode() { (cd vicode && set -a && . ./.systemconfig && set +a && {COMPOSE} -p {PROJECT}-vicode -f docker-compose.yml "$@"); }
+console() { {COMPOSE} -p "$COMPOSE_PROJECT" -f docker-compose.yml -f docker-compose.service.yml "$@"; }
+vicode() { (cd vicode && set -a && . ./.systemconfig && set +a && {COMPOSE} -p "$COMPOSE_PROJECT-vicode" -f docker-compose.yml "$@"); }
 
 case "$1" in
   start)   console up -d; vicode up -d ;;
