@@ -210,8 +210,10 @@ func fakeID(ref string) string {
 
 // fakeengine DIR [STACK/SERVICE:FIELD=VALUE...] writes $WORK/engine.json: every image
 // the deployment names is loaded, and every service runs it, healthy. FIELD is state,
-// health, image (the container runs another image) or missing (no container); and
-// unloaded=REF drops an image.
+// health, image (the container runs another image) or missing (no container);
+// unloaded=REF drops an image; project=STACK:NAME makes the stack's containers those
+// of compose project NAME, and also=STACK:NAME:STATE adds a second set of them under
+// project NAME in STATE (a project left over from an earlier install).
 func fakeengine(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := deploy.Discover(context.Background(), ts.MkAbs(args[0]), deploy.Options{})
 	ts.Check(err)
@@ -232,6 +234,30 @@ func fakeengine(ts *testscript.TestScript, neg bool, args []string) {
 	for _, a := range args[1:] {
 		if ref, ok := strings.CutPrefix(a, "unloaded="); ok {
 			delete(st.Images, ref)
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "project="); ok {
+			stack, name, _ := strings.Cut(v, ":")
+			for i := range st.Containers {
+				if c := &st.Containers[i]; c.Labels[engine.LabelProject] == projectOf(d, stack) {
+					c.Labels[engine.LabelProject] = name
+				}
+			}
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "also="); ok {
+			f := strings.SplitN(v, ":", 3)
+			for _, c := range st.Containers {
+				if c.Labels[engine.LabelProject] == projectOf(d, f[0]) {
+					l := map[string]string{}
+					for k, v := range c.Labels {
+						l[k] = v
+					}
+					l[engine.LabelProject] = f[1]
+					c.ID, c.Name, c.State, c.Labels = fakeID(f[1]+c.Name), f[1]+"_"+l[engine.LabelService]+"_1", f[2], l
+					st.Containers = append(st.Containers, c)
+				}
+			}
 			continue
 		}
 		name, change, _ := strings.Cut(a, ":")

@@ -112,10 +112,19 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	t.Ref = r
 	n, err := reference.ParseNormalizedNamed(r)
 	if len(unset) > 0 {
-		// The name may still be known when only the tag is a variable.
-		if err == nil && !nameUses(s.Raw, segs, unset) {
-			t.Name = reference.FamiliarName(n)
-			return t, &Unset{Raw: s.Raw, Vars: unset}
+		// The name is still known when only the tag is a variable.
+		if !nameUses(s.Raw, segs, unset) {
+			name := r
+			if at := strings.IndexByte(name, '@'); at >= 0 {
+				name = name[:at]
+			}
+			if c := strings.LastIndexByte(name, ':'); c > strings.LastIndexByte(name, '/') {
+				name = name[:c]
+			}
+			if n, err := reference.ParseNormalizedNamed(name); err == nil {
+				t.Name = reference.FamiliarName(n)
+				return t, &Unset{Raw: s.Raw, Vars: unset}
+			}
 		}
 		return nil, &Unset{Raw: s.Raw, Vars: unset}
 	}

@@ -258,12 +258,12 @@ func unresolved(d *deploy.Deployment, cs []engine.Container, img newImage, selec
 			if name != "" && name != img.name {
 				continue
 			}
-			why := "imgup cannot tell whether it uses " + img.name
-			if name != "" {
-				why = "it uses " + img.name + " (" + how + ")"
+			if name == "" {
+				return fail("service %s/%s may use %s: imgup cannot resolve its image at %s:%d, and no container of it runs: %v",
+					st.Name, svc.Name, img.name, d.Rel(svc.Image.File), svc.Image.Line, unset)
 			}
-			return fail("service %s/%s: %s, but imgup cannot resolve its image at %s:%d: %v",
-				st.Name, svc.Name, why, d.Rel(svc.Image.File), svc.Image.Line, unset)
+			return fail("service %s/%s: it uses %s (%s), but imgup cannot resolve its image at %s:%d: %v",
+				st.Name, svc.Name, img.name, how, d.Rel(svc.Image.File), svc.Image.Line, unset)
 		}
 	}
 	return nil

@@ -5,12 +5,14 @@
 package status
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -79,6 +81,9 @@ const (
 	NotRunning   = "not-running" // exited, restarting, dead
 	Unhealthy    = "unhealthy"
 	Interrupted  = "interrupted-update"
+	// Unresolved: the image is built from a variable nothing imgup reads sets, so
+	// imgup cannot tell what compose will run.
+	Unresolved = "unresolved-image"
 )
 
 // Finding is one disagreement and how to fix it.
@@ -117,6 +122,17 @@ func Make(in Input) *Report {
 			name := svc.Stack.Name + "/" + svc.Name
 			if svc.Image != nil {
 				row.File, row.Line = d.Rel(svc.Image.File), svc.Image.Line
+			}
+			var unset *composefile.Unset
+			if errors.As(svc.Err, &unset) {
+				row.Image = svc.Image.Raw
+				add(Unresolved, st.Name, svc.Name, fmt.Sprintf("%s: %v", name, unset),
+					"set the variable in the stack's .systemconfig or .env, or name the file that sets it in env-files: of imgup.yaml")
+				if c := st.Container(in.Containers, svc.Name); c != nil {
+					row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
+				}
+				r.Services = append(r.Services, row)
+				continue
 			}
 			if svc.Target == nil {
 				if svc.Image != nil {
