@@ -30,6 +30,8 @@ type style struct {
 	containers int
 	// link: the root is reached through a symlink; noP: the folder names the project.
 	link, noP bool
+	// script is the control script ("deploy.sh" when empty).
+	script string
 }
 
 var styles = []style{
@@ -44,6 +46,7 @@ var styles = []style{
 	{dir: "08-cd-dirname", updated: []string{"web"}, containers: 2},
 	{dir: "09-loop", updated: []string{"web"}, containers: 2},
 	{dir: "10-no-p", updated: []string{"web"}, containers: 2, noP: true},
+	{dir: "11-ctl-script", updated: []string{"web"}, containers: 2, script: "xxctl.sh"},
 }
 
 func TestDeployStyles(t *testing.T) {
@@ -69,10 +72,13 @@ func TestDeployStyles(t *testing.T) {
 			name := eng.Project("s" + strings.ReplaceAll(st.dir[:strings.IndexByte(st.dir, '-')], "v2", "w"))
 			root := writeStyle(t, st.dir, name, eng.Prefix+"/", st)
 			files := snapshotFiles(t, root)
-			script(t, root, "start")
+			if st.script == "" {
+				st.script = "deploy.sh"
+			}
+			script(t, root, st.script, "start")
 			t.Cleanup(func() {
 				if os.Getenv("IMGUP_TEST_KEEP") == "" {
-					cmd := exec.Command("./deploy.sh", "stop")
+					cmd := exec.Command("./"+st.script, "stop")
 					cmd.Dir = root
 					cmd.Run()
 				}
@@ -169,12 +175,12 @@ func writeStyle(t *testing.T, dir, name, prefix string, st style) string {
 	return root
 }
 
-func script(t *testing.T, root, verb string) {
+func script(t *testing.T, root, name, verb string) {
 	t.Helper()
-	cmd := exec.Command("./deploy.sh", verb)
+	cmd := exec.Command("./"+name, verb)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("deploy.sh %s: %v\n%s", verb, err, out)
+		t.Fatalf("%s %s: %v\n%s", name, verb, err, out)
 	}
 }
 
