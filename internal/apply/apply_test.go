@@ -50,3 +50,24 @@ func TestDowntime(t *testing.T) {
 		t.Errorf("downtime %v", w.total)
 	}
 }
+
+// An installer's .env is often a symlink: the link stays, its target gets the edit.
+func TestWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "env"), 0o755)
+	target := filepath.Join(dir, "env", "prod.env")
+	os.WriteFile(target, []byte("TAG=1\n"), 0o640)
+	link := filepath.Join(dir, ".env")
+	if err := os.Symlink(filepath.Join("env", "prod.env"), link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(link, []byte("TAG=2\n")); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Lstat(link); fi.Mode()&os.ModeSymlink == 0 {
+		t.Error(".env is no longer a symlink")
+	}
+	if b, _ := os.ReadFile(target); string(b) != "TAG=2\n" {
+		t.Errorf("target: %q", b)
+	}
+}

@@ -48,6 +48,9 @@ func newContents(edits []plan.Edit) (map[string][]byte, []string, error) {
 // writable checks, before any change, that imgup may replace f: its folder must take
 // a new file (the atomic rename) and f itself must be writable.
 func writable(f string) error {
+	if t, err := filepath.EvalSymlinks(f); err == nil {
+		f = t
+	}
 	if err := syscall.Access(filepath.Dir(f), 2 /* W_OK */); err != nil {
 		return fmt.Errorf("cannot write in %s (%v): run imgup as the deployment's owner or root", filepath.Dir(f), err)
 	}
@@ -58,8 +61,12 @@ func writable(f string) error {
 }
 
 // writeFile replaces f atomically: a temporary file in the same folder, fsync, rename;
-// the mode and owner of the old file stay.
+// the mode and owner of the old file stay. A symlink (an installer's .env -> env/prod.env)
+// stays a symlink: its target is replaced.
 func writeFile(f string, data []byte) error {
+	if t, err := filepath.EvalSymlinks(f); err == nil {
+		f = t
+	}
 	st, err := os.Stat(f)
 	if err != nil {
 		return err

@@ -225,7 +225,7 @@ func short(id string) string {
 	return id
 }
 
-// snapshotFiles reads every file under root (not .imgup/).
+// snapshotFiles reads every file under root (not .imgup/); a symlink is kept as its target's name.
 func snapshotFiles(t *testing.T, root string) map[string]string {
 	t.Helper()
 	m := map[string]string{}
@@ -237,9 +237,13 @@ func snapshotFiles(t *testing.T, root string) map[string]string {
 		if info.IsDir() && info.Name() == ".imgup" {
 			return filepath.SkipDir
 		}
-		if !info.IsDir() {
+		rel, _ := filepath.Rel(real, p)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(p)
+			m[rel] = "symlink to " + l
+		case !info.IsDir():
 			b, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(real, p)
 			m[rel] = string(b)
 		}
 		return nil
