@@ -37,7 +37,7 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
-	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart when there is one, else services), deploy (./deploy.sh restart), services (recreate only the updated services' containers), none")
+	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none")
 }
 
 // observed is one snapshot of the world and the plan made from it.
@@ -160,9 +160,19 @@ method and the services it would verify. Nothing is loaded, written or restarted
 Each archive image is matched to the services whose image has the same repository
 name, normalised as Docker does (docker.io/ and library/ prefixes; a registry host
 stays distinct). By default every such service gets the new tag, as the runbook's
-fallback says; --service narrows it.`,
+fallback says; --service narrows it.
+
+What runs says which containers are the deployment's: the compose labels of the
+containers made from each stack's folder or files give its compose project and the
+compose files really used. Only when nothing runs yet is the control script (deploy.sh,
+or script: in imgup.yaml) read, never run. The plan starts with each stack's project
+and files and where they came from. When containers of two projects run from one
+folder, or the script builds the name at run time, say it with --project STACK=NAME
+(or projects: in <root>/imgup.yaml). An image built from a variable nothing imgup reads
+sets stops the plan (exit 1), naming the service and the variable.`,
 		Example: `  imgup plan -C /console/consolev4pvt-4.1.150431 image/console-web-v4-pvt-4.1.76383.tar.gz
   imgup plan --service console-web image/
+  imgup plan --project console=encoo --project vicode=encoo-vicode image/
   imgup plan --config-key encoo/vicode-collectionexecutor=VICODE_COLLECTOR_VERSION vicode.tar.gz`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -196,8 +206,9 @@ func newApplyCmd(env *Env) *cobra.Command {
   2. change the image version in .systemconfig (root, or vicode/ for ViCode images)
   3. change image: in the compose files (only the tag characters change; a ${VAR}
      image changes the variable in .systemconfig or .env instead)
-  4. restart: ./deploy.sh restart (--restart auto/deploy), only the updated services'
-     containers (--restart services), or nothing (--restart none)
+  4. restart: ./deploy.sh restart, or restart: of imgup.yaml (--restart auto/deploy),
+     only the updated services' containers (--restart services), or nothing
+     (--restart none)
   5. verify, within --timeout, that each updated service runs the new image ID, is
      running and not restarting, and is healthy where it has a healthcheck, and that
      no other container of the deployment was left stopped
