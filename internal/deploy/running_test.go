@@ -12,31 +12,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
 // writeStyle copies a style folder into a temporary root with {NAME} and {P} set.
 func writeStyle(t *testing.T, style, name string) string {
 	t.Helper()
-	src := filepath.Join("..", "e2e", "testdata", "styles", style)
 	root := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(root, rel)
-		if info.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b = []byte(strings.NewReplacer("{NAME}", name, "{P}", "").Replace(string(b)))
-		return os.WriteFile(dst, b, info.Mode())
-	})
-	if err != nil {
+	if err := deploytest.Copy(filepath.Join("..", "e2e", "testdata", "styles", style), root, strings.NewReplacer("{NAME}", name, "{P}", "")); err != nil {
 		t.Fatal(err)
 	}
 	return root
@@ -56,7 +40,6 @@ func TestScriptStylesWhenNothingRuns(t *testing.T) {
 		want  map[string]string
 	}{
 		{"01-var-systemconfig", map[string]string{"console": "acme", "vicode": "acme-vicode"}},
-		{"01v2-var-systemconfig", map[string]string{"console": "acme", "vicode": "acme-vicode"}},
 		{"02-default", map[string]string{"console": "acme"}},
 		{"03-project-name-eq", map[string]string{"console": "acme"}},
 		{"04-env-project-name", map[string]string{"console": "acme"}},

@@ -150,7 +150,7 @@ func readScript(p string, env func(sourced []string) map[string]string) *script 
 					c.dir = filepath.Join(cwd, d)
 				}
 			}
-			args := globalArgs(shellWords(cutCommand(text[loc[1]:])), bound)
+			args := globalArgs(commandWords(text[loc[1]:]), bound)
 			for i := 0; i < len(args); i++ {
 				a := args[i]
 				val := ""
@@ -264,34 +264,24 @@ var (
 	dirnameRe = regexp.MustCompile(`^\$\((?:cd\s+)?(?:"?\$\(dirname\s+[^)]*\)"?|dirname\s+[^)]*)(?:\s*&&\s*pwd)?\)|^\$\{BASH_SOURCE(?:\[0\])?%/\*\}|^\$\{0%/\*\}`)
 )
 
-// cutCommand is the text of one command: up to ;, &&, ||, | or a closing ).
-func cutCommand(s string) string {
-	inQ := byte(0)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inQ != 0:
-			if c == inQ {
-				inQ = 0
-			}
-		case c == '"' || c == '\'':
-			inQ = c
-		case c == ';' || c == '|' || c == '&' || c == ')' || c == '}':
-			if c == '}' && i > 0 && s[i-1] != ' ' {
-				continue // the end of ${VAR}
-			}
-			return s[:i]
-		}
-	}
-	return s
-}
+// shellWords splits text into words, keeping quotes (expandWord removes them).
+func shellWords(s string) []string { return splitWords(s, false) }
 
-// shellWords splits a command into words, keeping quotes (expandWord removes them).
-func shellWords(s string) []string {
+// commandWords are the words of the first command in s: up to an unquoted ;, &, |, )
+// or a closing } of a function body.
+func commandWords(s string) []string { return splitWords(s, true) }
+
+func splitWords(s string, oneCommand bool) []string {
 	var out []string
 	var cur strings.Builder
 	inQ := byte(0)
 	brace := 0
+	flush := func() {
+		if cur.Len() > 0 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -309,18 +299,16 @@ func shellWords(s string) []string {
 		case c == '}' && brace > 0:
 			brace--
 			cur.WriteByte(c)
-		case (c == ' ' || c == '\t') && brace == 0:
-			if cur.Len() > 0 {
-				out = append(out, cur.String())
-				cur.Reset()
-			}
+		case oneCommand && (c == ';' || c == '|' || c == '&' || c == ')' || c == '}'):
+			flush()
+			return out
+		case c == ' ' || c == '\t':
+			flush()
 		default:
 			cur.WriteByte(c)
 		}
 	}
-	if cur.Len() > 0 {
-		out = append(out, cur.String())
-	}
+	flush()
 	return out
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
 )
 
@@ -53,7 +54,9 @@ func TestPublicDeployments(t *testing.T) {
 		t.Run(p.dir, func(t *testing.T) {
 			tag := "t" + eng.Run
 			root := filepath.Join(t.TempDir(), p.dir)
-			copyTree(t, filepath.Join("testdata", "public", p.dir), root)
+			if err := deploytest.Copy(filepath.Join("testdata", "public", p.dir), root, nil); err != nil {
+				t.Fatal(err)
+			}
 			orig := snapshotFiles(t, root)
 			var refs []string
 			for _, r := range p.refs {
@@ -102,35 +105,5 @@ func TestPublicDeployments(t *testing.T) {
 			}
 			expectSame(t, root, orig)
 		})
-	}
-}
-
-// copyTree copies a folder, keeping symlinks as symlinks.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		to := filepath.Join(dst, rel)
-		switch {
-		case info.Mode()&os.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(l, to)
-		case info.IsDir():
-			return os.MkdirAll(to, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(to, b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
 )
 
@@ -36,7 +37,7 @@ type style struct {
 
 var styles = []style{
 	{dir: "01-var-systemconfig", updated: []string{"web", "editor"}, containers: 3},
-	{dir: "01v2-var-systemconfig", v2: true, updated: []string{"web", "editor"}, containers: 3},
+	{dir: "01-var-systemconfig", v2: true, updated: []string{"web", "editor"}, containers: 3},
 	{dir: "02-default", updated: []string{"web"}, containers: 2},
 	{dir: "03-project-name-eq", updated: []string{"web"}, containers: 2},
 	{dir: "04-env-project-name", updated: []string{"web"}, containers: 2},
@@ -67,9 +68,9 @@ func TestDeployStyles(t *testing.T) {
 	oldIDs := map[string]string{"web": old["acme/web"], "editor": old["acme/editor"]}
 
 	for _, st := range styles {
-		t.Run(st.dir, func(t *testing.T) {
+		t.Run(st.dir+map[bool]string{true: "-compose-v2", false: ""}[st.v2], func(t *testing.T) {
 			t.Parallel()
-			name := eng.Project("s" + strings.ReplaceAll(st.dir[:strings.IndexByte(st.dir, '-')], "v2", "w"))
+			name := eng.Project("s" + st.dir[:2] + map[bool]string{true: "w", false: ""}[st.v2])
 			root := writeStyle(t, st.dir, name, eng.Prefix+"/", st)
 			files := snapshotFiles(t, root)
 			if st.script == "" {
@@ -146,24 +147,12 @@ func writeStyle(t *testing.T, dir, name, prefix string, st style) string {
 	if st.link {
 		root = filepath.Join(base, "releases", "2.3.1")
 	}
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(root, rel)
-		if info.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		b = []byte(strings.NewReplacer("{NAME}", name, "{P}", prefix).Replace(string(b)))
-		return os.WriteFile(dst, b, info.Mode())
-	})
-	if err != nil {
+	if err := deploytest.Copy(src, root, strings.NewReplacer("{NAME}", name, "{P}", prefix)); err != nil {
 		t.Fatal(err)
+	}
+	if st.v2 {
+		b, _ := os.ReadFile(filepath.Join(root, "deploy.sh"))
+		os.WriteFile(filepath.Join(root, "deploy.sh"), []byte(deploytest.ComposeV2.Replace(string(b))), 0o755)
 	}
 	if st.link {
 		link := filepath.Join(base, "current")
