@@ -5,7 +5,9 @@ package apply
 import (
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,5 +71,23 @@ func TestWriteThroughSymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "TAG=2\n" {
 		t.Errorf("target: %q", b)
+	}
+}
+
+// A child that prints a line longer than any buffer must not block: imgup keeps
+// reading and shows the line cut.
+func TestEachLineLong(t *testing.T) {
+	in := "short\r\n" + strings.Repeat("x", 1<<20) + "\nend"
+	var got []string
+	eachLine(strings.NewReader(in), 16, func(l string) { got = append(got, l) })
+	want := []string{"short", strings.Repeat("x", 16) + "... (1048560 more bytes)", "end"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q", got)
+	}
+	// A real child writing 1 MiB without a newline finishes.
+	cmd := exec.Command("sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo done")
+	var log strings.Builder
+	if err := run(cmd, &log, "child"); err != nil || !strings.Contains(log.String(), "child| done") {
+		t.Errorf("run: %v\n%.200s", err, log.String())
 	}
 }

@@ -2,6 +2,8 @@ package apply
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"context"
 	"fmt"
 	"io"
@@ -92,18 +94,17 @@ func run(cmd *exec.Cmd, log io.Writer, name string) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
+		eachLine(pr, maxLine, func(line string) {
 			// compose v1 prints "Stopping x ... " and later "Stopping x ... done": show the outcome only.
-			if strings.HasSuffix(strings.TrimRight(sc.Text(), " "), "...") {
-				continue
+			if strings.HasSuffix(strings.TrimRight(line, " "), "...") {
+				return
 			}
-			fmt.Fprintf(log, "  %s| %s\n", name, sc.Text())
-			last = append(last, sc.Text())
+			fmt.Fprintf(log, "  %s| %s\n", name, line)
+			last = append(last, line)
 			if len(last) > 5 {
 				last = last[1:]
 			}
-		}
+		})
 	}()
 	err := cmd.Run()
 	pw.Close()
@@ -112,6 +113,33 @@ func run(cmd *exec.Cmd, log io.Writer, name string) error {
 		return fmt.Errorf("%s failed (%v); its last lines: %s", strings.Join(cmd.Args, " "), err, strings.Join(last, " / "))
 	}
 	return nil
+}
+
+// maxLine is how much of one line of a child's output imgup shows.
+const maxLine = 4 << 10
+
+// eachLine calls fn with each line r yields, cut to max bytes (with a note of how many
+// more there were), and reads r to its end whatever its lines' length: a child whose
+// output is not read blocks on a full pipe.
+func eachLine(r io.Reader, max int, fn func(string)) {
+	br := bufio.NewReaderSize(r, max)
+	for {
+		b, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			line := string(b)
+			more := 0
+			for errors.Is(err, bufio.ErrBufferFull) {
+				b, err = br.ReadSlice('\n')
+				more += len(bytes.TrimRight(b, "\r\n"))
+			}
+			fn(fmt.Sprintf("%s... (%d more bytes)", line, more))
+		} else if len(b) > 0 {
+			fn(strings.TrimRight(string(b), "\r\n"))
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // composeRun is how to run compose for one stack.

@@ -42,7 +42,7 @@ type Entry struct {
 // not assignments (shell code) are passed over, as the shell would run them.
 func Parse(path string, data []byte) (*File, error) {
 	f := &File{Path: path, Data: data, Format: Env}
-	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+	if t := bytes.TrimSpace(bytes.TrimPrefix(data, bom)); len(t) > 0 && t[0] == '{' {
 		f.Format = JSON
 		if err := f.parseJSON(); err != nil {
 			return nil, fmt.Errorf("%s: not valid JSON: %v", path, err)
@@ -53,6 +53,10 @@ func Parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
+// bom is the UTF-8 byte-order mark some Windows editors put first: it is skipped, and
+// kept, as the shell would choke on it but the operator's file has it.
+var bom = []byte{0xEF, 0xBB, 0xBF}
+
 var assign = regexp.MustCompile(`^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=`)
 
 func (f *File) parseEnv() {
@@ -60,6 +64,9 @@ func (f *File) parseEnv() {
 	for i, line := range bytes.SplitAfter(f.Data, []byte("\n")) {
 		start := off
 		off += len(line)
+		if i == 0 && bytes.HasPrefix(line, bom) {
+			line, start = line[len(bom):], start+len(bom)
+		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		m := assign.FindSubmatchIndex(line)
@@ -109,7 +116,11 @@ func (f *File) parseEnv() {
 }
 
 func (f *File) parseJSON() error {
-	dec := json.NewDecoder(bytes.NewReader(f.Data))
+	skip := 0
+	if bytes.HasPrefix(f.Data, bom) {
+		skip = len(bom)
+	}
+	dec := json.NewDecoder(bytes.NewReader(f.Data[skip:]))
 	var path []string
 	// inObject[i] tells whether level i is an object, and expectKey whether the next
 	// string token there is a key.
@@ -119,8 +130,9 @@ func (f *File) parseJSON() error {
 		index     int
 	}
 	var stack []level
+	done := false // the top-level object has closed: nothing may follow
 	pos := func() int { // start of the next token: skip blanks and separators
-		o := int(dec.InputOffset())
+		o := skip + int(dec.InputOffset())
 		for o < len(f.Data) && bytes.IndexByte([]byte(" \t\r\n:,"), f.Data[o]) >= 0 {
 			o++
 		}
@@ -135,7 +147,10 @@ func (f *File) parseJSON() error {
 		if err != nil {
 			return err
 		}
-		end := int(dec.InputOffset())
+		if done {
+			return fmt.Errorf("more data after the closing } at byte %d", start)
+		}
+		end := skip + int(dec.InputOffset())
 		top := len(stack) - 1
 		if d, ok := tok.(json.Delim); ok {
 			switch d {
@@ -147,6 +162,7 @@ func (f *File) parseJSON() error {
 				stack = append(stack, level{object: d == '{', expectKey: true})
 			case '}', ']':
 				stack = stack[:top]
+				done = len(stack) == 0
 				if len(path) > 0 {
 					path = path[:len(path)-1]
 				}

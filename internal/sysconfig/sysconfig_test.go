@@ -132,3 +132,23 @@ func FuzzParseEdit(f *testing.F) {
 		}
 	})
 }
+
+// A fuzzer found that JSON with data after the object panicked; a byte-order mark made
+// the first entry vanish. Both are read now, offsets counted in the file's bytes.
+func TestHostileConfig(t *testing.T) {
+	for _, in := range []string{`{"a":"b"} "x"`, `{"a":"b"}}`, `{"a":"b"} {"c":"d"}`, `{"a":["b"]}]`} {
+		if _, err := Parse("x.json", []byte(in)); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+			t.Errorf("%s: got %v", in, err)
+		}
+	}
+	env := "\xEF\xBB\xBFWEB_VERSION=1.0\r\nDB=2\r\n"
+	f, err := Parse("x", []byte(env))
+	if err != nil || len(f.Entries) != 2 || f.Entries[0].Key != "WEB_VERSION" || env[f.Entries[0].Start:f.Entries[0].End] != "1.0" {
+		t.Fatalf("BOM env: %v %+v", err, f)
+	}
+	js := "\xEF\xBB\xBF{\"images\": {\"web\": \"acme/web:1.0\"}}"
+	f, err = Parse("x", []byte(js))
+	if err != nil || len(f.Entries) != 1 || js[f.Entries[0].Start:f.Entries[0].End] != "acme/web:1.0" {
+		t.Fatalf("BOM JSON: %v %+v", err, f)
+	}
+}
