@@ -84,14 +84,29 @@ func decompress(c Compression, r io.Reader) (io.Reader, func(), error) {
 		}
 		return zr, func() { zr.Close() }, nil
 	case Zstd:
-		// Low-memory mode and a single decoder goroutine keep memory flat on large archives.
-		zr, err := zstd.NewReader(r, zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<30))
+		// Low-memory mode and a single decoder goroutine keep memory flat on large archives;
+		// a frame asking for a larger window fails with zstd.ErrWindowSizeExceeded.
+		zr, err := zstd.NewReader(r, zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(MaxWindow))
 		if err != nil {
 			return nil, nil, err
 		}
 		return zr, zr.Close, nil
 	case Xz:
-		zr, err := xz.NewReader(r)
+		// The library takes the larger of its own cap and the stream's dictionary size,
+		// so the first block's declared size is checked here, before it allocates.
+		if p, ok := r.(interface{ Peek(int) ([]byte, error) }); ok {
+			head, _ := p.Peek(64)
+			if d, ok := xzDict(head); ok && d > MaxWindow {
+				return nil, nil, windowError(Xz, d)
+			}
+		} else if b, ok := r.(*bytes.Reader); ok {
+			head := make([]byte, 64)
+			n, _ := b.ReadAt(head, 0)
+			if d, ok := xzDict(head[:n]); ok && d > MaxWindow {
+				return nil, nil, windowError(Xz, d)
+			}
+		}
+		zr, err := xz.ReaderConfig{DictCap: MaxWindow}.NewReader(r)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -15,6 +15,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // Options say what Read does besides reading.
@@ -82,7 +84,10 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	}
 	a.Compression = c
 	plain, closeFn, err := decompress(c, br)
-	if err != nil {
+	if ae := (*Error)(nil); errors.As(err, &ae) {
+		ae.Path = path
+		return nil, ae
+	} else if err != nil {
 		return nil, fail("corrupt %s data: %v", c, err)
 	}
 	defer closeFn()
@@ -90,12 +95,18 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	if c != None {
 		if inner, ok := sniff(pbr); !ok || inner != None {
 			if _, err := pbr.Peek(1); err != nil && err != io.EOF {
+				if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+					return nil, &Error{Path: path, Err: explain(c, err)}
+				}
 				return nil, fail("corrupt %s data: %v", c, err)
 			}
 			return nil, fail("%s data that is not a tar: not an image archive", c)
 		}
 	}
-	rd := &reader{opt: opt, a: a}
+	rd := &reader{opt: opt, a: a, budget: a.Size}
+	if c != None {
+		rd.budget = a.Size * maxRatio
+	}
 	defer func() {
 		// Whatever the tar's end left unread is part of the file, and of its digest.
 		if opt.Digest && a.SHA256 == "" {
@@ -123,6 +134,9 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 
 // explain turns a low-level read error into an operator's words.
 func explain(c Compression, err error) error {
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return windowError(Zstd, 0).(*Error).Err
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		if c != None {
 			return fmt.Errorf("truncated: the %s data ends early (%v); the copy is incomplete, upload it again", c, err)
@@ -136,6 +150,9 @@ type reader struct {
 	opt Options
 	a   *Archive
 	buf []byte // for reading layers, reused across entries
+	// budget is the most bytes an entry may declare: the file's size, or for a
+	// compressed file its size times maxRatio.
+	budget int64
 }
 
 // entries a docker-save tar starts with: layer folders, configs, OCI blobs, metadata.
@@ -167,7 +184,16 @@ func (rd *reader) top(ctx context.Context, r io.Reader) error {
 			}
 			return err
 		}
-		name := cleanName(h.Name)
+		name, err := checkName(h.Name)
+		if err == nil {
+			err = checkHeader(h, name, rd.budget)
+		}
+		if err != nil {
+			if ps != nil {
+				return ps.abort(err)
+			}
+			return err
+		}
 		var body io.Reader = tr
 		if ps == nil && !bundle {
 			if h.Typeflag != tar.TypeReg && !saveEntry.MatchString(name) {
@@ -191,6 +217,9 @@ func (rd *reader) top(ctx context.Context, r io.Reader) error {
 		}
 		if h.Typeflag != tar.TypeReg {
 			continue
+		}
+		if len(rd.a.Ignored) > maxEntries {
+			return fault("more than %d files in the bundle that are not image archives: not a vendor bundle", maxEntries)
 		}
 		if err := rd.inner(ctx, name, body); err != nil {
 			return err
@@ -219,7 +248,10 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 	}
 	in := &Error{Inner: name}
 	plain, closeFn, err := decompress(c, br)
-	if err != nil {
+	if ae := (*Error)(nil); errors.As(err, &ae) {
+		ae.Inner = name
+		return ae
+	} else if err != nil {
 		in.Err = fmt.Errorf("corrupt %s data: %v", c, err)
 		return in
 	}
@@ -232,8 +264,15 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 		if err == io.EOF {
 			break
 		}
+		var name string
 		if err == nil {
-			err = ps.entry(h, cleanName(h.Name), tr)
+			name, err = checkName(h.Name)
+		}
+		if err == nil {
+			err = checkHeader(h, name, rd.budget)
+		}
+		if err == nil {
+			err = ps.entry(h, name, tr)
 		}
 		if err != nil {
 			return in.wrap(ps.abort(err), c)
@@ -354,6 +393,14 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 	} else if err := ps.rec.release(); err != nil {
 		return err
 	}
+	if h.Typeflag != tar.TypeDir {
+		if _, dup := ps.files[name]; dup {
+			return fault("%s appears twice in the archive: the engine would take the last one, imgup the first; refused", Safe(name))
+		}
+		if len(ps.files) >= maxEntries {
+			return fault("more than %d entries in one docker save tar: not a docker save archive", maxEntries)
+		}
+	}
 	if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
 		ps.files[name] = h.Size
 		if h.Size <= smallFile {
@@ -370,11 +417,15 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 				sum := sha256.Sum256(b)
 				ps.dig[name] = "sha256:" + hex.EncodeToString(sum[:])
 			}
-		} else if err := ps.rd.discard(tr); err != nil {
+		} else if err := ps.rd.discard(ps.ctx, tr); err != nil {
 			return err
 		}
 	} else if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
-		// Docker 20.10 save writes a layer shared by two images once and links it.
+		// Docker 20.10 save writes a layer shared by two images once and links it;
+		// Docker 25 links legacy layer paths into blobs/.
+		if err := linkOK(h, name); err != nil {
+			return err
+		}
 		ps.files[name] = 0
 	}
 	ps.contentEnd = ps.rec.off
@@ -383,11 +434,15 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 }
 
 // discard reads r to its end in large reads: the recorder passes them on to the sink.
-func (rd *reader) discard(r io.Reader) error {
+// It stops when ctx is done.
+func (rd *reader) discard(ctx context.Context, r io.Reader) error {
 	if rd.buf == nil {
 		rd.buf = make([]byte, chunkSize)
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		_, err := r.Read(rd.buf)
 		if err == io.EOF {
 			return nil

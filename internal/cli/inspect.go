@@ -43,7 +43,7 @@ holds one or more docker save tars.`,
 						refs = []string{"<none> (saved by ID)"}
 					}
 					for _, r := range refs {
-						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", filepath.Base(a.Path), a.Form(), r, engine.ShortID(img.ID), img.Layers, humanSize(img.Size))
+						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", archive.Safe(filepath.Base(a.Path)), a.Form(), r, engine.ShortID(img.ID), img.Layers, humanSize(img.Size))
 					}
 				}
 			}
@@ -65,7 +65,7 @@ func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Arch
 		return nil, err
 	}
 	for _, s := range skipped {
-		fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", s)
+		fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
 	}
 	var out []*archive.Archive
 	for _, f := range files {
@@ -97,7 +97,7 @@ func warnArchives(env *Env, archives []*archive.Archive) {
 			}
 		}
 		if len(a.Ignored) > 0 {
-			fmt.Fprintf(env.Stderr, "imgup: note: %s: ignored files that are not image archives: %s\n", a.Path, strings.Join(a.Ignored, ", "))
+			fmt.Fprintf(env.Stderr, "imgup: note: %s: ignored files that are not image archives: %s\n", archive.Safe(a.Path), archive.Safe(strings.Join(a.Ignored, ", ")))
 		}
 	}
 }

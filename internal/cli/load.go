@@ -40,7 +40,7 @@ archive is refused, the earlier ones stay loaded (loading only adds images).`,
 				return err
 			}
 			for _, s := range skipped {
-				fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", s)
+				fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
 			}
 			eng, err := env.dial(ctx)
 			if err != nil {

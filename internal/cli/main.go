@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/archive"
 	"io"
 	"os"
 	"os/signal"
@@ -108,7 +109,8 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "imgup: %v\n", err)
+	// One line, whatever an archive or a file put into the message.
+	fmt.Fprintf(env.Stderr, "imgup: %s\n", archive.Safe(err.Error()))
 	var ee *exitError
 	switch {
 	case errors.As(err, &ee):

@@ -70,7 +70,7 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		return nil, err
 	}
 	for _, w := range d.Warnings {
-		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", w)
+		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(w))
 	}
 	if err := interrupted(env, d.Root, f.refuseInterrupted); err != nil {
 		eng.Close()
@@ -144,7 +144,7 @@ func interrupted(env *Env, root string, refuse bool) error {
 	if refuse {
 		return errors.New(msg + " — then apply again")
 	}
-	fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", msg)
+	fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", archive.Safe(msg))
 	return nil
 }
 

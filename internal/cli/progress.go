@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -17,7 +18,7 @@ type reading struct {
 }
 
 func startReading(env *Env, verb, path string, total int64) reading {
-	name := filepath.Base(path)
+	name := archive.Safe(filepath.Base(path))
 	start := time.Now()
 	if total < bigArchive {
 		return reading{count: func(int64) {}, done: func(bool) {}}

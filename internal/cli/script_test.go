@@ -31,7 +31,9 @@ func TestMain(m *testing.M) {
 					Dial: func(ctx context.Context) (engine.Client, error) { return loadFake(p) }}
 				os.Exit(cli.Run(context.Background(), env, os.Args[1:]))
 			}
-			os.Exit(cli.Main())
+			code := cli.Main()
+			reportHWM()
+			os.Exit(code)
 		},
 	})
 }
@@ -293,4 +295,20 @@ func projectOf(d *deploy.Deployment, stack string) string {
 		}
 	}
 	return stack
+}
+
+// reportHWM writes this process's peak RSS (VmHWM, in kB) to $IMGUP_TEST_HWM: the
+// hostile-input test reads it. (wait4's ru_maxrss would carry the test binary's own
+// peak across the vfork and exec.)
+func reportHWM() {
+	p := os.Getenv("IMGUP_TEST_HWM")
+	if p == "" {
+		return
+	}
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			os.WriteFile(p, []byte(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB"))), 0o644)
+		}
+	}
 }

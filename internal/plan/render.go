@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -38,7 +39,7 @@ func (p *Plan) String() string {
 		fmt.Fprintln(tw, "   nothing to load")
 	}
 	for _, l := range p.Loads {
-		state := "load from " + filepath.Base(l.Archive)
+		state := "load from " + archive.Safe(filepath.Base(l.Archive))
 		if l.Present {
 			state = "already loaded"
 		}
@@ -88,6 +89,6 @@ func (p *Plan) notes(b *strings.Builder) {
 	}
 	b.WriteString("\nNotes\n")
 	for _, n := range p.Notes {
-		fmt.Fprintf(b, "   %s\n", n)
+		fmt.Fprintf(b, "   %s\n", archive.Safe(n))
 	}
 }

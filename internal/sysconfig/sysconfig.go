@@ -130,7 +130,7 @@ func (f *File) parseJSON() error {
 		index     int
 	}
 	var stack []level
-	done := false // the top-level object has closed: nothing may follow
+	done := false       // the top-level object has closed: nothing may follow
 	pos := func() int { // start of the next token: skip blanks and separators
 		o := skip + int(dec.InputOffset())
 		for o < len(f.Data) && bytes.IndexByte([]byte(" \t\r\n:,"), f.Data[o]) >= 0 {
