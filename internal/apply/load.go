@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+
+	"github.com/distribution/reference"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -50,6 +53,9 @@ func LoadArchive(ctx context.Context, eng engine.Client, path string, progress f
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := unexpected(ctx, eng, path, a, engineSaid); err != nil {
+		return a, nil, err
+	}
 	var out []Loaded
 	for _, p := range a.Parts {
 		for _, img := range p.Images {
@@ -69,6 +75,47 @@ func LoadArchive(ctx context.Context, eng engine.Client, path string, progress f
 		}
 	}
 	return a, out, nil
+}
+
+// unexpected compares what the engine says it loaded with what imgup read: a tag the
+// archive did not show (the engine read the tar differently) is an error, and imgup
+// removes that tag again.
+func unexpected(ctx context.Context, eng engine.Client, path string, a *archive.Archive, said []string) error {
+	want := map[string]bool{}
+	for _, p := range a.Parts {
+		for _, img := range p.Images {
+			want[img.ID] = true
+			for _, r := range img.Refs {
+				want[normalRef(r)] = true
+			}
+		}
+	}
+	var extra []string
+	for _, r := range said {
+		if !want[r] && !want[normalRef(r)] {
+			extra = append(extra, r)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, r := range extra {
+		if !strings.HasPrefix(r, "sha256:") {
+			if err := eng.RemoveImage(ctx, r); err != nil {
+				errs = append(errs, fmt.Errorf("removing %s: %w", r, err))
+			}
+		}
+	}
+	return errors.Join(append([]error{fmt.Errorf("%s: the engine loaded %s, which the archive did not show; imgup removed the tag(s) again: the archive is not what it says, ask the vendor for a new one",
+		path, archive.Safe(strings.Join(extra, ", ")))}, errs...)...)
+}
+
+func normalRef(r string) string {
+	if n, err := reference.ParseNormalizedNamed(r); err == nil {
+		return reference.FamiliarString(reference.TagNameOnly(n))
+	}
+	return r
 }
 
 // present reports whether the engine has img under every one of its names.

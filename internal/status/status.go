@@ -145,14 +145,14 @@ func Make(in Input) *Report {
 			row.ImageID, row.Loaded = lookupImage(in.Images, svc.Target.Ref)
 			if ms := sysconfig.ForImage(st.ConfigFiles(), svc.Target.Name, d.ConfigKeys[svc.Target.Name]); len(ms) == 1 {
 				m := ms[0]
-				row.Config = &Config{File: d.Rel(m.File.Path), Line: m.Entry.Line, Key: m.Entry.Key, Value: m.Entry.Value}
+				row.Config = &Config{File: d.Rel(m.File.Path), Line: m.Entry.Line, Key: m.Entry.Key, Value: sysconfig.Shown(m.Entry)}
 				version := m.Entry.Value
 				if m.Kind == sysconfig.Reference {
 					version = tagOf(m.Entry.Value)
 				}
 				if version != svc.Target.Tag {
 					add(ConfigDrift, st.Name, svc.Name,
-						fmt.Sprintf("%s: the compose file (%s:%d) says %s, but %s:%d has %s=%s: the next restart or re-generation may revert the update", name, row.File, row.Line, svc.Target.Tag, row.Config.File, m.Entry.Line, m.Entry.Key, m.Entry.Value),
+						fmt.Sprintf("%s: the compose file (%s:%d) says %s, but %s:%d has %s=%s: the next restart or re-generation may revert the update", name, row.File, row.Line, svc.Target.Tag, row.Config.File, m.Entry.Line, m.Entry.Key, sysconfig.Shown(m.Entry)),
 						fmt.Sprintf("make them agree: edit %s:%d, or run imgup apply with the archive of the version you want", row.Config.File, m.Entry.Line))
 				}
 			}

@@ -35,7 +35,7 @@ type Ambiguous struct {
 func (e *Ambiguous) Error() string {
 	var c []string
 	for _, m := range e.Candidates {
-		c = append(c, fmt.Sprintf("%s:%d %s=%s", m.File.Path, m.Entry.Line, m.Entry.Key, m.Entry.Value))
+		c = append(c, fmt.Sprintf("%s:%d %s=%s", m.File.Path, m.Entry.Line, m.Entry.Key, Shown(m.Entry)))
 	}
 	return fmt.Sprintf("cannot tell which config entry holds the version of %s; candidates: %s; say which with --config-key %s=KEY (or config-keys in imgup.yaml)",
 		e.Image, strings.Join(c, ", "), e.Image)
@@ -55,7 +55,20 @@ func Find(files []*File, repo string, tags []string, key string) ([]Match, error
 	if key != "" {
 		for _, f := range files {
 			if e, ok := f.Lookup(key); ok {
-				return []Match{{File: f, Entry: e, Kind: kindOf(e.Value, repo)}}, nil
+				// The operator's key must hold what imgup would change: the tag in use, or
+				// a reference to the image. A password that merely contains a version is
+				// neither, and its value is not printed.
+				r, tag, isRef := splitRef(e.Value)
+				switch {
+				case Secret(key):
+					return nil, fmt.Errorf("config key %s (given for %s) is named like a secret; imgup never edits or prints one: give the key that holds %s's version", key, repo, repo)
+				case isRef && r == repo && (tag == "" || slices.Contains(tags, tag)):
+					return []Match{{File: f, Entry: e, Kind: Reference}}, nil
+				case slices.Contains(tags, e.Value):
+					return []Match{{File: f, Entry: e, Kind: Version}}, nil
+				}
+				return nil, fmt.Errorf("%s:%d: config key %s (given for %s) holds neither its tag in use (%s) nor a reference to it; imgup will not edit it: give the key that holds %s's version",
+					f.Path, e.Line, key, repo, strings.Join(tags[:len(tags)-1], ", "), repo)
 			}
 		}
 		return nil, fmt.Errorf("config key %s (given for %s) is in none of %s", key, repo, paths(files))
@@ -63,6 +76,9 @@ func Find(files []*File, repo string, tags []string, key string) ([]Match, error
 	var refs, versions []Match
 	for _, f := range files {
 		for _, e := range latest(f) {
+			if Secret(e.Key) {
+				continue // never a version entry, never shown
+			}
 			if r, tag, ok := splitRef(e.Value); ok && r == repo && (tag == "" || slices.Contains(tags, tag)) {
 				refs = append(refs, Match{File: f, Entry: e, Kind: Reference})
 			} else if slices.Contains(tags, e.Value) {
@@ -173,6 +189,9 @@ func (f *File) Edit(e Entry, value string) ([]byte, error) {
 // references to repo, else the version keys that name it most closely (the key given,
 // when there is one). It is for reporting drift; Find is for editing.
 func ForImage(files []*File, repo, key string) []Match {
+	if Secret(key) {
+		return nil
+	}
 	if key != "" {
 		for _, f := range files {
 			if e, ok := f.Lookup(key); ok {
@@ -185,6 +204,9 @@ func ForImage(files []*File, repo, key string) []Match {
 	bestScore := 0
 	for _, f := range files {
 		for _, e := range latest(f) {
+			if Secret(e.Key) {
+				continue
+			}
 			if r, _, ok := splitRef(e.Value); ok && r == repo {
 				refs = append(refs, Match{File: f, Entry: e, Kind: Reference})
 				continue
@@ -209,4 +231,26 @@ func ForImage(files []*File, repo, key string) []Match {
 		return nil
 	}
 	return best
+}
+
+// secretWords mark a key whose value must never be printed nor edited.
+var secretWords = []string{"PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CREDENTIALS", "PRIVATE", "APIKEY"}
+
+// Secret reports whether a key is named like a secret: one of its words (split at _ .
+// - and case changes) is PASSWORD, PWD, SECRET, TOKEN, KEY and the like.
+func Secret(key string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToUpper(key), func(r rune) bool { return r == '_' || r == '.' || r == '-' }) {
+		if slices.Contains(secretWords, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// Shown is an entry's value as imgup may print it: *** for a secret.
+func Shown(e Entry) string {
+	if Secret(e.Key) {
+		return "***"
+	}
+	return e.Value
 }

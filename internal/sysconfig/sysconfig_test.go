@@ -152,3 +152,30 @@ func TestHostileConfig(t *testing.T) {
 		t.Fatalf("BOM JSON: %v %+v", err, f)
 	}
 }
+
+// An operator's --config-key must hold the image's tag or a reference to it; a key
+// named like a secret is never edited, and its value never printed.
+func TestExplicitKeyChecked(t *testing.T) {
+	f, _ := Parse(".systemconfig", []byte("DB_PASSWORD='Encoo@4.1.70000!'\nWEB=4.1.70000\nBUILD=7\napi_token=4.1.70000\n"))
+	tags := []string{"4.1.70000", "4.1.76383"}
+	for key, want := range map[string]string{
+		"DB_PASSWORD": "named like a secret",
+		"api_token":   "named like a secret",
+		"BUILD":       "holds neither its tag in use (4.1.70000) nor a reference to it",
+	} {
+		_, err := Find([]*File{f}, "encoo/web", tags, key)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Encoo@") {
+			t.Errorf("%s: got %v", key, err)
+		}
+	}
+	if m, err := Find([]*File{f}, "encoo/web", tags, "WEB"); err != nil || len(m) != 1 {
+		t.Errorf("WEB: %v %v", m, err)
+	}
+	// Without a key, a secret holding the very tag is not a candidate either.
+	if m, err := Find([]*File{f}, "encoo/web", tags, ""); err != nil || len(m) != 1 || m[0].Entry.Key != "WEB" {
+		t.Errorf("no key: %+v %v", m, err)
+	}
+	if Shown(Entry{Key: "REDIS_PWD", Value: "x"}) != "***" || Shown(Entry{Key: "WEB_VERSION", Value: "1"}) != "1" {
+		t.Error("Shown")
+	}
+}
