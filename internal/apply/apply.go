@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -34,6 +35,9 @@ type Options struct {
 	// crash, set only by tests through IMGUP_TEST_CRASH_AFTER, stops the process
 	// after the named step.
 	crash string
+	// journalFail, set only by tests through IMGUP_TEST_JOURNAL_FAIL, makes the record's
+	// move to the named state fail as a full disk would.
+	journalFail string
 }
 
 // Outcome is what an apply did.
@@ -76,6 +80,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		opt.Settle = 3 * time.Second
 	}
 	opt.crash = os.Getenv("IMGUP_TEST_CRASH_AFTER")
+	opt.journalFail = os.Getenv("IMGUP_TEST_JOURNAL_FAIL")
 	lock, err := history.Acquire(ctx, d.Root, opt.Command, 5*time.Second)
 	if err != nil {
 		return nil, err
@@ -114,6 +119,17 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	out.Record = j.R
 	opt.crashPoint("begin")
+	// record moves the journal on; a failed write stops the update like any failure,
+	// so that the record never says less than what was done.
+	record := func(state string, mutate func(*history.Record)) error {
+		if state == opt.journalFail {
+			return fmt.Errorf("recording the update (%s): %w", state, syscall.ENOSPC)
+		}
+		if err := j.Set(state, mutate); err != nil {
+			return fmt.Errorf("recording the update (%s): %w", state, err)
+		}
+		return nil
+	}
 
 	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
 	loaded, err := loadAll(ctx, eng, p, opt)
@@ -125,7 +141,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
 		return out, err
 	}
-	j.Set(history.Loaded, nil)
+	if err := record(history.Loaded, nil); err != nil {
+		return out, err // only images were added: nothing that runs changed
+	}
 	opt.crashPoint("load")
 
 	// Steps 2-3: write every file; a failed write puts back those already written.
@@ -135,15 +153,19 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			if rerr := restoreFiles(d, j, files[:i]); rerr != nil {
 				return out, broken(j, err, rerr, d)
 			}
-			j.Set(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })
-			return out, &Failure{Err: err, RolledBack: true, ID: j.R.ID}
+			return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
 		}
 		if i == 0 {
 			opt.crashPoint("first-write")
 		}
 	}
 	fmt.Fprintf(opt.Log, "edited %d file(s); backups in %s\n", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup"))
-	j.Set(history.Written, nil)
+	if err := record(history.Written, nil); err != nil {
+		if rerr := restoreFiles(d, j, files); rerr != nil {
+			return out, broken(j, err, rerr, d)
+		}
+		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+	}
 	opt.crashPoint("write")
 
 	// Steps 4-5: restart and verify; on failure, undo.
@@ -159,8 +181,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		if rerr := undo(uctx, eng, d, p, j, files, before, opt); rerr != nil {
 			return out, broken(j, err, rerr, d)
 		}
-		j.Set(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })
-		return out, &Failure{Err: err, RolledBack: true, ID: j.R.ID}
+		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
 	}
 	var w *watch
 	if p.Restart != plan.RestartNone {
@@ -170,7 +191,10 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		w.stop()
 		return fail(err)
 	}
-	j.Set(history.Restarted, nil)
+	if err := record(history.Restarted, nil); err != nil {
+		w.stop()
+		return fail(err)
+	}
 	opt.crashPoint("restart")
 	if p.Restart != plan.RestartNone {
 		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
@@ -181,7 +205,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			return fail(err)
 		}
 	}
-	j.Set(history.Verified, func(r *history.Record) {
+	if err := record(history.Verified, func(r *history.Record) {
 		r.Verify = verifiedLines(p)
 		for i, u := range r.Updates {
 			if dt, ok := out.Downtime[u.Stack+"/"+u.Service]; ok {
@@ -192,8 +216,18 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 				r.Updates[i].Project = c[0].Labels[engine.LabelProject]
 			}
 		}
-	})
+	}); err != nil {
+		return fail(err)
+	}
 	return out, nil
+}
+
+// withRecord adds to err that the record could not say how the update ended either.
+func withRecord(err, rerr error) error {
+	if rerr == nil {
+		return err
+	}
+	return fmt.Errorf("%w; and %v: the next imgup run may report this update as interrupted", err, rerr)
 }
 
 // watchKeys are the services whose downtime is measured: every service of the

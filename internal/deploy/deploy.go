@@ -189,6 +189,11 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 			return nil, fmt.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
 		}
 	}
+	if _, err := os.Lstat(scriptPath); err == nil {
+		if err := d.inside(scriptPath); err != nil {
+			return nil, err
+		}
+	}
 	script := readScript(scriptPath, func(sourced []string) map[string]string { return d.rootEnv(sourced, set.EnvFiles) })
 	if script != nil {
 		d.DeployScript = scriptPath
@@ -336,9 +341,9 @@ func (d *Deployment) rootEnv(sourced, envFiles []string) map[string]string {
 	names = append(names, sourced...)
 	names = append(names, ".systemconfig")
 	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(d.Root, n))
+		b, err := d.readFile(filepath.Join(d.Root, n))
 		if err != nil {
-			continue
+			continue // missing, or outside the root: not read
 		}
 		if f, err := sysconfig.Parse(n, b); err == nil {
 			for k, v := range f.Env() {
@@ -361,6 +366,46 @@ func (d *Deployment) inRoot(p string) string {
 	}
 	return p
 }
+
+// inside refuses a file or folder that resolves (after symlinks) outside the
+// deployment root: imgup reads and writes only the deployment's own files.
+func (d *Deployment) inside(p string) error {
+	rp, root := realPath(p), realPath(d.Root)
+	if rp == root || strings.HasPrefix(rp, root+string(filepath.Separator)) {
+		return nil
+	}
+	return &OutsideRoot{Path: d.Rel(p), Real: rp, Root: d.Root}
+}
+
+// OutsideRoot is returned for a deployment file that resolves outside the root.
+type OutsideRoot struct{ Path, Real, Root string }
+
+func (e *OutsideRoot) Error() string {
+	return fmt.Sprintf("%s resolves to %s, outside the deployment root %s: imgup reads and edits only the deployment's own files; copy it into the deployment, or point --dir at a folder that holds it", e.Path, e.Real, e.Root)
+}
+
+// readFile reads a deployment file, inside the root and of a sane size.
+func (d *Deployment) readFile(p string) ([]byte, error) {
+	if err := d.inside(p); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB: not a deployment file imgup reads", d.Rel(p), maxFile>>20)
+	}
+	return b, nil
+}
+
+// maxFile bounds a compose, config or control file imgup reads.
+const maxFile = 16 << 20
 
 // stackName is "console" for the root, else the folder's path under the root.
 func (d *Deployment) stackName(dir string) string {
@@ -430,8 +475,11 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 		claimed[g] = true
 	}
 	s.Made = chosen
+	if err := d.inside(dir); err != nil {
+		return nil, err
+	}
 	for _, p := range files {
-		b, err := os.ReadFile(p)
+		b, err := d.readFile(p)
 		if err != nil {
 			return nil, err
 		}
@@ -452,7 +500,7 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 		dst  **sysconfig.File
 	}{{".systemconfig", &s.Config}, {".env", &s.DotEnv}} {
 		p := filepath.Join(dir, c.name)
-		b, err := os.ReadFile(p)
+		b, err := d.readFile(p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		} else if err != nil {
@@ -466,7 +514,7 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 	}
 	for _, x := range extra {
 		p := filepath.Join(d.Root, x)
-		b, err := os.ReadFile(p)
+		b, err := d.readFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Rel(p), err)
 		}

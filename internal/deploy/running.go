@@ -87,7 +87,8 @@ var (
 	realCache = map[string]realAnswer{}
 )
 
-// realPath is p after symlinks; p itself when it cannot be resolved. Answers are
+// realPath is p after symlinks; for a missing file, its folder's real path and its
+// name; p itself when neither resolves. Answers are
 // kept for a few seconds: verification asks for every container every second.
 func realPath(p string) string {
 	if p == "" {
@@ -101,7 +102,12 @@ func realPath(p string) string {
 	}
 	r, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		r = filepath.Clean(p)
+		// A file that does not exist (yet): its folder after symlinks.
+		if dir, derr := filepath.EvalSymlinks(filepath.Dir(p)); derr == nil {
+			r = filepath.Join(dir, filepath.Base(p))
+		} else {
+			r = filepath.Clean(p)
+		}
 	}
 	if len(realCache) > 4096 {
 		clear(realCache)

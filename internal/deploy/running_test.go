@@ -226,3 +226,34 @@ func TestCtlScriptWhenNothingRuns(t *testing.T) {
 		t.Fatalf("stacks: project: %v %+v", err, d)
 	}
 }
+
+// A deployment file or stack folder that resolves outside the root is refused, naming
+// it; a link that stays inside (an installer's .env -> env/prod.env) is fine.
+func TestOutsideRoot(t *testing.T) {
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "docker-compose.yml"), []byte("services:\n  web:\n    image: acme/web:1\n"), 0o644)
+	os.WriteFile(filepath.Join(outside, "prod.env"), []byte("TAG=1\n"), 0o644)
+
+	root := writeStyle(t, "02-default", "acme")
+	os.Remove(filepath.Join(root, "docker-compose.yml"))
+	os.Symlink(filepath.Join(outside, "docker-compose.yml"), filepath.Join(root, "docker-compose.yml"))
+	_, err := Discover(context.Background(), root, Options{})
+	var out *OutsideRoot
+	if !errors.As(err, &out) || out.Path != "docker-compose.yml" || !strings.Contains(err.Error(), "outside the deployment root") {
+		t.Fatalf("compose file through a link: %v", err)
+	}
+
+	root = writeStyle(t, "02-default", "acme")
+	os.Symlink(filepath.Join(outside, "prod.env"), filepath.Join(root, ".env"))
+	if _, err := Discover(context.Background(), root, Options{}); !errors.As(err, &out) || out.Path != ".env" {
+		t.Fatalf(".env through a link: %v", err)
+	}
+
+	root = writeStyle(t, "02-default", "acme")
+	os.MkdirAll(filepath.Join(root, "env"), 0o755)
+	os.WriteFile(filepath.Join(root, "env", "prod.env"), []byte("TAG=1\n"), 0o644)
+	os.Symlink(filepath.Join("env", "prod.env"), filepath.Join(root, ".env"))
+	if _, err := Discover(context.Background(), root, Options{}); err != nil {
+		t.Fatalf("a link inside the root: %v", err)
+	}
+}

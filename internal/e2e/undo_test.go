@@ -225,3 +225,36 @@ func equalFiles(a, b map[string][]byte) bool {
 	}
 	return true
 }
+
+// The record cannot be written at the very end (a full disk): the update is undone
+// like any failure, and the next run does not call it interrupted.
+func TestJournalWriteFailsAtTheEnd(t *testing.T) {
+	eng := dockertest.New(t)
+	s := startSample(t, eng, "j", deploytest.Options{})
+	before := s.containers(t)
+	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")
+	eng.Build(t, web, "ok", 0)
+	arch := filepath.Join(t.TempDir(), "web.tar")
+	eng.Save(t, arch, web)
+
+	t.Setenv("IMGUP_TEST_JOURNAL_FAIL", history.Verified)
+	_, errOut, code := imgup(t, "apply", "--yes", "--restart", "services", "-C", s.dir, "--timeout", "60s", arch)
+	if code != 3 || !strings.Contains(errOut, "recording the update (verified): no space left on device") {
+		t.Fatalf("apply: exit %d, want 3 and the record's error:\n%s", code, errOut)
+	}
+	s.expectFiles(t, nil)
+	for key, c := range s.waitHealthy(t, 60*time.Second) {
+		if c.Image != before[key].Image {
+			t.Errorf("%s runs %s, want %s again", key, c.Image, before[key].Image)
+		}
+	}
+	recs, _ := history.List(s.dir)
+	if len(recs) != 1 || recs[0].State != history.RolledBack {
+		t.Errorf("record: %+v", recs)
+	}
+	os.Unsetenv("IMGUP_TEST_JOURNAL_FAIL")
+	out, errOut, code := imgup(t, "plan", "-C", s.dir, arch)
+	if code != 0 || strings.Contains(out+errOut, "interrupted") {
+		t.Errorf("the next plan: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -123,8 +123,10 @@ func Begin(root string, r *Record) (*Journal, error) {
 	}
 	r.State = Started
 	j := &Journal{root: root, dir: filepath.Join(historyDir(root), r.ID), R: r}
-	if err := os.MkdirAll(filepath.Join(j.dir, "backup"), 0o700); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", j.dir, err)
+	for _, d := range []string{Dir(root), historyDir(root), j.dir, filepath.Join(j.dir, "backup")} {
+		if err := makeDir(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	for _, f := range r.Files {
 		b, err := os.ReadFile(filepath.Join(root, f))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -38,11 +39,12 @@ func (e *Busy) Error() string {
 
 // Acquire takes the lock, waiting up to wait for another holder to finish.
 func Acquire(ctx context.Context, root, command string, wait time.Duration) (*Lock, error) {
-	if err := os.MkdirAll(Dir(root), 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", Dir(root), err)
+	if err := makeDir(Dir(root), 0o755); err != nil {
+		return nil, err
 	}
 	p := filepath.Join(Dir(root), "lock")
-	f := flock.New(p)
+	// O_NOFOLLOW: a lock planted as a symlink must not make imgup write elsewhere.
+	f := flock.New(p, flock.SetFlag(os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW))
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	ok, err := f.TryLockContext(ctx, 100*time.Millisecond)
@@ -57,7 +59,7 @@ func Acquire(ctx context.Context, root, command string, wait time.Duration) (*Lo
 		return nil, &Busy{Path: p, Holder: h}
 	}
 	b, _ := json.Marshal(Holder{PID: os.Getpid(), Started: time.Now(), Command: command})
-	if err := os.WriteFile(p, b, 0o644); err != nil {
+	if err := writeNoFollow(p, b); err != nil {
 		f.Unlock()
 		return nil, err
 	}
@@ -93,4 +95,32 @@ func Interrupted(root string) ([]*Record, error) {
 	}
 	f.Unlock()
 	return out, nil
+}
+
+// makeDir makes an .imgup folder, refusing one that is a symlink: imgup's state is
+// opened without following links.
+func makeDir(p string, mode os.FileMode) error {
+	if fi, err := os.Lstat(p); err == nil {
+		if fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() {
+			return fmt.Errorf("%s is a symlink or not a folder: imgup keeps its records there and will not follow it; remove it", p)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(p, mode); err != nil {
+		return fmt.Errorf("cannot create %s: %w", p, err)
+	}
+	return nil
+}
+
+// writeNoFollow writes a small state file in place without following a symlink.
+func writeNoFollow(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", p, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
