@@ -15,6 +15,9 @@ type File struct {
 	Data     []byte
 	Services []ServiceDef
 	lines    []int // byte offset of each line's start
+	// runes indexes, for a line that is not plain ASCII, the byte offset of each of its
+	// characters; built when first needed, so that finding a column is linear overall.
+	runes map[int][]int32
 }
 
 // ServiceDef is a service as one file defines it.
@@ -150,17 +153,47 @@ func findImage(svc *yaml.Node, via string, depth int) (*yaml.Node, string) {
 	return nil, ""
 }
 
-// offset converts a node's line and column (characters) to a byte offset.
+// offset converts a node's line and column (characters) to a byte offset. On a line of
+// plain ASCII a column is a byte; other lines get an index of their characters once.
 func (f *File) offset(line, col int) int {
-	if line < 1 || line > len(f.lines) {
+	if line < 1 || line > len(f.lines) || col < 1 {
 		return -1
 	}
-	o := f.lines[line-1]
-	for c := 1; c < col && o < len(f.Data); c++ {
-		_, size := utf8.DecodeRune(f.Data[o:])
-		o += size
+	start, end := f.lines[line-1], len(f.Data)
+	if line < len(f.lines) {
+		end = f.lines[line]
 	}
-	return o
+	idx, ok := f.runes[line]
+	if !ok {
+		ascii := true
+		for _, b := range f.Data[start:end] {
+			if b >= utf8.RuneSelf {
+				ascii = false
+				break
+			}
+		}
+		if !ascii {
+			for o := start; o < end; {
+				idx = append(idx, int32(o))
+				_, size := utf8.DecodeRune(f.Data[o:end])
+				o += size
+			}
+		}
+		if f.runes == nil {
+			f.runes = map[int][]int32{}
+		}
+		f.runes[line] = idx
+	}
+	if idx == nil {
+		if o := start + col - 1; o <= end {
+			return o
+		}
+		return -1
+	}
+	if col-1 < len(idx) {
+		return int(idx[col-1])
+	}
+	return end
 }
 
 var errForm = errors.New("the image is written in a form imgup does not edit (multi-line, escaped, or tagged); edit it by hand")
@@ -197,28 +230,25 @@ func (f *File) scalar(n *yaml.Node) (*Scalar, error) {
 		}
 		s.Start, s.End = o+1, o+1+end
 	case 0:
-		end := o
-		for end < len(d) && d[end] != '\n' && d[end] != '\r' {
-			if d[end] == '#' && end > o && (d[end-1] == ' ' || d[end-1] == '\t') {
-				break
-			}
-			end++
+		// A plain scalar is its value, then blanks and the end of the line, a comment,
+		// or (in flow context) a comma or bracket. Matching the value, rather than
+		// scanning to the line's end, keeps a one-line file linear.
+		end := o + len(n.Value)
+		if end > len(d) || string(d[o:end]) != n.Value {
+			return nil, errForm
 		}
-		for end > o && (d[end-1] == ' ' || d[end-1] == '\t') {
-			end--
+		rest := end
+		for rest < len(d) && (d[rest] == ' ' || d[rest] == '\t') {
+			rest++
+		}
+		if rest < len(d) && !bytes.ContainsRune([]byte("\n\r,]}"), rune(d[rest])) && !(d[rest] == '#' && rest > end) {
+			return nil, errForm
 		}
 		s.Start, s.End = o, end
 	default:
 		return nil, errForm
 	}
 	s.Raw = string(d[s.Start:s.End])
-	// Flow context ({image: x, ...}) ends a plain scalar at a comma or bracket.
-	if s.Raw != n.Value && n.Style == 0 {
-		if i := bytes.IndexAny([]byte(s.Raw), ",}]"); i >= 0 {
-			s.End = s.Start + len(bytes.TrimRight([]byte(s.Raw[:i]), " \t"))
-			s.Raw = string(d[s.Start:s.End])
-		}
-	}
 	if s.Raw != n.Value {
 		return nil, errForm
 	}
