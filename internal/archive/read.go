@@ -37,10 +37,11 @@ type Options struct {
 const (
 	// smallFile is the largest file kept in memory: manifests, configs and indexes.
 	smallFile = 4 << 20
-	// maxKept bounds the metadata kept for one part, so memory stays flat.
-	maxKept = 64 << 20
+	// maxKept bounds the metadata kept for one part, so memory stays flat: configs are
+	// kilobytes, a hundred images' metadata a few megabytes.
+	maxKept = 16 << 20
 	// maxHeld bounds the tail held back from the sink; past it the hold is released.
-	maxHeld = 32 << 20
+	maxHeld = 16 << 20
 )
 
 // Read reads the archive at path once, as a stream, and returns what it holds.
@@ -411,7 +412,7 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 			if len(bytes.TrimSpace(b)) > 0 && (bytes.TrimSpace(b)[0] == '{' || bytes.TrimSpace(b)[0] == '[') {
 				ps.size += int64(len(b))
 				if ps.size > maxKept {
-					return fault("metadata files larger than 64 MiB: not a docker save archive")
+					return fault("more than %d MiB of metadata (manifests and configs) in one docker save tar: not a docker save archive", maxKept>>20)
 				}
 				ps.kept[name] = b
 				sum := sha256.Sum256(b)

@@ -175,6 +175,15 @@ func hostileCases() []hostile {
 		{name: "layer-link-out.tar", want: "links out of the archive", data: func(t *testing.T) []byte {
 			return rawTar(t, file("manifest.json", []byte("[]")), link(strings.Repeat("a", 64)+"/layer.tar", "../../../etc/shadow", tar.TypeSymlink))
 		}},
+		{name: "metadata-flood.tar.gz", want: "more than 16 MiB of metadata", data: func(t *testing.T) []byte {
+			big := append([]byte("{\"x\":\""), bytes.Repeat([]byte("a"), 4<<20-16)...)
+			big = append(big, "\"}"...)
+			var es []func(*tar.Writer)
+			for i := 0; i < 40; i++ {
+				es = append(es, file(fmt.Sprintf("%064x.json", i), big))
+			}
+			return archivetest.Compress(t, "gzip", rawTar(t, es...))
+		}},
 		{name: "escape-in-bundle.tar", ok: true, data: func(t *testing.T) []byte {
 			return archivetest.Bundle(t, archivetest.File{Name: "web.tar", Data: classic(t)},
 				archivetest.File{Name: "\x1b[2K\rimgup: all images verified\x1b[8m", Data: []byte("not an archive\n")})
