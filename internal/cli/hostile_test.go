@@ -5,6 +5,7 @@ package cli_test
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -255,5 +256,49 @@ func TestHostileArchives(t *testing.T) {
 				t.Errorf("want exit 1 and one line naming the file with %q; got exit %d:\n%s", c.want, cmd.ProcessState.ExitCode(), errb.String())
 			}
 		})
+	}
+}
+
+// Ctrl-C ends a long read within a second: a 4 GiB entry of zeros (a few MB of gzip)
+// takes seconds to read through; SIGINT after 300 ms must end imgup with exit 130.
+func TestInterruptLongRead(t *testing.T) {
+	exe, _ := os.Executable()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "imgup-bin")
+	os.Symlink(exe, bin)
+	// A gzip file may hold several members, read as one stream: the tar header, then
+	// 64 members of 64 MiB of zeros each, compressed once.
+	gz := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&out, gzip.BestSpeed)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	var hdr bytes.Buffer
+	tar.NewWriter(&hdr).WriteHeader(&tar.Header{Name: strings.Repeat("a", 64) + "/layer.tar", Mode: 0o644, Size: 4 << 30, Typeflag: tar.TypeReg})
+	data := gz(hdr.Bytes())
+	zeros := gz(make([]byte, 64<<20))
+	for i := 0; i < 64; i++ {
+		data = append(data, zeros...)
+	}
+	p := filepath.Join(dir, "zeros.tar.gz")
+	os.WriteFile(p, data, 0o644)
+
+	cmd := exec.Command(bin, "inspect", p)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent.sock")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	timer := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+	cmd.Wait()
+	timer.Stop()
+	if took := time.Since(sent); took > time.Second || cmd.ProcessState.ExitCode() != 130 {
+		t.Errorf("after Ctrl-C: exit %d in %v, want 130 within 1 s\n%s", cmd.ProcessState.ExitCode(), took, errb.String())
 	}
 }
