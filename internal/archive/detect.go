@@ -92,21 +92,9 @@ func decompress(c Compression, r io.Reader) (io.Reader, func(), error) {
 		}
 		return zr, zr.Close, nil
 	case Xz:
-		// The library takes the larger of its own cap and the stream's dictionary size,
-		// so the first block's declared size is checked here, before it allocates.
-		if p, ok := r.(interface{ Peek(int) ([]byte, error) }); ok {
-			head, _ := p.Peek(64)
-			if d, ok := xzDict(head); ok && d > MaxWindow {
-				return nil, nil, windowError(Xz, d)
-			}
-		} else if b, ok := r.(*bytes.Reader); ok {
-			head := make([]byte, 64)
-			n, _ := b.ReadAt(head, 0)
-			if d, ok := xzDict(head[:n]); ok && d > MaxWindow {
-				return nil, nil, windowError(Xz, d)
-			}
-		}
-		zr, err := xz.ReaderConfig{DictCap: MaxWindow}.NewReader(r)
+		// The library takes the larger of its own cap and a block's dictionary size, so
+		// the guard checks every block's declared size before the decoder sees it.
+		zr, err := xz.ReaderConfig{DictCap: MaxWindow}.NewReader(newXzGuard(r))
 		if err != nil {
 			return nil, nil, err
 		}
