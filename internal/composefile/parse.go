@@ -14,7 +14,9 @@ type File struct {
 	Path     string
 	Data     []byte
 	Services []ServiceDef
-	lines    []int // byte offset of each line's start
+	// MaxKeys is the largest number of keys of any mapping in the file.
+	MaxKeys int
+	lines   []int // byte offset of each line's start
 	// runes indexes, for a line that is not plain ASCII, the byte offset of each of its
 	// characters; built when first needed, so that finding a column is linear overall.
 	runes map[int][]int32
@@ -58,6 +60,7 @@ func Parse(path string, data []byte) (*File, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return f, nil
 	}
+	f.MaxKeys = maxKeys(&doc, 0)
 	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s: not a compose file: the top level is not a mapping", path)
@@ -253,4 +256,19 @@ func (f *File) scalar(n *yaml.Node) (*Scalar, error) {
 		return nil, errForm
 	}
 	return s, nil
+}
+
+// maxKeys is the largest mapping under n, walked once (aliases are not followed).
+func maxKeys(n *yaml.Node, depth int) int {
+	if n == nil || depth > 10000 {
+		return 0
+	}
+	m := 0
+	if n.Kind == yaml.MappingNode {
+		m = len(n.Content) / 2
+	}
+	for _, c := range n.Content {
+		m = max(m, maxKeys(c, depth+1))
+	}
+	return m
 }

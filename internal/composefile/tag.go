@@ -60,7 +60,7 @@ func (e *Unset) Error() string {
 	for i, n := range e.Vars {
 		v[i] = "${" + n + "}"
 	}
-	return fmt.Sprintf("image %q uses %s, which no file imgup reads sets (a control script may set it when it runs); name the file that sets it in env-files: of imgup.yaml",
+	return fmt.Sprintf("image %q uses %s, which imgup cannot resolve: no file imgup reads sets it, or its value is built by the shell ($(...), `...`, $OTHER) when a control script runs; set it to a plain value, or name the file that does in env-files: of imgup.yaml",
 		e.Raw, strings.Join(v, ", "))
 }
 

@@ -404,6 +404,9 @@ func (d *Deployment) readFile(p string) ([]byte, error) {
 	return b, nil
 }
 
+// maxCrossCheckKeys is the largest mapping compose-go is given to cross-check.
+const maxCrossCheckKeys = 2000
+
 // maxFile bounds a compose, config or control file imgup reads.
 const maxFile = 16 << 20
 
@@ -610,7 +613,13 @@ func filesText(d *Deployment, files []string) string {
 func (s *Stack) readServices() {
 	byName := map[string]*Service{}
 	env := s.Env()
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	lookup := func(k string) (string, bool) {
+		v, ok := env[k]
+		if strings.ContainsAny(v, "$`") {
+			return "", false // built by the shell when it runs: imgup cannot know it
+		}
+		return v, ok
+	}
 	for _, f := range s.Files {
 		for _, def := range f.Services {
 			svc, ok := byName[def.Name]
@@ -637,6 +646,12 @@ func (s *Stack) readServices() {
 func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 	var files []types.ConfigFile
 	for _, f := range s.Files {
+		if f.MaxKeys > maxCrossCheckKeys {
+			// compose-go's YAML decoding checks a mapping's keys pairwise: a mapping of
+			// tens of thousands of keys would take minutes. imgup's own reading is linear.
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s has a mapping of %d keys: imgup read its images itself, without compose-go's cross-check", d.Rel(f.Path), f.MaxKeys))
+			return
+		}
 		files = append(files, types.ConfigFile{Filename: f.Path, Content: f.Data})
 	}
 	p, err := loader.LoadWithContext(ctx, types.ConfigDetails{WorkingDir: s.Dir, ConfigFiles: files, Environment: s.Env()},
@@ -657,8 +672,8 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 	}
 	for _, svc := range s.Services {
 		c, ok := p.Services[svc.Name]
-		if !ok || svc.Target == nil {
-			continue
+		if unset := (*composefile.Unset)(nil); !ok || svc.Target == nil || errors.As(svc.Err, &unset) {
+			continue // an unresolved variable says more than compose-go's reading of it
 		}
 		if c.Image != svc.Target.Ref {
 			svc.Err = fmt.Errorf("imgup reads image %q but compose reads %q; not editing it", svc.Target.Ref, c.Image)

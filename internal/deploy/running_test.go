@@ -7,10 +7,12 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -255,5 +257,35 @@ func TestOutsideRoot(t *testing.T) {
 	os.Symlink(filepath.Join("env", "prod.env"), filepath.Join(root, ".env"))
 	if _, err := Discover(context.Background(), root, Options{}); err != nil {
 		t.Fatalf("a link inside the root: %v", err)
+	}
+}
+
+// A one-line compose file of 1.5 MB is read in linear time by the whole discovery, not
+// only by imgup's parser: compose-go's cross-check, quadratic in a mapping's keys, is
+// skipped (with a note) for mappings too large for it.
+func TestOneLineDeploymentIsLinear(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"services": {`)
+	n := 0
+	for b.Len() < 1_500_000 {
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"s%d": {"image": "acme/svc%d:1.0.%d"}`, n, n, n)
+		n++
+	}
+	b.WriteString("}}")
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "docker-compose.yml"), []byte(b.String()), 0o644)
+	start := time.Now()
+	d, err := Discover(context.Background(), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("%d services on one line: discovery took %v", n, took)
+	}
+	if len(d.Stacks[0].Services) != n || len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], "without compose-go's cross-check") {
+		t.Errorf("%d services, warnings %v", len(d.Stacks[0].Services), d.Warnings)
 	}
 }
