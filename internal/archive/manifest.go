@@ -2,9 +2,11 @@ package archive
 
 import (
 	"encoding/json"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -77,6 +79,9 @@ func (ps *partState) describeClassic(raw []byte) error {
 		}
 		img.ID = id
 		for _, l := range e.Layers {
+			if err := refName("layer", l); err != nil {
+				return err
+			}
 			size, ok := ps.files[cleanName(l)]
 			if !ok {
 				return fault("manifest.json names layer %q, which is not in the archive: the archive is incomplete or was repacked", l)
@@ -93,6 +98,9 @@ func (ps *partState) describeClassic(raw []byte) error {
 
 // blobID returns the image ID for a config file: the sha256 of its bytes.
 func (ps *partState) blobID(name string) (string, error) {
+	if err := refName("config", name); err != nil {
+		return "", err
+	}
 	name = cleanName(name)
 	if _, ok := ps.files[name]; !ok {
 		return "", fault("manifest.json names config %q, which is not in the archive", name)
@@ -104,8 +112,24 @@ func (ps *partState) blobID(name string) (string, error) {
 	return d, nil
 }
 
+// blobPath is where an OCI layout keeps a digest's blob. A digest that is not
+// ALGORITHM:HEX names no file: it maps to a name no entry can have.
 func blobPath(digest string) string {
+	if !digestRe.MatchString(digest) {
+		return "\x00invalid digest " + digest
+	}
 	return "blobs/" + strings.Replace(digest, ":", "/", 1)
+}
+
+var digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$`)
+
+// refName refuses a manifest's reference to a file that the engine would resolve
+// differently from imgup: absolute, climbing with ../, or not in its plain form.
+func refName(what, name string) error {
+	if name == "" || strings.HasPrefix(name, "/") || name != cleanName(name) || strings.Contains("/"+name+"/", "/../") {
+		return fault("manifest.json names %s %s, which is not a plain path inside the archive (absolute, ../, or not in its clean form): the engine would read another file or refuse it", what, Safe(strconv.Quote(name)))
+	}
+	return nil
 }
 
 func (ps *partState) describeOCI(raw []byte) error {

@@ -7,6 +7,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -172,6 +173,17 @@ func hostileCases() []hostile {
 		}},
 		{name: "absolute-name.tar", want: "has an absolute name", data: func(t *testing.T) []byte {
 			return rawTar(t, file("manifest.json", []byte("[]")), file("/etc/passwd", []byte("x")))
+		}},
+		{name: "manifest-dotdot-layer.tar", want: `manifest.json names layer "../`, data: func(t *testing.T) []byte {
+			cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+			name := fmt.Sprintf("%x.json", sha256.Sum256(cfg))
+			return rawTar(t, file(name, cfg), file(strings.Repeat("b", 64)+"/layer.tar", nil),
+				file("manifest.json", []byte(`[{"Config":"`+name+`","RepoTags":["acme/web:1"],"Layers":["../`+strings.Repeat("b", 64)+`/layer.tar"]}]`)))
+		}},
+		{name: "manifest-absolute-config.tar", want: `manifest.json names config "/`, data: func(t *testing.T) []byte {
+			cfg := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+			name := fmt.Sprintf("%x.json", sha256.Sum256(cfg))
+			return rawTar(t, file(name, cfg), file("manifest.json", []byte(`[{"Config":"/`+name+`","RepoTags":["acme/web:1"],"Layers":[]}]`)))
 		}},
 		{name: "layer-link-out.tar", want: "links out of the archive", data: func(t *testing.T) []byte {
 			return rawTar(t, file("manifest.json", []byte("[]")), link(strings.Repeat("a", 64)+"/layer.tar", "../../../etc/shadow", tar.TypeSymlink))
