@@ -159,13 +159,14 @@ func (e *Engine) Remove(t testing.TB, refs ...string) {
 	exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
 }
 
-// cleanup removes the run's compose projects, containers and images.
+// cleanup removes the run's compose projects, containers and images. (No -q with
+// --format: docker ignores the format then, and the projects could not be read.)
 func (e *Engine) cleanup(t testing.TB) {
 	if os.Getenv("IMGUP_TEST_KEEP") != "" {
 		t.Logf("IMGUP_TEST_KEEP set: leaving images %s/* in place", e.Prefix)
 		return
 	}
-	out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=com.docker.compose.project", "--format", "{{.ID}} {{.Label \"com.docker.compose.project\"}}").Output()
+	out, _ := exec.Command("docker", "ps", "-a", "--filter", "label=com.docker.compose.project", "--format", "{{.ID}} {{.Label \"com.docker.compose.project\"}}").Output()
 	var ids []string
 	for _, line := range strings.Split(string(out), "\n") {
 		id, project, ok := strings.Cut(line, " ")
