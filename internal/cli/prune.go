@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/spf13/cobra"
@@ -77,8 +76,8 @@ func pruneCandidates(recs []*history.Record, images []engine.Image, cs []engine.
 	for _, r := range recs {
 		for _, u := range r.Updates {
 			for _, ref := range []string{u.From, u.To} {
-				if n, err := reference.ParseNormalizedNamed(strings.Fields(ref + " ")[0]); err == nil {
-					repos[reference.FamiliarName(n)] = true
+				if name := engine.Repository(strings.Fields(ref + " ")[0]); name != "" {
+					repos[name] = true
 				}
 			}
 			if r.Kind == "apply" && r.RolledBackBy == "" && !rollbackImages {
@@ -101,11 +100,7 @@ func pruneCandidates(recs []*history.Record, images []engine.Image, cs []engine.
 	byRepo := map[string][]tagged{}
 	for _, img := range images {
 		for _, t := range img.Tags {
-			n, err := reference.ParseNormalizedNamed(t)
-			if err != nil {
-				continue
-			}
-			if name := reference.FamiliarName(n); repos[name] {
+			if name := engine.Repository(t); name != "" && repos[name] {
 				byRepo[name] = append(byRepo[name], tagged{ref: t, img: img})
 			}
 		}

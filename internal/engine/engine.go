@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"github.com/distribution/reference"
 	"io"
 	"strings"
 	"time"
@@ -80,4 +81,15 @@ func ShortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// Repository is the repository name of an image reference as compose files and
+// docker ps write it ("docker.io/library/redis:7" -> "redis"), or "" when ref is no
+// valid reference.
+func Repository(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	return reference.FamiliarName(n)
 }

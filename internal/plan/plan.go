@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -253,7 +252,10 @@ func unresolved(d *deploy.Deployment, cs []engine.Container, img newImage, selec
 			if svc.Target != nil && svc.Target.Name != "" {
 				name, how = svc.Target.Name, "its name"
 			} else if c := st.Container(cs, svc.Name); c != nil {
-				name, how = familiar(c.Image), "its container "+c.Name+" runs "+c.Image
+				name, how = engine.Repository(c.Image), "its container "+c.Name+" runs "+c.Image
+				if name == "" {
+					name, _ = splitTag(c.Image)
+				}
 			}
 			if name != "" && name != img.name {
 				continue
@@ -267,15 +269,6 @@ func unresolved(d *deploy.Deployment, cs []engine.Container, img newImage, selec
 		}
 	}
 	return nil
-}
-
-// familiar is a reference's repository name as compose files write it.
-func familiar(ref string) string {
-	if n, err := reference.ParseNormalizedNamed(ref); err == nil {
-		return reference.FamiliarName(n)
-	}
-	name, _ := splitTag(ref)
-	return name
 }
 
 // configFirst orders .systemconfig edits before compose edits, as the runbook does.
