@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/encoo-tools/imgup/internal/archive"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/encoo-tools/imgup/internal/archive"
 
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"

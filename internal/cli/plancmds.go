@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
@@ -18,6 +16,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
 
@@ -40,17 +39,15 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none")
 }
 
-// observed is one snapshot of the world and the plan made from it.
+// observed is one snapshot of the world, the archives, and the plan made from them.
 type observed struct {
-	d          *deploy.Deployment
-	archives   []*archive.Archive
-	containers []engine.Container
-	plan       *plan.Plan
-	eng        engine.Client
+	*update.Snapshot
+	archives []*archive.Archive
+	plan     *plan.Plan
 }
 
 // observe reads the deployment, the archives and the engine, and makes the plan.
-// It changes nothing.
+// It changes nothing. The caller closes the snapshot.
 func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*observed, error) {
 	keys := map[string]string{}
 	for _, kv := range f.configKeys {
@@ -60,62 +57,37 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		}
 		keys[img] = key
 	}
-	switch f.restart {
-	case plan.RestartAuto, plan.RestartDeploy, plan.RestartServices, plan.RestartNone:
-	default:
-		return nil, usageError("--restart %q: use auto, deploy, services or none", f.restart)
+	if err := plan.CheckRestart(f.restart); err != nil {
+		return nil, usageError("%v", err)
 	}
-	d, eng, cs, err := f.where.discover(ctx, env)
+	s, err := f.where.observe(ctx, env, false)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range d.Warnings {
+	o := &observed{Snapshot: s}
+	fail := func(err error) (*observed, error) {
+		s.Close()
+		return nil, err
+	}
+	for _, w := range s.Deployment.Warnings {
 		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(w))
 	}
-	if err := interrupted(env, d.Root, f.refuseInterrupted); err != nil {
-		eng.Close()
-		return nil, err
-	}
-	archives, err := readArchives(ctx, env, args)
-	if err != nil {
-		eng.Close()
-		return nil, err
-	}
-	o := &observed{d: d, archives: archives, eng: eng, containers: cs}
-	images := map[string]string{}
-	for _, a := range archives {
-		for _, img := range a.Images() {
-			for _, ref := range img.Refs {
-				if images[ref], err = eng.ImageID(ctx, ref); err != nil {
-					eng.Close()
-					return nil, err
-				}
-			}
+	if r, err := s.Interrupted(); err != nil {
+		return fail(err)
+	} else if r != nil {
+		msg := update.InterruptedMessage(s.Deployment.Root, r)
+		if f.refuseInterrupted {
+			return fail(errors.New(msg + " — then apply again"))
 		}
+		fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", archive.Safe(msg))
 	}
-	o.plan, err = plan.Make(plan.Input{Deployment: d, Archives: archives, Images: images, Containers: o.containers,
-		FreeBytes: freeBytes(ctx, eng), Services: f.services, ConfigKeys: keys, Restart: f.restart})
-	if err != nil {
-		eng.Close()
-		return nil, err
+	if o.archives, err = readArchives(ctx, env, args); err != nil {
+		return fail(err)
+	}
+	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
+		return fail(err)
 	}
 	return o, nil
-}
-
-// freeBytes is the free space where a local engine keeps images, or -1.
-func freeBytes(ctx context.Context, eng engine.Client) int64 {
-	if h := os.Getenv("DOCKER_HOST"); h != "" && !strings.HasPrefix(h, "unix://") {
-		return -1 // a remote engine's disk is not ours to measure
-	}
-	info, err := eng.Info(ctx)
-	if err != nil || info.RootDir == "" {
-		return -1
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(info.RootDir, &st); err != nil {
-		return -1
-	}
-	return int64(st.Bavail) * int64(st.Bsize)
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
@@ -180,7 +152,7 @@ sets stops the plan (exit 1), naming the service and the variable.`,
 			if err != nil {
 				return err
 			}
-			defer o.eng.Close()
+			defer o.Close()
 			if f.asJSON {
 				return writeJSON(env.Stdout, o.plan)
 			}
@@ -232,7 +204,7 @@ nothing and says "already up to date".
 			if err != nil {
 				return err
 			}
-			defer o.eng.Close()
+			defer o.Close()
 			if !f.asJSON || !yes {
 				fmt.Fprint(planOut(env, f.asJSON), o.plan.String())
 			}
@@ -256,19 +228,19 @@ nothing and says "already up to date".
 					r := startReading(env, "loading", p, size)
 					return r.count, r.done
 				}}
-			out, err := apply.Run(ctx, o.eng, o.d, o.plan, o.containers, opt)
-			if err := report(ctx, env, o.eng, o.d, o.plan, out, err, f.asJSON); err != nil {
+			out, err := o.Apply(ctx, o.plan, opt)
+			if err := report(ctx, env, o.Engine, o.Deployment, o.plan, out, err, f.asJSON); err != nil {
 				return err
 			}
 			if !f.asJSON {
 				done := "every updated service runs its new image"
 				if o.plan.Restart == plan.RestartNone {
 					done = "images loaded and files edited; the containers run the new images after the next restart"
-					if o.d.RestartCommand != "" {
-						done += " (" + o.d.RestartCommand + ")"
+					if o.Deployment.RestartCommand != "" {
+						done += " (" + o.Deployment.RestartCommand + ")"
 					}
 				}
-				fmt.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.d.Root, out.Record.ID)
+				fmt.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.Deployment.Root, out.Record.ID)
 			}
 			return nil
 		},

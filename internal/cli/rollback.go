@@ -1,16 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
 
@@ -38,53 +34,26 @@ that was interrupted (killed, power cut), whatever step it had reached.
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := takeSnapshot(ctx, env, &at, false)
+			s, err := at.observe(ctx, env, false)
 			if err != nil {
 				return err
 			}
-			d, recs, eng := s.d, s.recs, s.eng
-			defer eng.Close()
-			target, err := pickRollback(recs, args)
+			defer s.Close()
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			rb, err := s.PlanRollback(ctx, update.RollbackOptions{ID: id, Force: force})
 			if err != nil {
 				return err
 			}
-			j, err := history.Open(d.Root, target.ID)
-			if err != nil {
-				return err
-			}
-			in := plan.RollbackInput{Deployment: d, Record: target, Current: map[string][]byte{}, Backup: map[string][]byte{}, HasImage: map[string]bool{}, Force: force}
-			for _, f := range target.Files {
-				if in.Current[f], err = os.ReadFile(filepath.Join(d.Root, f)); err != nil {
-					return err
-				}
-				if in.Backup[f], err = j.Backup(f); err != nil {
-					return fmt.Errorf("the backup of %s is missing (%v); restore it by hand", f, err)
-				}
-			}
-			for _, r := range recs {
-				if r.ID > target.ID && r.Kind == "apply" && r.RolledBackBy == "" && r.State != history.RolledBack && overlaps(r.Files, target.Files) {
-					in.Later = append(in.Later, r)
-				}
-			}
-			for _, u := range target.Updates {
-				if u.FromID != "" {
-					id, err := eng.ImageID(ctx, u.FromID)
-					if err != nil {
-						return err
-					}
-					in.HasImage[u.FromID] = id != ""
-				}
-			}
-			in.Containers = s.containers
-			p, err := plan.Rollback(in)
-			if err != nil {
-				return err
-			}
+			target, p := rb.Of, rb.Plan
 			out := planOut(env, asJSON)
 			fmt.Fprintf(out, "Rollback: %s\n", plan.Describe(target))
 			if p.UpToDate() {
 				fmt.Fprintf(out, "nothing to undo: the files and containers are as before update %s\n", target.ID)
-				return j.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = "nothing-to-undo" })
+				_, err := s.Rollback(ctx, rb, apply.Options{})
+				return err
 			}
 			fmt.Fprint(out, p.String())
 			if !yes {
@@ -95,11 +64,8 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					return nil
 				}
 			}
-			res, err := apply.Run(ctx, eng, d, p, in.Containers, apply.Options{Timeout: timeout, Log: env.Stderr, Command: "imgup rollback", Of: target.ID})
-			if res != nil && res.Record != nil && err == nil {
-				j.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = res.Record.ID })
-			}
-			if err := report(ctx, env, eng, d, p, res, err, asJSON); err != nil {
+			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Log: env.Stderr, Command: "imgup rollback"})
+			if err := report(ctx, env, s.Engine, s.Deployment, p, res, err, asJSON); err != nil {
 				return err
 			}
 			if !asJSON {
@@ -114,38 +80,4 @@ that was interrupted (killed, power cut), whatever step it had reached.
 	c.Flags().DurationVar(&timeout, "timeout", 3*time.Minute, "how long to wait for the services to run their previous images")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
 	return c
-}
-
-// pickRollback chooses the update to undo: the one named, or the newest not undone.
-func pickRollback(recs []*history.Record, args []string) (*history.Record, error) {
-	for _, r := range recs {
-		if len(args) == 1 {
-			if r.ID != args[0] {
-				continue
-			}
-			if r.RolledBackBy != "" || r.State == history.RolledBack {
-				return nil, fmt.Errorf("update %s is already undone", r.ID)
-			}
-			if r.Kind != "apply" {
-				return nil, fmt.Errorf("%s is a rollback; to redo the update, run imgup apply again", r.ID)
-			}
-			return r, nil
-		}
-		if r.Kind == "apply" && r.RolledBackBy == "" && r.State != history.RolledBack {
-			return r, nil
-		}
-	}
-	if len(args) == 1 {
-		return nil, fmt.Errorf("no update %s (see imgup history)", args[0])
-	}
-	return nil, errors.New("nothing to roll back: no update that is not undone yet (see imgup history)")
-}
-
-func overlaps(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
 }

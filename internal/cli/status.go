@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/encoo-tools/imgup/internal/history"
-	"github.com/encoo-tools/imgup/internal/status"
 	"github.com/spf13/cobra"
 )
 
@@ -31,22 +29,15 @@ It reads no archive and makes one round of engine calls. --json prints the repor
 the versioned schema described in docs/status.md.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, err := takeSnapshot(ctx, env, &at, true)
+			s, err := at.observe(ctx, env, true)
 			if err != nil {
 				return err
 			}
-			defer s.eng.Close()
-			broken, err := history.Interrupted(s.d.Root)
+			defer s.Close()
+			r, err := s.Status()
 			if err != nil {
 				return err
 			}
-			tags := map[string]string{}
-			for _, i := range s.images {
-				for _, t := range i.Tags {
-					tags[t] = i.ID
-				}
-			}
-			r := status.Make(status.Input{Deployment: s.d, Images: tags, Containers: s.containers, History: s.recs, Interrupted: broken})
 			if asJSON {
 				if err := writeJSON(env.Stdout, r); err != nil {
 					return err

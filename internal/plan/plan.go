@@ -392,7 +392,19 @@ func human(n int64) string {
 	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
+// CheckRestart tells whether method is a restart method.
+func CheckRestart(method string) error {
+	switch method {
+	case "", RestartAuto, RestartDeploy, RestartServices, RestartNone:
+		return nil
+	}
+	return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy, services or none", method)}
+}
+
 func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
+	if err := CheckRestart(method); err != nil {
+		return err
+	}
 	if len(p.Updates) == 0 {
 		p.Restart = RestartNone
 		return nil
@@ -413,8 +425,6 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 		p.Restart, p.RestartCommand = RestartDeploy, d.RestartCommand
 	case RestartNone:
 		p.Restart = RestartNone
-	default:
-		return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy, services or none", method)}
 	}
 	return nil
 }
