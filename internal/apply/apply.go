@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -32,12 +31,19 @@ type Options struct {
 	Command string
 	// Of, for a rollback, is the id of the update it undoes.
 	Of string
-	// crash, set only by tests through IMGUP_TEST_CRASH_AFTER, stops the process
-	// after the named step.
-	crash string
-	// journalFail, set only by tests through IMGUP_TEST_JOURNAL_FAIL, makes the record's
-	// move to the named state fail as a full disk would.
-	journalFail string
+	// Hooks let tests stop or break a run at a step; nil in production.
+	Hooks *Hooks
+}
+
+// Hooks are the seams tests use to prove that nothing is lost: a crash after any step,
+// a record write that fails.
+type Hooks struct {
+	// AfterStep is called after each step: begin, load, first-write, write, restart. A
+	// test's hook may end the process there, as kill -9 would.
+	AfterStep func(step string)
+	// Record is asked before each record write; an error makes that write fail, as a
+	// full disk would.
+	Record func(state string) error
 }
 
 // Outcome is what an apply did.
@@ -79,8 +85,6 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if opt.Settle == 0 {
 		opt.Settle = 3 * time.Second
 	}
-	opt.crash = os.Getenv("IMGUP_TEST_CRASH_AFTER")
-	opt.journalFail = os.Getenv("IMGUP_TEST_JOURNAL_FAIL")
 	lock, err := history.Acquire(ctx, d.Root, opt.Command, 5*time.Second)
 	if err != nil {
 		return nil, err
@@ -122,8 +126,10 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	// record moves the journal on; a failed write stops the update like any failure,
 	// so that the record never says less than what was done.
 	record := func(state string, mutate func(*history.Record)) error {
-		if state == opt.journalFail {
-			return fmt.Errorf("recording the update (%s): %w", state, syscall.ENOSPC)
+		if h := opt.Hooks; h != nil && h.Record != nil {
+			if err := h.Record(state); err != nil {
+				return fmt.Errorf("recording the update (%s): %w", state, err)
+			}
 		}
 		if err := j.Set(state, mutate); err != nil {
 			return fmt.Errorf("recording the update (%s): %w", state, err)
@@ -262,9 +268,8 @@ func (o Options) kind() string {
 }
 
 func (o Options) crashPoint(step string) {
-	if o.crash == step {
-		fmt.Fprintf(os.Stderr, "imgup: test crash after %s\n", step)
-		os.Exit(137)
+	if o.Hooks != nil && o.Hooks.AfterStep != nil {
+		o.Hooks.AfterStep(step)
 	}
 }
 

@@ -3,7 +3,6 @@
 package apply
 
 import (
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
 
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/plan"

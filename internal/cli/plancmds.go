@@ -223,7 +223,7 @@ nothing and says "already up to date".
 					return nil
 				}
 			}
-			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Log: env.Stderr, Command: "imgup apply",
+			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Log: env.Stderr, Command: "imgup apply", Hooks: testHooks(env),
 				Reading: func(p string, size int64) (func(int64), func(bool)) {
 					r := startReading(env, "loading", p, size)
 					return r.count, r.done

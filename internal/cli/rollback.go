@@ -64,7 +64,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					return nil
 				}
 			}
-			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Log: env.Stderr, Command: "imgup rollback"})
+			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Log: env.Stderr, Command: "imgup rollback", Hooks: testHooks(env)})
 			if err := report(ctx, env, s.Engine, s.Deployment, p, res, err, asJSON); err != nil {
 				return err
 			}
