@@ -180,7 +180,8 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
 			return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
 		}
-		fmt.Fprintf(opt.Log, "update failed: %v\nrolling back: restoring %d file(s) and restarting\n", err, len(files))
+		// The reason is printed once, by the front end, when the undo is done.
+		fmt.Fprintf(opt.Log, "update failed; rolling back: restoring %d file(s) and restarting\n", len(files))
 		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
 		defer cancel()

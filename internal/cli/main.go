@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 
 	"github.com/encoo-tools/imgup/internal/apply"
@@ -119,8 +118,6 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ee.code
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return ExitInterrupt
-	case strings.HasPrefix(err.Error(), "unknown command"), strings.HasPrefix(err.Error(), "unknown flag"):
-		return ExitUsage
 	}
 	return ExitFailed
 }
@@ -149,6 +146,15 @@ It shows its plan before it acts, and touches only what must change.
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		// With Args set, cobra hands an unknown command to this check instead of
+		// returning an untyped error: it becomes a usage error (exit 2).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError("unknown command %q for %q (see 'imgup --help')", args[0], cmd.CommandPath())
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)

@@ -141,11 +141,20 @@ func (p *Plan) NeedsLoad() bool {
 }
 
 // Error is a reason the plan cannot be made; nothing has changed.
-type Error struct{ Msg string }
+type Error struct {
+	Msg string
+	// Err is the cause, when there is one (an unresolved variable, a config file's error).
+	Err error
+}
 
 func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
 
-func fail(format string, args ...any) error { return &Error{Msg: fmt.Sprintf(format, args...)} }
+// fail makes an *Error; a %w in format keeps the cause for errors.Is and errors.As.
+func fail(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Msg: err.Error(), Err: errors.Unwrap(err)}
+}
 
 // newImage is an image an archive brings: its name, the tag to use, its ID.
 type newImage struct {
@@ -186,7 +195,7 @@ func Make(in Input) (*Plan, error) {
 		used[img.archive] = true
 		for _, svc := range users {
 			if svc.Err != nil {
-				return nil, fail("service %s (%s) uses %s, but imgup cannot change its image at %s:%d: %v", svc.Name, svc.Stack.Name, img.name, d.Rel(svc.Image.File), svc.Image.Line, svc.Err)
+				return nil, fail("service %s (%s) uses %s, but imgup cannot change its image at %s:%d: %w", svc.Name, svc.Stack.Name, img.name, d.Rel(svc.Image.File), svc.Image.Line, svc.Err)
 			}
 			if svc.Target.Tag != img.tag {
 				if err := e.compose(svc, img); err != nil {
@@ -261,10 +270,10 @@ func unresolved(d *deploy.Deployment, cs []engine.Container, img newImage, selec
 				continue
 			}
 			if name == "" {
-				return fail("service %s/%s may use %s: imgup cannot resolve its image at %s:%d, and no container of it runs: %v",
+				return fail("service %s/%s may use %s: imgup cannot resolve its image at %s:%d, and no container of it runs: %w",
 					st.Name, svc.Name, img.name, d.Rel(svc.Image.File), svc.Image.Line, unset)
 			}
-			return fail("service %s/%s: it uses %s (%s), but imgup cannot resolve its image at %s:%d: %v",
+			return fail("service %s/%s: it uses %s (%s), but imgup cannot resolve its image at %s:%d: %w",
 				st.Name, svc.Name, img.name, how, d.Rel(svc.Image.File), svc.Image.Line, unset)
 		}
 	}
@@ -531,7 +540,7 @@ func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[strin
 		} else if errors.As(err, &amb) {
 			return &Error{Msg: err.Error()}
 		} else if err != nil {
-			return fail("%v", err)
+			return fail("%w", err)
 		}
 		if len(matches) == 0 {
 			if !usesVariable(users, st) {
