@@ -3,11 +3,13 @@
 package cli_test
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -164,6 +166,7 @@ func mkdeploy(ts *testscript.TestScript, neg bool, args []string) {
 type fake struct {
 	engine.Client // any call the fake does not answer panics
 	State         fakeState
+	path          string // where the state lives between imgup runs
 }
 
 type fakeState struct {
@@ -176,8 +179,74 @@ func loadFake(p string) (engine.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fake{}
+	f := &fake{path: p}
 	return f, json.Unmarshal(b, &f.State)
+}
+
+func (f *fake) save() error {
+	b, err := json.MarshalIndent(f.State, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(f.path, b, 0o644)
+}
+
+// Load reads a docker save tar as the engine does: each manifest.json entry's config
+// digest is the image ID, its RepoTags its names. A tar cut short (a skipped part)
+// loads nothing, like the engine.
+func (f *fake) Load(ctx context.Context, r io.Reader) ([]string, error) {
+	tr := tar.NewReader(r)
+	configs := map[string]string{}
+	var manifest []struct {
+		Config   string
+		RepoTags []string
+	}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			io.Copy(io.Discard, r)
+			return nil, fmt.Errorf("fake engine: %v", err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			io.Copy(io.Discard, r)
+			return nil, fmt.Errorf("fake engine: %v", err)
+		}
+		if h.Name == "manifest.json" {
+			if err := json.Unmarshal(b, &manifest); err != nil {
+				return nil, err
+			}
+		} else if strings.HasSuffix(h.Name, ".json") || strings.HasPrefix(h.Name, "blobs/") {
+			configs[h.Name] = fmt.Sprintf("sha256:%x", sha256.Sum256(b))
+		}
+	}
+	var loaded []string
+	for _, m := range manifest {
+		id, ok := configs[m.Config]
+		if !ok {
+			return loaded, fmt.Errorf("fake engine: config %s missing", m.Config)
+		}
+		for _, ref := range m.RepoTags {
+			f.State.Images[ref] = id
+			loaded = append(loaded, ref)
+		}
+	}
+	return loaded, f.save()
+}
+
+func (f *fake) RemoveImage(ctx context.Context, ref string) error {
+	if _, ok := f.State.Images[ref]; !ok {
+		return fmt.Errorf("fake engine: no such image %s", ref)
+	}
+	delete(f.State.Images, ref)
+	return f.save()
+}
+
+func (f *fake) ContainerStates(ctx context.Context) ([]engine.Container, error) {
+	return f.State.Containers, nil
 }
 
 func (f *fake) Close() error { return nil }
