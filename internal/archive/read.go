@@ -499,16 +499,10 @@ func (ps *partState) finish() error {
 		} else {
 			err = ps.rec.release()
 		}
-		if err == nil {
-			ps.pw.CloseWrite(nil)
-			if serr := <-ps.errc; serr != nil {
-				err = &sinkError{serr}
-			}
-		} else {
-			ps.pw.CloseWrite(err)
-			if serr := <-ps.errc; serr != nil {
-				err = &sinkError{serr}
-			}
+		// A failed release cuts the sink's stream short, so the engine loads nothing.
+		ps.pw.CloseWrite(err)
+		if serr := <-ps.errc; serr != nil {
+			err = &sinkError{serr}
 		}
 		ps.pw = nil
 		if err != nil {
