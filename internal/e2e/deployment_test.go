@@ -85,7 +85,10 @@ func (s *sample) containers(t *testing.T) map[string]container {
 		return m
 	}
 	args := append([]string{"inspect", "--format", `{{index .Config.Labels "com.docker.compose.project"}}/{{index .Config.Labels "com.docker.compose.service"}} {{.Id}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}`}, strings.Fields(out)...)
-	for _, line := range strings.Split(dockertest.Docker(t, args...), "\n") {
+	// Another test's container may go between ps and inspect: inspect then fails for it
+	// alone and still prints the others.
+	res, _ := exec.Command("docker", args...).Output()
+	for _, line := range strings.Split(string(res), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 5 && strings.HasPrefix(f[0], "imguptest"+s.eng.Run) {
 			m[f[0]] = container{ID: f[1], Image: f[2], State: f[3], Health: f[4]}
