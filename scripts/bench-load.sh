@@ -30,16 +30,8 @@ cleanup() { docker rmi -f "$ref" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "building imgup and a ${SIZE_MB} MB test image..." >&2
-CGO_ENABLED=0 go build -o "$work/imgup" ./cmd/imgup
-(cd internal/e2e/testapp && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/ctx/testapp" .)
-case $CONTENT in
-  random) head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom > "$work/ctx/pad" ;;
-  mixed) for ((n = 0; n <= SIZE_MB / 200; n++)); do tar -cf - -C "$(go env GOROOT)" . 2>/dev/null || true; done | head -c "$((SIZE_MB * 1024 * 1024))" > "$work/ctx/pad" || true ;;
-  *) echo "bench-load: CONTENT is mixed or random" >&2; exit 2 ;;
-esac
-printf 'FROM scratch\nCOPY testapp /testapp\nCOPY pad /pad\nENTRYPOINT ["/testapp"]\n' > "$work/ctx/Dockerfile"
-DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$work/ctx" >/dev/null
-rm -rf "$work/ctx"
+build_imgup
+build_big_image "$ref" "$SIZE_MB" "$CONTENT" || exit 2
 docker save "$ref" | gzip -1 > "$work/save.tar.gz"            # docker save | gzip
 docker save "$ref" -o "$work/console-web-v4-pvt-4.1.76383.tar"
 tar -C "$work" -czf "$work/vendor.tar.gz" console-web-v4-pvt-4.1.76383.tar   # the vendor's form

@@ -24,12 +24,8 @@ cleanup() { docker rmi -f "$ref" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "building imgup and a ${SIZE_MB} MB image..." >&2
-CGO_ENABLED=0 go build -o "$work/imgup" ./cmd/imgup
-(cd internal/e2e/testapp && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/ctx/testapp" .)
-head -c "$((SIZE_MB * 1024 * 1024))" /dev/urandom > "$work/ctx/pad"
-printf 'FROM scratch\nCOPY testapp /testapp\nCOPY pad /pad\nENTRYPOINT ["/testapp"]\n' > "$work/ctx/Dockerfile"
-DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$work/ctx" >/dev/null
-rm -rf "$work/ctx"
+build_imgup
+build_big_image "$ref" "$SIZE_MB" random
 docker save "$ref" | gzip -1 > "$work/big.tar.gz"
 size=$(du -m "$work/big.tar.gz" | cut -f1)
 docker rmi -f "$ref" >/dev/null

@@ -1,4 +1,4 @@
-# lib.sh — shared by demo.sh and bench-restart.sh: build imgup and the tiny test image,
+# lib.sh — shared by demo.sh and the bench scripts: build imgup and the tiny test image,
 # write the sample Encoo deployment, tear it all down. Source it after setting
 # work (a temp folder), prefix (image name prefix) and project (compose project).
 
@@ -12,6 +12,20 @@ build_imgup() {
 build_image() {
   printf 'FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT ["/testapp"]\n' "${2:-ok}" "$1" > "$work/ctx/Dockerfile"
   DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
+}
+
+# build_big_image REF SIZE_MB CONTENT: an image of the test program and SIZE_MB of
+# CONTENT: "random" (incompressible) or "mixed" (the Go toolchain's files, about 3.5:1
+# under gzip, like a real service image). Needs build_imgup first.
+build_big_image() {
+  case $3 in
+    random) head -c "$(($2 * 1024 * 1024))" /dev/urandom > "$work/ctx/pad" ;;
+    mixed) for ((n = 0; n <= $2 / 200; n++)); do tar -cf - -C "$(go env GOROOT)" . 2>/dev/null || true; done | head -c "$(($2 * 1024 * 1024))" > "$work/ctx/pad" || true ;;
+    *) echo "build_big_image: CONTENT is mixed or random" >&2; return 2 ;;
+  esac
+  printf 'FROM scratch\nCOPY testapp /testapp\nCOPY pad /pad\nENTRYPOINT ["/testapp"]\n' > "$work/ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
+  rm -f "$work/ctx/pad"
 }
 
 # start_sample ROOT: build the sample's images, write it into ROOT and start it.

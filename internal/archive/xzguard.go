@@ -22,6 +22,8 @@ type xzGuard struct {
 	blockLen int64
 	records  int64 // index records still to skip (two varints each)
 	varints  int
+	// next is the state after xzSkip has passed need bytes.
+	next int
 }
 
 const (
@@ -30,14 +32,14 @@ const (
 	xzBlockHeader
 	xzChunk
 	xzChunkHeader
-	xzSkip
-	xzBlockPadding
+	xzSkip // need bytes, then next
 	xzIndexCount
 	xzIndexRecords
-	xzIndexRest
-	xzFooter
 	xzStreamPadding
 )
+
+// skip passes n bytes, then goes to state next.
+func (g *xzGuard) skip(n, next int) { g.state, g.need, g.next = xzSkip, n, next }
 
 func newXzGuard(r io.Reader) *xzGuard {
 	return &xzGuard{r: r, state: xzStreamHeader, need: 12}
@@ -110,9 +112,9 @@ func (g *xzGuard) step(b []byte) int {
 	case xzChunkHeader:
 		c := b[0]
 		switch {
-		case c == 0:
+		case c == 0: // the end of the block's data: its padding and check follow
 			g.blockLen++
-			g.state, g.need = xzBlockPadding, int((4-g.blockLen%4)%4)+g.check
+			g.skip(int((4-g.blockLen%4)%4)+g.check, xzBlockOrIndex)
 			return 1
 		case c == 1 || c == 2:
 			g.need, g.state, g.buf = 3, xzChunk, g.buf[:0]
@@ -136,21 +138,15 @@ func (g *xzGuard) step(b []byte) int {
 				size = (int(h[3])<<8 | int(h[4])) + 1
 			}
 			g.blockLen += int64(len(h)) + int64(size)
-			g.need, g.state, g.buf = size, xzSkip, g.buf[:0]
+			g.buf = g.buf[:0]
+			g.skip(size, xzChunkHeader)
 		}
 		return k
 	case xzSkip:
 		k := min(g.need, len(b))
 		g.need -= k
 		if g.need == 0 {
-			g.state = xzChunkHeader
-		}
-		return k
-	case xzBlockPadding:
-		k := min(g.need, len(b))
-		g.need -= k
-		if g.need == 0 {
-			g.state = xzBlockOrIndex
+			g.state = g.next
 		}
 		return k
 	case xzIndexCount, xzIndexRecords:
@@ -167,7 +163,7 @@ func (g *xzGuard) step(b []byte) int {
 				g.state, g.varints = xzIndexRecords, 0
 				g.records *= 2
 				if g.records == 0 {
-					g.state, g.need = xzIndexRest, int((4-g.blockLen%4)%4)+4
+					g.indexEnd()
 				}
 			}
 			return 1
@@ -180,24 +176,10 @@ func (g *xzGuard) step(b []byte) int {
 			g.varints = 0
 			g.records--
 			if g.records == 0 {
-				g.state, g.need = xzIndexRest, int((4-g.blockLen%4)%4)+4
+				g.indexEnd()
 			}
 		}
 		return 1
-	case xzIndexRest: // padding and CRC32
-		k := min(g.need, len(b))
-		g.need -= k
-		if g.need == 0 {
-			g.state, g.need = xzFooter, 12
-		}
-		return k
-	case xzFooter:
-		k := min(g.need, len(b))
-		g.need -= k
-		if g.need == 0 {
-			g.state = xzStreamPadding
-		}
-		return k
 	case xzStreamPadding:
 		// Zero bytes between streams, or the next stream's header.
 		if b[0] == 0 {
@@ -208,3 +190,7 @@ func (g *xzGuard) step(b []byte) int {
 	}
 	return g.fail()
 }
+
+// indexEnd skips the index's padding and CRC32, then the 12-byte stream footer. (A
+// skip of n bytes into a skip of 12 is one skip: the footer is not checked.)
+func (g *xzGuard) indexEnd() { g.skip(int((4-g.blockLen%4)%4)+4+12, xzStreamPadding) }
