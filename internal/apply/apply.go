@@ -194,7 +194,8 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if p.Restart != plan.RestartNone {
 		w = startWatch(ctx, eng, d, watchKeys(d, before, p))
 	}
-	if err := restart(ctx, d, p, before, opt.Log); err != nil {
+	target := TargetFor(d, p.Restart)
+	if err := target.Restart(ctx, p, opt.Log); err != nil {
 		w.stop()
 		return fail(err)
 	}
@@ -205,7 +206,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	opt.crashPoint("restart")
 	if p.Restart != plan.RestartNone {
 		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
-		vcs, err := verify(ctx, eng, d, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
+		vcs, err := verify(ctx, eng, target, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
 		out.Containers = vcs
 		out.Downtime = w.stop()
 		if err != nil {
@@ -219,7 +220,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 				r.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()
 			}
 			// The project the update acted on, as the containers now say.
-			if c := d.ContainersOf(out.Containers, u.Stack, u.Service); len(c) > 0 {
+			if c := target.Containers(out.Containers, u.Stack, u.Service); len(c) > 0 {
 				r.Updates[i].Project = c[0].Labels[engine.LabelProject]
 			}
 		}
@@ -366,7 +367,8 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 	if p.Restart == plan.RestartNone {
 		return nil
 	}
-	if err := restart(ctx, d, p, before, opt.Log); err != nil {
+	target := TargetFor(d, p.Restart)
+	if err := target.Restart(ctx, p, opt.Log); err != nil {
 		return fmt.Errorf("restarting with the old files: %w", err)
 	}
 	var w []Want
@@ -376,7 +378,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 		}
 	}
 	fmt.Fprintf(opt.Log, "verifying the rollback (up to %s)\n", opt.Timeout)
-	_, err := verify(ctx, eng, d, w, keep(d, before, p), opt.Timeout, opt.Settle)
+	_, err := verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
 	return err
 }
 

@@ -20,69 +20,109 @@ import (
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
-// restart runs the plan's restart method (runbook step 4), showing its output.
-func restart(ctx context.Context, d *deploy.Deployment, p *plan.Plan, before []engine.Container, log io.Writer) error {
-	switch p.Restart {
-	case plan.RestartNone:
-		return nil
+// Target is how a deployment is restarted (runbook step 4) and how its services'
+// containers are found to verify it (step 5). Plan and apply know no more of a
+// deployment's kind than this. Today's targets are docker-compose deployments: the
+// vendor's control script, or compose recreating only the updated services; which
+// containers are a service's is the compose labels' answer, in deploy (Stack.Owns).
+type Target interface {
+	// Restart restarts what the plan updates; log takes its output, line by line.
+	Restart(ctx context.Context, p *plan.Plan, log io.Writer) error
+	// Containers are the containers of a stack's service, from one listing.
+	Containers(cs []engine.Container, stack, service string) []engine.Container
+}
+
+// TargetFor is the target of a plan's restart method on deployment d.
+func TargetFor(d *deploy.Deployment, method string) Target {
+	switch method {
 	case plan.RestartDeploy:
-		fmt.Fprintf(log, "restarting: %s (in %s)\n", p.RestartCommand, d.Root)
-		name := "restart"
-		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", p.RestartCommand)
-		if d.DeployScript != "" && p.RestartCommand == "./"+filepath.Base(d.DeployScript)+" restart" {
-			name = filepath.Base(d.DeployScript)
-			cmd = exec.CommandContext(ctx, "./"+name, "restart")
-			if st, err := os.Stat(d.DeployScript); err == nil && st.Mode()&0o111 == 0 {
-				cmd = exec.CommandContext(ctx, "bash", "./"+name, "restart")
-			}
-		}
-		cmd.Dir = d.Root
-		return run(cmd, log, name)
+		return scriptTarget{composeLabels{d}}
 	case plan.RestartServices:
-		for _, st := range d.Stacks {
-			var svcs []string
-			for _, u := range p.Updates {
-				if u.Stack == st.Name && !slices.Contains(svcs, u.Service) {
-					svcs = append(svcs, u.Service)
-				}
-			}
-			if len(svcs) == 0 {
-				continue
-			}
-			sort.Strings(svcs)
-			how, err := composeFor(ctx, st)
-			if err != nil {
-				return err
-			}
-			args := append([]string{}, how.command[1:]...)
-			args = append(args, "-p", how.project)
-			for _, f := range how.files {
-				args = append(args, "-f", f)
-			}
-			args = append(args, "up", "-d", "--no-deps", "--no-build")
-			if how.v2 {
-				args = append(args, "--pull", "never")
-			}
-			args = append(args, svcs...)
-			fmt.Fprintf(log, "restarting %s: %s %s (in %s; %s)\n", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)
-			cmd := exec.CommandContext(ctx, how.command[0], args...)
-			cmd.Dir = how.dir
-			env, err := st.FreshEnv()
-			if err != nil {
-				return err
-			}
-			cmd.Env = os.Environ()
-			for k, v := range env {
-				// What deploy.sh would give compose: it sources .systemconfig, as edited.
-				cmd.Env = append(cmd.Env, k+"="+v)
-			}
-			if err := run(cmd, log, filepath.Base(how.command[len(how.command)-1])); err != nil {
-				return err
+		return servicesTarget{composeLabels{d}}
+	}
+	return noRestart{composeLabels{d}}
+}
+
+// composeLabels finds a service's containers by the compose labels deploy reads.
+type composeLabels struct{ d *deploy.Deployment }
+
+func (c composeLabels) Containers(cs []engine.Container, stack, service string) []engine.Container {
+	return c.d.ContainersOf(cs, stack, service)
+}
+
+// noRestart leaves the containers as they are (--restart none).
+type noRestart struct{ composeLabels }
+
+func (noRestart) Restart(context.Context, *plan.Plan, io.Writer) error { return nil }
+
+// scriptTarget runs the deployment's control script (./deploy.sh restart), or the
+// restart: command of imgup.yaml, in the root.
+type scriptTarget struct{ composeLabels }
+
+func (t scriptTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer) error {
+	d := t.d
+	fmt.Fprintf(log, "restarting: %s (in %s)\n", p.RestartCommand, d.Root)
+	name := "restart"
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", p.RestartCommand)
+	if d.DeployScript != "" && p.RestartCommand == "./"+filepath.Base(d.DeployScript)+" restart" {
+		name = filepath.Base(d.DeployScript)
+		cmd = exec.CommandContext(ctx, "./"+name, "restart")
+		if st, err := os.Stat(d.DeployScript); err == nil && st.Mode()&0o111 == 0 {
+			cmd = exec.CommandContext(ctx, "bash", "./"+name, "restart")
+		}
+	}
+	cmd.Dir = d.Root
+	return run(cmd, log, name)
+}
+
+// servicesTarget recreates only the updated services' containers with compose, one
+// stack at a time, as their containers were made.
+type servicesTarget struct{ composeLabels }
+
+func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer) error {
+	d := t.d
+	for _, st := range d.Stacks {
+		var svcs []string
+		for _, u := range p.Updates {
+			if u.Stack == st.Name && !slices.Contains(svcs, u.Service) {
+				svcs = append(svcs, u.Service)
 			}
 		}
-		return nil
+		if len(svcs) == 0 {
+			continue
+		}
+		sort.Strings(svcs)
+		how, err := composeFor(ctx, st)
+		if err != nil {
+			return err
+		}
+		args := append([]string{}, how.command[1:]...)
+		args = append(args, "-p", how.project)
+		for _, f := range how.files {
+			args = append(args, "-f", f)
+		}
+		args = append(args, "up", "-d", "--no-deps", "--no-build")
+		if how.v2 {
+			args = append(args, "--pull", "never")
+		}
+		args = append(args, svcs...)
+		fmt.Fprintf(log, "restarting %s: %s %s (in %s; %s)\n", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)
+		cmd := exec.CommandContext(ctx, how.command[0], args...)
+		cmd.Dir = how.dir
+		env, err := st.FreshEnv()
+		if err != nil {
+			return err
+		}
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			// What deploy.sh would give compose: it sources .systemconfig, as edited.
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if err := run(cmd, log, filepath.Base(how.command[len(how.command)-1])); err != nil {
+			return err
+		}
 	}
-	return fmt.Errorf("unknown restart method %q", p.Restart)
+	return nil
 }
 
 // run runs cmd, passing each line it prints to log; a non-zero exit is an error.

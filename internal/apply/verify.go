@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -44,7 +43,7 @@ func (e *VerifyError) Error() string {
 // verify waits, within timeout, until every wanted service runs its image, is running
 // (not restarting) and healthy where it has a healthcheck, and has stayed so for
 // settle; and until every container of the deployment that ran before runs again.
-func verify(ctx context.Context, eng engine.Client, d *deploy.Deployment, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
+func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
 	deadline := time.Now().Add(timeout)
 	restarts := map[string]int{}
 	stableSince := map[string]time.Time{}
@@ -56,7 +55,7 @@ func verify(ctx context.Context, eng engine.Client, d *deploy.Deployment, wants 
 		now := time.Now()
 		var problems []string
 		check := func(w Want, image bool) {
-			mine := d.ContainersOf(cs, w.Stack, w.Service)
+			mine := t.Containers(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
 				problems = append(problems, fmt.Sprintf("%s/%s: no container", w.Stack, w.Service))
 				return
@@ -91,7 +90,7 @@ func verify(ctx context.Context, eng engine.Client, d *deploy.Deployment, wants 
 		if now.After(deadline) {
 			sort.Strings(problems)
 			for i, p := range problems {
-				problems[i] = p + lastLog(ctx, eng, d, cs, p)
+				problems[i] = p + lastLog(ctx, eng, t, cs, p)
 			}
 			return cs, &VerifyError{Problems: problems}
 		}
@@ -104,13 +103,13 @@ func verify(ctx context.Context, eng engine.Client, d *deploy.Deployment, wants 
 }
 
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, d *deploy.Deployment, cs []engine.Container, problem string) string {
+func lastLog(ctx context.Context, eng engine.Client, t Target, cs []engine.Container, problem string) string {
 	name, _, _ := strings.Cut(problem, ":")
 	i := strings.LastIndexByte(name, '/')
 	if i < 0 {
 		return ""
 	}
-	for _, c := range d.ContainersOf(cs, name[:i], name[i+1:]) {
+	for _, c := range t.Containers(cs, name[:i], name[i+1:]) {
 		{
 			logs, err := eng.Logs(ctx, c.ID, 3)
 			if err == nil && strings.TrimSpace(logs) != "" {
