@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
 
@@ -19,11 +19,7 @@ func newHistoryCmd(env *Env) *cobra.Command {
 newest first: its id, time, state, the services it moved and who ran it. The id is what
 "imgup rollback ID" takes. --json prints the whole records.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := deploy.Discover(cmd.Context(), dir, deploy.Options{})
-			if err != nil {
-				return err
-			}
-			recs, err := history.List(d.Root)
+			root, recs, err := update.History(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -34,7 +30,7 @@ newest first: its id, time, state, the services it moved and who ran it. The id 
 				return writeJSON(env.Stdout, recs)
 			}
 			if len(recs) == 0 {
-				fmt.Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(d.Root))
+				fmt.Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(root))
 				return nil
 			}
 			t := newTable(env.Stdout)

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -40,9 +41,14 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// updateScripts rewrites the scenarios' expected files (cmp's second argument, in the
+// txtar) from what imgup printed: go test ./internal/cli -run TestScripts -update
+var updateScripts = flag.Bool("update", false, "rewrite the testscript scenarios' expected output")
+
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:           "testdata/script",
+		UpdateScripts: *updateScripts,
 		Setup: func(env *testscript.Env) error {
 			// No script may reach the machine's engine by accident.
 			env.Setenv("DOCKER_HOST", "unix://"+env.WorkDir+"/no-engine.sock")

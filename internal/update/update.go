@@ -81,6 +81,17 @@ func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Sn
 	return s, nil
 }
 
+// History lists the updates recorded for the deployment at dir, newest first; it
+// needs no engine. It returns the deployment's root with them.
+func History(ctx context.Context, dir string) (root string, recs []*history.Record, err error) {
+	d, err := deploy.Discover(ctx, dir, deploy.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	recs, err = history.List(d.Root)
+	return d.Root, recs, err
+}
+
 // Interrupted is the newest update that stopped before it ended (kill -9, power cut),
 // or nil; Message says what to do about it.
 func (s *Snapshot) Interrupted() (*history.Record, error) {
