@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -23,10 +23,8 @@ type Options struct {
 	Timeout, Settle time.Duration
 	// NoRollback leaves a failed update in place for inspection.
 	NoRollback bool
-	// Log receives progress lines.
-	Log io.Writer
-	// Reading shows progress while an archive loads.
-	Reading func(path string, size int64) (count func(int64), done func(ok bool))
+	// Events receives what happens as it happens (nil: nothing is told).
+	Events func(Event)
 	// Command names this run in the lock file.
 	Command string
 	// Of, for a rollback, is the id of the update it undoes.
@@ -79,9 +77,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // Run carries out p on the deployment d. before is the engine's containers when the
 // plan was made.
 func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, before []engine.Container, opt Options) (*Outcome, error) {
-	if opt.Log == nil {
-		opt.Log = io.Discard
-	}
+	em := &emitter{fn: opt.Events}
 	if opt.Settle == 0 {
 		opt.Settle = 3 * time.Second
 	}
@@ -138,7 +134,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 
 	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
-	loaded, err := loadAll(ctx, eng, p, opt)
+	loaded, err := loadAll(ctx, eng, p, em)
 	out.Loaded = loaded
 	for _, l := range loaded {
 		j.R.Loaded = append(j.R.Loaded, history.Image{Ref: l.Ref, ID: l.ID})
@@ -165,7 +161,10 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			opt.crashPoint("first-write")
 		}
 	}
-	fmt.Fprintf(opt.Log, "edited %d file(s); backups in %s\n", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup"))
+	for _, f := range files {
+		em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
+	}
+	em.note("write", fmt.Sprintf("edited %d file(s); backups in %s", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup")))
 	if err := record(history.Written, nil); err != nil {
 		if rerr := restoreFiles(d, j, files); rerr != nil {
 			return out, broken(j, err, rerr, d)
@@ -181,21 +180,21 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
 		}
 		// The reason is printed once, by the front end, when the undo is done.
-		fmt.Fprintf(opt.Log, "update failed; rolling back: restoring %d file(s) and restarting\n", len(files))
+		em.emit(Event{Kind: EvStageStarted, Stage: "undo", Text: fmt.Sprintf("update failed; rolling back: restoring %d file(s) and restarting", len(files))})
 		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
 		defer cancel()
-		if rerr := undo(uctx, eng, d, p, j, files, before, opt); rerr != nil {
+		if rerr := undo(uctx, eng, d, p, j, files, before, opt, em); rerr != nil {
 			return out, broken(j, err, rerr, d)
 		}
 		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
 	}
 	var w *watch
 	if p.Restart != plan.RestartNone {
-		w = startWatch(ctx, eng, d, watchKeys(d, before, p))
+		w = startWatch(ctx, eng, d, watchKeys(d, before, p), em)
 	}
 	target := TargetFor(d, p.Restart)
-	if err := target.Restart(ctx, p, opt.Log); err != nil {
+	if err := target.Restart(ctx, p, em.emit); err != nil {
 		w.stop()
 		return fail(err)
 	}
@@ -205,12 +204,20 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	opt.crashPoint("restart")
 	if p.Restart != plan.RestartNone {
-		fmt.Fprintf(opt.Log, "verifying (up to %s): the updated services must run the new image and be healthy\n", opt.Timeout)
+		em.emit(Event{Kind: EvStageStarted, Stage: "verify", Text: fmt.Sprintf("verifying (up to %s): the updated services must run the new image and be healthy", opt.Timeout)})
 		vcs, err := verify(ctx, eng, target, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
 		out.Containers = vcs
 		out.Downtime = w.stop()
+		for k, dt := range out.Downtime {
+			stack, svc := splitKey(k)
+			em.emit(Event{Kind: EvDowntime, Stage: "verify", Stack: stack, Service: svc, Downtime: dt.Round(10 * time.Millisecond).String()})
+		}
+		em.emit(Event{Kind: EvStageFinished, Stage: "verify", OK: err == nil})
 		if err != nil {
 			return fail(err)
+		}
+		for _, u := range p.Updates {
+			em.emit(Event{Kind: EvVerified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
 		}
 	}
 	if err := record(history.Verified, func(r *history.Record) {
@@ -276,7 +283,7 @@ func (o Options) crashPoint(step string) {
 }
 
 // loadAll loads every archive that holds an image the engine lacks.
-func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, opt Options) ([]Loaded, error) {
+func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) ([]Loaded, error) {
 	need := map[string]bool{}
 	var order []string
 	for _, l := range p.Loads {
@@ -287,17 +294,17 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, opt Options) 
 	}
 	var all []Loaded
 	for _, a := range order {
-		count, done := func(int64) {}, func(bool) {}
-		if opt.Reading != nil {
-			st, _ := os.Stat(a)
-			var size int64
-			if st != nil {
-				size = st.Size()
-			}
-			count, done = opt.Reading(a, size)
+		var size int64
+		if st, err := os.Stat(a); err == nil {
+			size = st.Size()
 		}
+		em.emit(Event{Kind: EvStageStarted, Stage: "load", Archive: a, Total: size})
+		count, done := em.reader(a, size)
 		_, loaded, err := LoadArchive(ctx, eng, a, count)
 		done(err == nil)
+		for _, l := range loaded {
+			em.emit(Event{Kind: EvLoaded, Stage: "load", Archive: a, Ref: l.Ref, ID: l.ID, Skipped: l.Already})
+		}
 		all = append(all, loaded...)
 		if err != nil {
 			return all, err
@@ -360,7 +367,7 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 
 // undo restores the files, restarts the same way, and checks that the services run
 // the images they ran before.
-func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options) error {
+func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options, em *emitter) error {
 	if err := restoreFiles(d, j, files); err != nil {
 		return fmt.Errorf("restoring files: %w", err)
 	}
@@ -368,7 +375,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 		return nil
 	}
 	target := TargetFor(d, p.Restart)
-	if err := target.Restart(ctx, p, opt.Log); err != nil {
+	if err := target.Restart(ctx, p, em.emit); err != nil {
 		return fmt.Errorf("restarting with the old files: %w", err)
 	}
 	var w []Want
@@ -377,7 +384,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
 		}
 	}
-	fmt.Fprintf(opt.Log, "verifying the rollback (up to %s)\n", opt.Timeout)
+	em.emit(Event{Kind: EvStageStarted, Stage: "undo", Text: fmt.Sprintf("verifying the rollback (up to %s)", opt.Timeout)})
 	_, err := verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
 	return err
 }
@@ -394,4 +401,13 @@ func restartHint(d *deploy.Deployment) string {
 		return d.RestartCommand
 	}
 	return "docker compose up -d (docker-compose up -d) in each stack's folder"
+}
+
+// splitKey splits a stack/service key (the stack may hold slashes).
+func splitKey(k string) (stack, service string) {
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return "", k
+	}
+	return k[:i], k[i+1:]
 }

@@ -87,8 +87,9 @@ func TestEachLineLong(t *testing.T) {
 	}
 	// A real child writing 1 MiB without a newline finishes.
 	cmd := exec.Command("sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo done")
-	var log strings.Builder
-	if err := run(cmd, &log, "child"); err != nil || !strings.Contains(log.String(), "child| done") {
-		t.Errorf("run: %v\n%.200s", err, log.String())
+	var lines []string
+	emit := func(e Event) { lines = append(lines, e.Source+"| "+e.Text) }
+	if err := run(cmd, emit, "child"); err != nil || !slices.Contains(lines, "child| done") || len(lines) != 2 {
+		t.Errorf("run: %v\n%.200q", err, lines)
 	}
 }

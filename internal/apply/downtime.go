@@ -15,6 +15,7 @@ type watch struct {
 	mu     sync.Mutex
 	keys   map[string]bool // stack/service
 	d      *deploy.Deployment
+	em     *emitter
 	since  map[string]time.Time
 	total  map[string]time.Duration
 	cancel context.CancelFunc
@@ -23,9 +24,9 @@ type watch struct {
 
 const watchEvery = 250 * time.Millisecond
 
-func startWatch(ctx context.Context, eng engine.Client, d *deploy.Deployment, keys map[string]bool) *watch {
+func startWatch(ctx context.Context, eng engine.Client, d *deploy.Deployment, keys map[string]bool, em *emitter) *watch {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &watch{keys: keys, d: d, since: map[string]time.Time{}, total: map[string]time.Duration{}, cancel: cancel, done: make(chan struct{})}
+	w := &watch{keys: keys, d: d, em: em, since: map[string]time.Time{}, total: map[string]time.Duration{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(w.done)
 		t := time.NewTicker(watchEvery)
@@ -60,9 +61,13 @@ func (w *watch) observe(cs []engine.Container, now time.Time) {
 		switch {
 		case !ready[k] && !down:
 			w.since[k] = now
+			stack, svc := splitKey(k)
+			w.em.emit(Event{Kind: EvContainer, Stage: "restart", Stack: stack, Service: svc, State: "down"})
 		case ready[k] && down:
 			w.total[k] += now.Sub(s)
 			delete(w.since, k)
+			stack, svc := splitKey(k)
+			w.em.emit(Event{Kind: EvContainer, Stage: "restart", Stack: stack, Service: svc, State: "ready"})
 		}
 	}
 }

@@ -26,8 +26,9 @@ import (
 // vendor's control script, or compose recreating only the updated services; which
 // containers are a service's is the compose labels' answer, in deploy (Stack.Owns).
 type Target interface {
-	// Restart restarts what the plan updates; log takes its output, line by line.
-	Restart(ctx context.Context, p *plan.Plan, log io.Writer) error
+	// Restart restarts what the plan updates, telling emit what it runs and each line
+	// of its output.
+	Restart(ctx context.Context, p *plan.Plan, emit func(Event)) error
 	// Containers are the containers of a stack's service, from one listing.
 	Containers(cs []engine.Container, stack, service string) []engine.Container
 }
@@ -53,15 +54,15 @@ func (c composeLabels) Containers(cs []engine.Container, stack, service string) 
 // noRestart leaves the containers as they are (--restart none).
 type noRestart struct{ composeLabels }
 
-func (noRestart) Restart(context.Context, *plan.Plan, io.Writer) error { return nil }
+func (noRestart) Restart(context.Context, *plan.Plan, func(Event)) error { return nil }
 
 // scriptTarget runs the deployment's control script (./deploy.sh restart), or the
 // restart: command of imgup.yaml, in the root.
 type scriptTarget struct{ composeLabels }
 
-func (t scriptTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer) error {
+func (t scriptTarget) Restart(ctx context.Context, p *plan.Plan, emit func(Event)) error {
 	d := t.d
-	fmt.Fprintf(log, "restarting: %s (in %s)\n", p.RestartCommand, d.Root)
+	emit(Event{Kind: EvStageStarted, Stage: "restart", Text: fmt.Sprintf("restarting: %s (in %s)", p.RestartCommand, d.Root)})
 	name := "restart"
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", p.RestartCommand)
 	if d.DeployScript != "" && p.RestartCommand == "./"+filepath.Base(d.DeployScript)+" restart" {
@@ -72,14 +73,14 @@ func (t scriptTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer) 
 		}
 	}
 	cmd.Dir = d.Root
-	return run(cmd, log, name)
+	return run(cmd, emit, name)
 }
 
 // servicesTarget recreates only the updated services' containers with compose, one
 // stack at a time, as their containers were made.
 type servicesTarget struct{ composeLabels }
 
-func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer) error {
+func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, emit func(Event)) error {
 	d := t.d
 	for _, st := range d.Stacks {
 		var svcs []string
@@ -106,7 +107,7 @@ func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer
 			args = append(args, "--pull", "never")
 		}
 		args = append(args, svcs...)
-		fmt.Fprintf(log, "restarting %s: %s %s (in %s; %s)\n", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)
+		emit(Event{Kind: EvStageStarted, Stage: "restart", Stack: st.Name, Text: fmt.Sprintf("restarting %s: %s %s (in %s; %s)", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)})
 		cmd := exec.CommandContext(ctx, how.command[0], args...)
 		cmd.Dir = how.dir
 		env, err := st.FreshEnv()
@@ -118,15 +119,15 @@ func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, log io.Writer
 			// What deploy.sh would give compose: it sources .systemconfig, as edited.
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		if err := run(cmd, log, filepath.Base(how.command[len(how.command)-1])); err != nil {
+		if err := run(cmd, emit, filepath.Base(how.command[len(how.command)-1])); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// run runs cmd, passing each line it prints to log; a non-zero exit is an error.
-func run(cmd *exec.Cmd, log io.Writer, name string) error {
+// run runs cmd, passing each line it prints to emit; a non-zero exit is an error.
+func run(cmd *exec.Cmd, emit func(Event), name string) error {
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	var wg sync.WaitGroup
@@ -139,7 +140,7 @@ func run(cmd *exec.Cmd, log io.Writer, name string) error {
 			if strings.HasSuffix(strings.TrimRight(line, " "), "...") {
 				return
 			}
-			fmt.Fprintf(log, "  %s| %s\n", name, line)
+			emit(Event{Kind: EvOutput, Stage: "restart", Source: name, Text: line})
 			last = append(last, line)
 			if len(last) > 5 {
 				last = last[1:]

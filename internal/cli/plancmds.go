@@ -223,11 +223,8 @@ nothing and says "already up to date".
 					return nil
 				}
 			}
-			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Log: env.Stderr, Command: "imgup apply", Hooks: testHooks(env),
-				Reading: func(p string, size int64) (func(int64), func(bool)) {
-					r := startReading(env, "loading", p, size)
-					return r.count, r.done
-				}}
+			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Command: "imgup apply", Hooks: testHooks(env),
+				Events: newEventRenderer(env, f.asJSON)}
 			out, err := o.Apply(ctx, o.plan, opt)
 			if err := report(ctx, env, o.Engine, o.Deployment, o.plan, out, err, f.asJSON); err != nil {
 				return err

@@ -64,7 +64,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					return nil
 				}
 			}
-			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Log: env.Stderr, Command: "imgup rollback", Hooks: testHooks(env)})
+			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Command: "imgup rollback", Hooks: testHooks(env), Events: newEventRenderer(env, asJSON)})
 			if err := report(ctx, env, s.Engine, s.Deployment, p, res, err, asJSON); err != nil {
 				return err
 			}
