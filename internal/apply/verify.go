@@ -53,11 +53,14 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 			return nil, err
 		}
 		now := time.Now()
-		var problems []string
+		var problems []problem
 		check := func(w Want, image bool) {
+			add := func(format string, args ...any) {
+				problems = append(problems, problem{w: w, text: fmt.Sprintf(format, args...)})
+			}
 			mine := t.Containers(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
-				problems = append(problems, fmt.Sprintf("%s/%s: no container", w.Stack, w.Service))
+				add("no container")
 				return
 			}
 			for _, c := range mine {
@@ -68,13 +71,13 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 				}
 				switch {
 				case image && c.ImageID != w.ImageID:
-					problems = append(problems, fmt.Sprintf("%s/%s: runs image %s, not %s", w.Stack, w.Service, short(c.ImageID), short(w.ImageID)))
+					add("runs image %s, not %s", short(c.ImageID), short(w.ImageID))
 				case c.State != "running":
-					problems = append(problems, fmt.Sprintf("%s/%s: %s (exit code %d, restarted %d times)", w.Stack, w.Service, c.State, c.ExitCode, c.RestartCount))
+					add("%s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount)
 				case c.Health != "" && c.Health != "healthy":
-					problems = append(problems, fmt.Sprintf("%s/%s: %s", w.Stack, w.Service, c.Health))
+					add("%s", c.Health)
 				case now.Sub(stableSince[c.ID]) < settle || now.Sub(c.StartedAt) < settle:
-					problems = append(problems, fmt.Sprintf("%s/%s: running for less than %s (restarted %d times)", w.Stack, w.Service, settle, c.RestartCount))
+					add("running for less than %s (restarted %d times)", settle, c.RestartCount)
 				}
 			}
 		}
@@ -88,11 +91,12 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 			return cs, nil
 		}
 		if now.After(deadline) {
-			sort.Strings(problems)
-			for i, p := range problems {
-				problems[i] = p + lastLog(ctx, eng, t, cs, p)
+			var lines []string
+			for _, p := range problems {
+				lines = append(lines, p.w.Stack+"/"+p.w.Service+": "+p.text+lastLog(ctx, eng, t, cs, p.w))
 			}
-			return cs, &VerifyError{Problems: problems}
+			sort.Strings(lines)
+			return cs, &VerifyError{Problems: lines}
 		}
 		select {
 		case <-ctx.Done():
@@ -102,19 +106,18 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 	}
 }
 
+// problem is one service not yet as it should be.
+type problem struct {
+	w    Want
+	text string
+}
+
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, t Target, cs []engine.Container, problem string) string {
-	name, _, _ := strings.Cut(problem, ":")
-	i := strings.LastIndexByte(name, '/')
-	if i < 0 {
-		return ""
-	}
-	for _, c := range t.Containers(cs, name[:i], name[i+1:]) {
-		{
-			logs, err := eng.Logs(ctx, c.ID, 3)
-			if err == nil && strings.TrimSpace(logs) != "" {
-				return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")
-			}
+func lastLog(ctx context.Context, eng engine.Client, t Target, cs []engine.Container, w Want) string {
+	for _, c := range t.Containers(cs, w.Stack, w.Service) {
+		logs, err := eng.Logs(ctx, c.ID, 3)
+		if err == nil && strings.TrimSpace(logs) != "" {
+			return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")
 		}
 	}
 	return ""
