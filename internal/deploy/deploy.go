@@ -41,6 +41,8 @@ type Deployment struct {
 	ConfigKeys map[string]string
 	// Warnings are things an operator should know that do not stop imgup.
 	Warnings []string
+	// configs are the config files read during discovery, by path.
+	configs map[string]*sysconfig.File
 }
 
 // Stack is one compose project of the deployment: a folder and the compose files
@@ -341,17 +343,34 @@ func (d *Deployment) rootEnv(sourced, envFiles []string) map[string]string {
 	names = append(names, sourced...)
 	names = append(names, ".systemconfig")
 	for _, n := range names {
-		b, err := d.readFile(filepath.Join(d.Root, n))
-		if err != nil {
-			continue // missing, or outside the root: not read
-		}
-		if f, err := sysconfig.Parse(n, b); err == nil {
+		if f, err := d.configFile(filepath.Join(d.Root, n)); err == nil {
 			for k, v := range f.Env() {
 				env[k] = v
 			}
-		}
+		} // missing, unreadable or outside the root: not read
 	}
 	return env
+}
+
+// configFile reads and parses a KEY=VALUE or JSON config file once per discovery: the
+// root's files serve both the control script's reading and the root stack.
+func (d *Deployment) configFile(p string) (*sysconfig.File, error) {
+	if f, ok := d.configs[p]; ok {
+		return f, nil
+	}
+	b, err := d.readFile(p)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sysconfig.Parse(p, b)
+	if err != nil {
+		return nil, err
+	}
+	if d.configs == nil {
+		d.configs = map[string]*sysconfig.File{}
+	}
+	d.configs[p] = f
+	return f, nil
 }
 
 // inRoot names p through the root as the operator gave it, when p's real path lies
@@ -502,28 +521,19 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 		name string
 		dst  **sysconfig.File
 	}{{".systemconfig", &s.Config}, {".env", &s.DotEnv}} {
-		p := filepath.Join(dir, c.name)
-		b, err := d.readFile(p)
+		f, err := d.configFile(filepath.Join(dir, c.name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		} else if err != nil {
-			return nil, err
-		}
-		f, err := sysconfig.Parse(p, b)
-		if err != nil {
 			return nil, err
 		}
 		*c.dst = f
 	}
 	for _, x := range extra {
 		p := filepath.Join(d.Root, x)
-		b, err := d.readFile(p)
+		f, err := d.configFile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.Rel(p), err)
-		}
-		f, err := sysconfig.Parse(p, b)
-		if err != nil {
-			return nil, err
 		}
 		s.Extra = append(s.Extra, f)
 	}
