@@ -697,8 +697,11 @@ func firstLine(s string) string {
 }
 
 // Rel names a file relative to the deployment root, as messages and the plan print it.
-func (d *Deployment) Rel(p string) string {
-	if r, err := filepath.Rel(d.Root, p); err == nil && !strings.HasPrefix(r, "..") {
+func (d *Deployment) Rel(p string) string { return RelTo(d.Root, p) }
+
+// RelTo names p relative to root when it lies under it, else as it is.
+func RelTo(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}
 	return p

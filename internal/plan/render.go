@@ -7,18 +7,14 @@ import (
 	"text/tabwriter"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
 // String is the plan as `imgup plan` prints it and `imgup apply` shows it.
 func (p *Plan) String() string {
 	var b strings.Builder
-	rel := func(f string) string {
-		if r, err := filepath.Rel(p.Root, f); err == nil && !strings.HasPrefix(r, "..") {
-			return r
-		}
-		return f
-	}
+	rel := func(f string) string { return deploy.RelTo(p.Root, f) }
 	fmt.Fprintf(&b, "Deployment %s\n", p.Root)
 	for _, s := range p.Stacks {
 		project := s.Project
