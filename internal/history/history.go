@@ -205,7 +205,14 @@ func List(root string) ([]*Record, error) {
 		}
 		out = append(out, j.R)
 	}
-	sort.Slice(out, func(i, k int) bool { return out[i].ID > out[k].ID })
+	// Newest first by the record's time (nanoseconds): ids have one-second resolution,
+	// and two records of one second would otherwise sort by their random suffix.
+	sort.Slice(out, func(i, k int) bool {
+		if !out[i].Time.Equal(out[k].Time) {
+			return out[i].Time.After(out[k].Time)
+		}
+		return out[i].ID > out[k].ID
+	})
 	return out, nil
 }
 

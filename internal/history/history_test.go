@@ -42,3 +42,27 @@ func TestStateNotFollowed(t *testing.T) {
 		t.Fatalf("history link: %v", err)
 	}
 }
+
+// Records made within one second are listed newest first by their time, not by the
+// random suffix of their ids.
+func TestListNewestFirst(t *testing.T) {
+	root := t.TempDir()
+	l, err := Acquire(context.Background(), root, "test", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Release()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, id := range []string{"20260101T000000Z-ffff", "20260101T000000Z-0000", "20260101T000000Z-8888"} {
+		j, err := Begin(root, &Record{ID: id, Kind: "apply"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.R.Time = base.Add(time.Duration(i) * time.Millisecond)
+		j.Set(Verified, nil)
+	}
+	recs, err := List(root)
+	if err != nil || len(recs) != 3 || recs[0].ID != "20260101T000000Z-8888" || recs[2].ID != "20260101T000000Z-ffff" {
+		t.Errorf("%v %v", err, recs)
+	}
+}
