@@ -291,7 +291,7 @@ func (d *Deployment) readSettings() (*settings, error) {
 		return nil, err
 	}
 	if err := yaml.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("%s: %v", p, firstLine(err.Error()))
+		return nil, fmt.Errorf("%s: %v", p, engine.FirstLine(err.Error()))
 	}
 	inside := func(what, rel string) error {
 		if rel == "" || filepath.IsAbs(rel) || strings.HasPrefix(filepath.Clean(rel), "..") {
@@ -677,7 +677,7 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 			o.Profiles = []string{"*"}
 		})
 	if err != nil {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("compose-go could not read the %s stack (%v); imgup checked its reading of the images against its own only", s.Name, firstLine(err.Error())))
+		d.Warnings = append(d.Warnings, fmt.Sprintf("compose-go could not read the %s stack (%v); imgup checked its reading of the images against its own only", s.Name, engine.FirstLine(err.Error())))
 		return
 	}
 	for _, svc := range s.Services {
@@ -689,11 +689,6 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 			svc.Err = fmt.Errorf("imgup reads image %q but compose reads %q; not editing it", svc.Target.Ref, c.Image)
 		}
 	}
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // Rel names a file relative to the deployment root, as messages and the plan print it.

@@ -56,7 +56,7 @@ func (e *Unreachable) Error() string {
 	if errors.As(e.Err, &op) {
 		cause = op // "dial unix /var/run/docker.sock: connect: permission denied"
 	}
-	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, firstLine(cause.Error()), hint)
+	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, FirstLine(cause.Error()), hint)
 }
 
 func (e *Unreachable) Unwrap() error { return e.Err }
@@ -68,7 +68,9 @@ func unreachable(host string, err error) error {
 	return &Unreachable{Host: host, Err: err}
 }
 
-func firstLine(s string) string {
+// FirstLine is the first line of an error message: imgup reports an error in one line,
+// whatever a library below it wrote.
+func FirstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
 }
