@@ -96,7 +96,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	for _, e := range p.Edits {
 		rel := d.Rel(e.File)
-		rec.Edits = append(rec.Edits, history.Edit{File: rel, Line: e.Line, Start: e.Start, End: e.End, Old: e.Old, New: e.New})
+		kept := e.Edit
+		kept.File = rel
+		rec.Edits = append(rec.Edits, kept)
 		if !slices.Contains(rec.Files, rel) {
 			rec.Files = append(rec.Files, rel)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/history"
 
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/plan"
@@ -20,7 +21,7 @@ import (
 func TestEditsCheckTheBytesThePlanSaw(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "docker-compose.yml")
 	os.WriteFile(p, []byte("services:\n  web:\n    image: encoo/web:1 # x\r\n"), 0o640)
-	edit := plan.Edit{File: p, Line: 3, Start: 38, End: 39, Old: "1", New: "2.0"}
+	edit := plan.Edit{Edit: history.Edit{File: p, Line: 3, Start: 38, End: 39, Old: "1", New: "2.0"}}
 	got, files, err := newContents([]plan.Edit{edit})
 	if err != nil || len(files) != 1 || string(got[p]) != "services:\n  web:\n    image: encoo/web:2.0 # x\r\n" {
 		t.Fatalf("got %q %v", got[p], err)

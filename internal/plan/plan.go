@@ -12,6 +12,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 )
 
@@ -102,13 +103,10 @@ type Load struct {
 
 // Edit replaces bytes [Start, End) of File, which hold Old, with New.
 type Edit struct {
-	File  string `json:"file"`
-	Line  int    `json:"line"`
-	Start int    `json:"start"`
-	End   int    `json:"end"`
-	Old   string `json:"old"`
-	New   string `json:"new"`
-	Key   string `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
+	// Edit is what the update's record keeps of it (File absolute here; the record
+	// names it relative to the root): file, line, [Start, End), Old and New.
+	history.Edit
+	Key string `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
 	// Variable is set when the key is a variable a compose image is built from: changing
 	// it changes every image that uses it.
 	Variable bool     `json:"variable,omitempty"`
@@ -486,7 +484,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	switch t.Where {
 	case composefile.InFile:
 		f := fileOf(svc.Stack, svc.Image.File)
-		return e.add(Edit{File: svc.Image.File, Line: lineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag), Cause: []string{cause}})
+		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: lineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag)}, Cause: []string{cause}})
 	case composefile.InVariable:
 		f, entry, ok := svc.Stack.VarFile(t.Var)
 		if !ok {
@@ -495,7 +493,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 		if !entry.Editable {
 			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
 		}
-		return e.add(Edit{File: f.Path, Line: entry.Line, Key: entry.Key, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag),
+		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag)}, Key: entry.Key,
 			Variable: true, Cause: []string{cause + " (image: ${" + t.Var + "})"}})
 	}
 	return nil
@@ -560,7 +558,7 @@ func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[strin
 				return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(m.File.Path), m.Entry.Line, m.Entry.Key)
 			}
 			cause := fmt.Sprintf("the version of %s in %s", img.name, filepath.Base(m.File.Path))
-			if err := e.add(Edit{File: m.File.Path, Line: m.Entry.Line, Key: m.Entry.Key, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal, Cause: []string{cause}}); err != nil {
+			if err := e.add(Edit{Edit: history.Edit{File: m.File.Path, Line: m.Entry.Line, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal}, Key: m.Entry.Key, Cause: []string{cause}}); err != nil {
 				return err
 			}
 		}

@@ -115,7 +115,7 @@ func reverse(abs string, all []history.Edit, rel string, cur, bak []byte) ([]Edi
 		if end > len(cur) || string(cur[start:end]) != e.New {
 			return nil, false
 		}
-		out = append(out, Edit{File: abs, Line: e.Line, Start: start, End: end, Old: e.New, New: e.Old})
+		out = append(out, Edit{Edit: history.Edit{File: abs, Line: e.Line, Start: start, End: end, Old: e.New, New: e.Old}})
 		shift += len(e.New) - len(e.Old)
 	}
 	// Applying them must give the backup exactly.
@@ -136,8 +136,8 @@ func wholeSpan(abs string, cur, bak []byte) Edit {
 	for suf < len(cur)-pre && suf < len(bak)-pre && cur[len(cur)-1-suf] == bak[len(bak)-1-suf] {
 		suf++
 	}
-	return Edit{File: abs, Line: 1 + bytes.Count(cur[:pre], []byte("\n")), Start: pre, End: len(cur) - suf,
-		Old: string(cur[pre : len(cur)-suf]), New: string(bak[pre : len(bak)-suf])}
+	return Edit{Edit: history.Edit{File: abs, Line: 1 + bytes.Count(cur[:pre], []byte("\n")), Start: pre, End: len(cur) - suf,
+		Old: string(cur[pre : len(cur)-suf]), New: string(bak[pre : len(bak)-suf])}}
 }
 
 // Describe says what a rollback plan undoes, for its first line.
