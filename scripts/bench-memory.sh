@@ -34,10 +34,11 @@ rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ins="" lod=""
 for ((i = 1; i <= ROUNDS; i++)); do
-  ins+="$(rss "$work/imgup" inspect "$work/big.tar.gz") "
+  r1=$(rss "$work/imgup" inspect "$work/big.tar.gz")
   docker rmi -f "$ref" >/dev/null 2>&1 || true
-  lod+="$(rss "$work/imgup" load "$work/big.tar.gz") "
-  echo "round $i: inspect ${ins##* } load ${lod##* }" >&2
+  r2=$(rss "$work/imgup" load "$work/big.tar.gz")
+  ins+="$r1 " lod+="$r2 "
+  echo "round $i: inspect $r1 KiB, load $r2 KiB" >&2
 done
 mi=$(echo "$ins" | median); ml=$(echo "$lod" | median)
 
