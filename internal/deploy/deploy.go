@@ -195,6 +195,9 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		if err := d.inside(scriptPath); err != nil {
 			return nil, err
 		}
+		if st, err := os.Stat(scriptPath); err == nil && st.Size() > maxFile {
+			return nil, fmt.Errorf("%s is larger than %d MiB: not a control script imgup reads", d.Rel(scriptPath), maxFile>>20)
+		}
 	}
 	script := readScript(scriptPath, func(sourced []string) map[string]string { return d.rootEnv(sourced, set.EnvFiles) })
 	if script != nil {

@@ -289,3 +289,14 @@ func TestOneLineDeploymentIsLinear(t *testing.T) {
 		t.Errorf("%d services, warnings %v", len(d.Stacks[0].Services), d.Warnings)
 	}
 }
+
+// A control script larger than any real one is refused, as other deployment files are.
+func TestHugeScriptRefused(t *testing.T) {
+	root := writeStyle(t, "02-default", "acme")
+	f, _ := os.OpenFile(filepath.Join(root, "deploy.sh"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Truncate(17 << 20)
+	f.Close()
+	if _, err := Discover(context.Background(), root, Options{}); err == nil || !strings.Contains(err.Error(), "deploy.sh is larger than 16 MiB") {
+		t.Fatalf("got %v", err)
+	}
+}
