@@ -394,15 +394,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {
 	j.Set(history.Broken, func(r *history.Record) { r.Error = fmt.Sprintf("%v; restoring failed: %v", err, rerr) })
 	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run %s in %s",
-		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), restartHint(d), d.Root)}
-}
-
-// restartHint is the command that restarts the deployment by hand.
-func restartHint(d *deploy.Deployment) string {
-	if d.RestartCommand != "" {
-		return d.RestartCommand
-	}
-	return "docker compose up -d (docker-compose up -d) in each stack's folder"
+		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), d.RestartHint(), d.Root)}
 }
 
 // splitKey splits a stack/service key (the stack may hold slashes).

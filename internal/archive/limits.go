@@ -78,18 +78,13 @@ func linkOK(h *tar.Header, name string) error {
 	return nil
 }
 
-// xzDict reads the LZMA2 dictionary size the first block of an xz stream declares;
-// ok is false when head does not hold a whole block header.
-func xzDict(head []byte) (size int64, ok bool) {
-	const streamHeader = 12
-	if len(head) < streamHeader+2 || head[streamHeader] == 0 {
-		return 0, false // no block: an empty stream
-	}
-	hsize := (int(head[streamHeader]) + 1) * 4
-	if len(head) < streamHeader+hsize {
+// xzDict reads the LZMA2 dictionary size an xz block header declares; ok is false
+// when hdr is not a whole block header with an LZMA2 filter.
+func xzDict(hdr []byte) (size int64, ok bool) {
+	if len(hdr) < 2 || hdr[0] == 0 || len(hdr) < (int(hdr[0])+1)*4 {
 		return 0, false
 	}
-	b := head[streamHeader+1 : streamHeader+hsize]
+	b := hdr[1 : (int(hdr[0])+1)*4]
 	flags := b[0]
 	b = b[1:]
 	varint := func() (uint64, bool) {

@@ -98,8 +98,7 @@ func (g *xzGuard) step(b []byte) int {
 	case xzBlockHeader:
 		k, done := g.collect(b)
 		if done {
-			head := append(append([]byte{}, make([]byte, 12)...), g.buf...)
-			if d, ok := xzDict(head); !ok {
+			if d, ok := xzDict(g.buf); !ok {
 				return g.fail()
 			} else if d > MaxWindow {
 				g.err = windowError(Xz, d)

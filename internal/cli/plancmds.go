@@ -14,7 +14,6 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
@@ -103,21 +102,6 @@ func confirm(env *Env, q string) bool {
 	}
 	fmt.Fprintln(env.Stderr, "nothing changed")
 	return false
-}
-
-// interrupted reports updates that stopped before their end; refuse makes it an error.
-func interrupted(env *Env, root string, refuse bool) error {
-	recs, err := history.Interrupted(root)
-	if err != nil || len(recs) == 0 {
-		return err
-	}
-	r := recs[0]
-	msg := fmt.Sprintf("update %s was interrupted (it reached: %s); undo it with: imgup rollback -C %s %s", r.ID, r.State, root, r.ID)
-	if refuse {
-		return errors.New(msg + " — then apply again")
-	}
-	fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", archive.Safe(msg))
-	return nil
 }
 
 func newPlanCmd(env *Env) *cobra.Command {

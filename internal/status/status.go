@@ -166,13 +166,13 @@ func Make(in Input) *Report {
 				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
 				switch {
 				case c.State != "running":
-					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then "+restartHint(d))
+					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then "+d.RestartHint())
 				case c.Health == "unhealthy":
 					add(Unhealthy, st.Name, svc.Name, fmt.Sprintf("%s: container %s is unhealthy", name, c.Name), "see docker inspect --format '{{json .State.Health}}' "+c.Name)
 				}
 				if row.Loaded && c.ImageID != row.ImageID {
 					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
-						"restart to run what the files say ("+restartHint(d)+"), or imgup rollback to go back")
+						"restart to run what the files say ("+d.RestartHint()+"), or imgup rollback to go back")
 				}
 			}
 			row.LastUpdate = lastUpdate(in.History, st.Name, svc.Name)
@@ -265,18 +265,10 @@ func (r *Report) String() string {
 	return b.String()
 }
 
-// restartHint is the command that restarts the deployment by hand.
-func restartHint(d *deploy.Deployment) string {
-	if d.RestartCommand != "" {
-		return d.RestartCommand
-	}
-	return "docker compose up -d in the stack's folder"
-}
-
 // startHint is the command that starts the deployment by hand.
 func startHint(d *deploy.Deployment) string {
 	if d.DeployScript != "" {
 		return "./" + filepath.Base(d.DeployScript) + " start"
 	}
-	return restartHint(d)
+	return d.RestartHint()
 }
