@@ -37,6 +37,12 @@ type Part struct {
 	Images []Image `json:"images"`
 	// Skipped is set when Options.Keep chose not to hand the part to the sink.
 	Skipped bool `json:"skipped,omitempty"`
+	// Lacking lists the layer digests the part names but leaves out (Options.MayLack).
+	Lacking []string `json:"lacking,omitempty"`
+	// Files are the part's entries and their sizes; Sums the sha256 ("sha256:HEX") of
+	// its JSON files (manifests, configs, index.json). For Options.Keep's checks.
+	Files map[string]int64  `json:"-"`
+	Sums  map[string]string `json:"-"`
 }
 
 // Archive is what one file holds.

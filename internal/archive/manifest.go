@@ -166,6 +166,10 @@ func (ps *partState) describeOCI(raw []byte) error {
 		for _, l := range m.Layers {
 			p := blobPath(l.Digest)
 			size, ok := ps.files[p]
+			if !ok && ps.rd.opt.MayLack != nil && ps.rd.opt.MayLack(l.Digest) {
+				ps.part.Lacking = append(ps.part.Lacking, l.Digest)
+				ok = true
+			}
 			if !ok {
 				return fault("index names layer %q, which is not in the archive: the archive is incomplete", p)
 			}

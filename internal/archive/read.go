@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path"
@@ -32,6 +33,13 @@ type Options struct {
 	// Digest computes the file's sha256 (Archive.SHA256) while it streams. The plan's
 	// read records it; a load pass, on the hot path, leaves it off.
 	Digest bool
+	// VerifyBlobs checks, while each blobs/sha256/HEX entry streams, that its bytes have
+	// that digest: a content-addressed file that does not is an altered archive.
+	VerifyBlobs bool
+	// MayLack says that an OCI layer blob may be missing from the archive: a differential
+	// bundle leaves out the layers its base shipped, which the engine already has and
+	// does not open. The part lists such layers in Part.Lacking.
+	MayLack func(digest string) bool
 }
 
 const (
@@ -404,6 +412,13 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 	}
 	if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
 		ps.files[name] = h.Size
+		want, verify := blobDigest(name)
+		verify = verify && ps.rd.opt.VerifyBlobs
+		var sum hash.Hash
+		if verify {
+			sum = sha256.New()
+			tr = io.TeeReader(tr, sum)
+		}
 		if h.Size <= smallFile {
 			b, err := io.ReadAll(tr)
 			if err != nil {
@@ -421,6 +436,9 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 		} else if err := ps.rd.discard(ps.ctx, tr); err != nil {
 			return err
 		}
+		if verify && hex.EncodeToString(sum.Sum(nil)) != want {
+			return fault("%s does not have the digest its name says: the file was altered or damaged on the way; ask the vendor for it again", Safe(name))
+		}
 	} else if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 		// Docker 20.10 save writes a layer shared by two images once and links it;
 		// Docker 25 links legacy layer paths into blobs/.
@@ -432,6 +450,15 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 	ps.contentEnd = ps.rec.off
 	ps.rec.hold = true // the next header waits until we know what it is
 	return nil
+}
+
+// blobDigest returns the hex sha256 an OCI blob's path names, if it names one.
+func blobDigest(name string) (string, bool) {
+	hexd, ok := strings.CutPrefix(name, "blobs/sha256/")
+	if !ok || len(hexd) != 64 || strings.Trim(hexd, "0123456789abcdef") != "" {
+		return "", false
+	}
+	return hexd, true
 }
 
 // discard reads r to its end in large reads: the recorder passes them on to the sink.
@@ -481,6 +508,7 @@ func (ps *partState) finish() error {
 	if err := ps.describe(); err != nil {
 		return ps.abort(err)
 	}
+	ps.part.Files, ps.part.Sums = ps.files, ps.dig
 	if ps.rd.opt.Keep != nil {
 		if err := ps.rd.opt.Keep(ps.ctx, &ps.part); err != nil {
 			ps.abort(err)

@@ -1,0 +1,278 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
+)
+
+type fixture struct {
+	dir, pub, key string
+	trust         *Trust
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	f := &fixture{dir: dir, key: filepath.Join(dir, "vendor.key"), pub: filepath.Join(dir, "vendor.pub")}
+	if _, err := GenerateKey(filepath.Join(dir, "vendor"), ""); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if f.trust, err = LoadTrust(dir, []string{f.pub}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) create(t *testing.T, name string, imgs []archivetest.Image, o CreateOptions) string {
+	t.Helper()
+	src := filepath.Join(f.dir, name+".src.tar.gz")
+	if err := os.WriteFile(src, archivetest.Compress(t, "gzip", archivetest.Classic(t, imgs, nil)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKey(f.key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Name, o.Version, o.Archives, o.Out = name, "1.0", []string{src}, filepath.Join(f.dir, name+".bundle")
+	if o.Key == nil {
+		o.Key = &k
+	}
+	if _, err := Create(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	return o.Out
+}
+
+func TestRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	img := archivetest.Random(t, 3, "encoo/console-web-v4-pvt:4.1.76383")
+	p := f.create(t, "web", []archivetest.Image{img}, CreateOptions{
+		Services: map[string][]string{"encoo/console-web-v4-pvt": {"console/console-web"}},
+		Changes:  []Change{{File: ".systemconfig", Key: "FEATURE_X", Value: "on"}, {Service: "console/console-web", Env: "LOG_LEVEL", Value: "debug"}},
+		Requires: []Constraint{{Image: "encoo/console-web-v4-pvt", Min: "4.1.70000"}},
+		Notes:    map[string]string{"en": "fixes login", "zh": "修复登录"},
+	})
+	if !IsBundle(p) {
+		t.Fatal("IsBundle: false")
+	}
+	b, err := Open(p, OpenOptions{Trust: f.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Signature.Verified || b.Signature.KeyID == "" {
+		t.Fatalf("signature: %+v", b.Signature)
+	}
+	a, err := b.Read(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := a.Images()
+	if len(imgs) != 1 || imgs[0].ID != archivetest.ID(t, img.Img) || imgs[0].Refs[0] != "encoo/console-web-v4-pvt:4.1.76383" {
+		t.Fatalf("images: %+v", imgs)
+	}
+	if got := b.Manifest.Images[0].Services; len(got) != 1 || got[0] != "console/console-web" {
+		t.Fatalf("services: %v", got)
+	}
+	// The engine gets a stream it can load: a docker-save manifest.json is added.
+	var loaded bytes.Buffer
+	o := b.ReadOptions(nil)
+	o.Load = func(_ context.Context, r io.Reader) error { _, err := io.Copy(&loaded, r); return err }
+	if _, err := archive.Read(context.Background(), p, o); err != nil {
+		t.Fatal(err)
+	}
+	if !tarHas(t, loaded.Bytes(), "manifest.json") {
+		t.Fatal("no manifest.json in the load stream")
+	}
+}
+
+func tarHas(t *testing.T, b []byte, name string) bool {
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return false
+		}
+		if h.Name == name {
+			return true
+		}
+	}
+}
+
+var rewrites int
+
+// rewrite copies the bundle's tar, letting edit change an entry's bytes.
+func rewrite(t *testing.T, p string, edit func(name string, b []byte) []byte) string {
+	t.Helper()
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(bytes.NewReader(raw))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(tr)
+		b = edit(h.Name, b)
+		if b == nil {
+			continue
+		}
+		h.Size = int64(len(b))
+		tw.WriteHeader(h)
+		tw.Write(b)
+	}
+	tw.Close()
+	rewrites++
+	q := fmt.Sprintf("%s.changed%d", p, rewrites)
+	if err := os.WriteFile(q, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+func TestRefusals(t *testing.T) {
+	f := newFixture(t)
+	img := archivetest.Random(t, 2, "encoo/rpa-service:2.0")
+	p := f.create(t, "rpa", []archivetest.Image{img}, CreateOptions{})
+	other := newFixture(t)
+	raw, _ := os.ReadFile(p)
+	trunc := filepath.Join(f.dir, "trunc.bundle")
+	os.WriteFile(trunc, raw[:len(raw)/2], 0o644)
+	firstLayer := ""
+	{
+		b, _ := Open(p, OpenOptions{Trust: f.trust})
+		firstLayer = strings.TrimPrefix(b.Manifest.Images[0].Layers[0].Digest, "sha256:")
+	}
+	cases := []struct {
+		name, path string
+		trust      *Trust
+		want       string
+	}{
+		{"tampered blob", rewrite(t, p, func(n string, b []byte) []byte {
+			if strings.HasSuffix(n, firstLayer) {
+				b[len(b)/2] ^= 1
+			}
+			return b
+		}), f.trust, "does not have the digest its name says"},
+		{"tampered manifest", rewrite(t, p, func(n string, b []byte) []byte {
+			if n == ManifestName {
+				return bytes.Replace(b, []byte(`"version": "1.0"`), []byte(`"version": "9.0"`), 1)
+			}
+			return b
+		}), f.trust, "altered after it was signed"},
+		{"wrong key", p, other.trust, "not trusted here"},
+		{"unsigned", rewrite(t, p, func(n string, b []byte) []byte {
+			if n == SignatureName {
+				return nil
+			}
+			return b
+		}), f.trust, "not signed"},
+		{"changed index", rewrite(t, p, func(n string, b []byte) []byte {
+			if n == "index.json" {
+				return append(b, ' ')
+			}
+			return b
+		}), f.trust, "index.json does not match"},
+		{"truncated", trunc, f.trust, "truncated"},
+		{"no trust", p, &Trust{}, "no key is trusted here"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := Open(c.path, OpenOptions{Trust: c.trust})
+			if err == nil {
+				_, err = b.Read(context.Background(), nil)
+			}
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("more than one line: %q", err)
+			}
+		})
+	}
+	// --allow-unsigned lets an unknown key's bundle through, saying who signed it.
+	b, err := Open(p, OpenOptions{Trust: other.trust, AllowUnsigned: true})
+	if err != nil || b.Signature.Verified || b.Signature.KeyID == "" {
+		t.Fatalf("allow unsigned: %v %+v", err, b)
+	}
+	if _, err := Open(p, OpenOptions{Trust: other.trust}); !errors.Is(err, ErrUnsigned) {
+		t.Fatalf("untrusted: %v is not ErrUnsigned", err)
+	}
+}
+
+func TestDifferential(t *testing.T) {
+	f := newFixture(t)
+	base := archivetest.Random(t, 3, "encoo/rpa-service:1.0")
+	top, err := random.Layer(512, "application/vnd.docker.image.rootfs.diff.tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := mutate.AppendLayers(base.Img, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bp := f.create(t, "base", []archivetest.Image{base}, CreateOptions{})
+	bb, err := Open(bp, OpenOptions{Trust: f.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp := f.create(t, "delta", []archivetest.Image{{Img: next, Tags: []string{"encoo/rpa-service:1.1"}}}, CreateOptions{Base: bb})
+	db, err := Open(dp, OpenOptions{Trust: f.trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inBase int
+	for _, l := range db.Manifest.Images[0].Layers {
+		if l.InBase {
+			inBase++
+		}
+	}
+	if inBase != 3 || db.Manifest.Base == nil || db.Manifest.Base.Manifest != bb.Digest {
+		t.Fatalf("in base: %d, base %+v", inBase, db.Manifest.Base)
+	}
+	a, err := db.Read(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.Parts[0].Lacking); n != 3 {
+		t.Fatalf("lacking %d layers, want 3", n)
+	}
+	if chains := db.Manifest.BaseLayers()["encoo/rpa-service:1.1"]; len(chains) != 3 {
+		t.Fatalf("base chains: %v", chains)
+	}
+}
+
+func TestConfigFile(t *testing.T) {
+	for name, want := range map[string]bool{".systemconfig": true, "vicode/.systemconfig": true, ".env": true, "vicode/.env": true,
+		"../.env": false, "/etc/.env": false, "a/b/.env": false, "docker-compose.yml": false, "./.env": false} {
+		if ConfigFile(name) != want {
+			t.Errorf("ConfigFile(%q) = %v", name, !want)
+		}
+	}
+}
