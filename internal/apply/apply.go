@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -94,6 +95,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	for _, a := range p.Archives {
 		rec.Archives = append(rec.Archives, history.Archive{Path: a.Path, Size: a.Size, SHA256: a.SHA256})
 	}
+	for _, b := range p.Bundles {
+		rec.Bundles = append(rec.Bundles, history.Bundle{Name: b.Name, Version: b.Version, Path: b.Path, Manifest: b.Manifest, KeyID: b.Signature.KeyID, Verified: b.Signature.Verified})
+	}
 	for _, e := range p.Edits {
 		rel := d.Rel(e.File)
 		kept := e.Edit
@@ -135,8 +139,15 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		return nil
 	}
 
+	// stage notes how long a stage took, for the record's report.
+	began := time.Now()
+	stage := func(name string) {
+		j.R.Stages = append(j.R.Stages, history.Stage{Name: name, Seconds: time.Since(began).Round(time.Millisecond).Seconds()})
+		began = time.Now()
+	}
 	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
 	loaded, err := loadAll(ctx, eng, p, em)
+	stage("load")
 	out.Loaded = loaded
 	for _, l := range loaded {
 		j.R.Loaded = append(j.R.Loaded, history.Image{Ref: l.Ref, ID: l.ID})
@@ -166,6 +177,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	for _, f := range files {
 		em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
 	}
+	stage("write")
 	em.note("write", fmt.Sprintf("edited %d file(s); backups in %s", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup")))
 	if err := record(history.Written, nil); err != nil {
 		if rerr := restoreFiles(d, j, files); rerr != nil {
@@ -196,7 +208,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		w = startWatch(ctx, eng, d, watchKeys(d, before, p), em)
 	}
 	target := TargetFor(d, p.Restart)
-	if err := target.Restart(ctx, p, em.emit); err != nil {
+	err = target.Restart(ctx, p, em.emit)
+	stage("restart")
+	if err != nil {
 		w.stop()
 		return fail(err)
 	}
@@ -208,6 +222,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if p.Restart != plan.RestartNone {
 		em.emit(Event{Kind: EvStageStarted, Stage: "verify", Text: fmt.Sprintf("verifying (up to %s): the updated services must run the new image and be healthy", opt.Timeout)})
 		vcs, err := verify(ctx, eng, target, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
+		stage("verify")
 		out.Containers = vcs
 		out.Downtime = w.stop()
 		for k, dt := range out.Downtime {
@@ -302,7 +317,17 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 		}
 		em.emit(Event{Kind: EvStageStarted, Stage: "load", Archive: a, Total: size})
 		count, done := em.reader(a, size)
-		_, loaded, err := LoadArchive(ctx, eng, a, count)
+		lo := LoadOptions{Progress: count}
+		for _, b := range p.Bundles {
+			if b.Path == a {
+				var err error
+				if lo.Bundle, err = bundle.Reopen(a, b.Manifest); err != nil {
+					done(false)
+					return all, err
+				}
+			}
+		}
+		_, loaded, err := LoadArchive(ctx, eng, a, lo)
 		done(err == nil)
 		for _, l := range loaded {
 			em.emit(Event{Kind: EvLoaded, Stage: "load", Archive: a, Ref: l.Ref, ID: l.ID, Skipped: l.Already})
@@ -326,7 +351,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 func wants(p *plan.Plan) []Want {
 	var w []Want
 	for _, u := range p.Updates {
-		w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.ID})
+		w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.ID, Env: u.SetEnv, NoEnv: u.UnsetEnv})
 	}
 	return w
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -22,23 +23,41 @@ type Loaded struct {
 	Already bool `json:"already,omitempty"`
 }
 
+// LoadOptions say how to load an archive.
+type LoadOptions struct {
+	// Progress is told how many more bytes of the file were read.
+	Progress func(int64)
+	// Bundle, for a vendor bundle, checks every blob against its digest while it
+	// streams and the file against the bundle.json a plan verified, before the engine
+	// gets the last bytes.
+	Bundle *bundle.Bundle
+}
+
 // LoadArchive streams one archive into the engine (runbook step 1), skipping parts
 // whose images are all already loaded under their names, and then confirms every
 // reference by inspecting it: it must carry the archive's config digest as image ID.
-func LoadArchive(ctx context.Context, eng engine.Client, path string, progress func(int64)) (*archive.Archive, []Loaded, error) {
+func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, error) {
 	var mu sync.Mutex
 	var engineSaid []string
-	a, err := archive.Read(ctx, path, archive.Options{
-		Progress: progress,
-		Keep: func(ctx context.Context, p *archive.Part) error {
-			for _, img := range p.Images {
-				ok, err := present(ctx, eng, img)
-				if err != nil || !ok {
-					return err
-				}
+	keep := func(ctx context.Context, p *archive.Part) error {
+		for _, img := range p.Images {
+			ok, err := present(ctx, eng, img)
+			if err != nil || !ok {
+				return err
 			}
-			return archive.ErrSkip
-		},
+		}
+		return archive.ErrSkip
+	}
+	opts := archive.Options{Keep: keep}
+	if lo.Bundle != nil {
+		opts = lo.Bundle.ReadOptions(keep)
+	}
+	opts.Progress = lo.Progress
+	a, err := archive.Read(ctx, path, archive.Options{
+		Progress:    opts.Progress,
+		Keep:        opts.Keep,
+		VerifyBlobs: opts.VerifyBlobs,
+		MayLack:     opts.MayLack,
 		Load: func(ctx context.Context, r io.Reader) error {
 			refs, err := eng.Load(ctx, r)
 			mu.Lock()

@@ -44,11 +44,11 @@ func TestLoadUnexpectedTag(t *testing.T) {
 	id := archivetest.ID(t, img.Img)
 
 	f := &loadFake{ids: map[string]string{"acme/web:1.0.1": id}}
-	if _, _, err := LoadArchive(context.Background(), f, p, nil); err != nil {
+	if _, _, err := LoadArchive(context.Background(), f, p, LoadOptions{}); err != nil {
 		t.Fatalf("a clean load: %v", err)
 	}
 	f.extra = []string{"encoo/rpa-service:4.1.1"}
-	_, _, err := LoadArchive(context.Background(), f, p, nil)
+	_, _, err := LoadArchive(context.Background(), f, p, LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "the engine loaded encoo/rpa-service:4.1.1, which the archive did not show") {
 		t.Fatalf("got %v", err)
 	}

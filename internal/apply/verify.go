@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,26 @@ import (
 type Want struct {
 	Stack, Project, Service string
 	ImageID                 string
+	// Env (KEY=VALUE) must be in the container's environment, NoEnv (KEY) must not.
+	Env, NoEnv []string
+}
+
+// envProblem says how a container's environment differs from what w wants.
+func envProblem(c engine.Container, w Want) string {
+	for _, kv := range w.Env {
+		if !slices.Contains(c.Env, kv) {
+			k, _, _ := strings.Cut(kv, "=")
+			return "its environment does not have the new " + k
+		}
+	}
+	for _, k := range w.NoEnv {
+		for _, e := range c.Env {
+			if strings.HasPrefix(e, k+"=") {
+				return "its environment still has " + k
+			}
+		}
+	}
+	return ""
 }
 
 // State is one row of the final table: a service and its container.
@@ -72,6 +93,8 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 				switch {
 				case image && c.ImageID != w.ImageID:
 					add("runs image %s, not %s", short(c.ImageID), short(w.ImageID))
+				case image && envProblem(c, w) != "":
+					add("%s", envProblem(c, w))
 				case c.State != "running":
 					add("%s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount)
 				case c.Health != "" && c.Health != "healthy":

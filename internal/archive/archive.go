@@ -1,6 +1,8 @@
 package archive
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -107,3 +109,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // ErrSkip, returned by Options.Keep, withholds a part from the sink: the sink's stream is
 // cut before its end, so the engine loads nothing of it.
 var ErrSkip = errors.New("skipped")
+
+// ChainID is the engine's layer-store name for a layer on top of parent (a chain ID,
+// or "" for the first layer): sha256(parent + " " + diffID), or the diffID itself.
+func ChainID(parent, diffID string) string {
+	if parent == "" {
+		return diffID
+	}
+	sum := sha256.Sum256([]byte(parent + " " + diffID))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}

@@ -246,21 +246,11 @@ func (m *Manifest) BaseLayers() map[string][]string {
 	for _, img := range m.Images {
 		chain := ""
 		for _, l := range img.Layers {
-			chain = ChainID(chain, l.DiffID)
+			chain = archive.ChainID(chain, l.DiffID)
 			if l.InBase {
 				out[img.Ref] = append(out[img.Ref], chain)
 			}
 		}
 	}
 	return out
-}
-
-// ChainID is the layer store's name for a layer on top of parent (a chain ID, or ""):
-// sha256(parent + " " + diffID), or the diffID itself for the first layer.
-func ChainID(parent, diffID string) string {
-	if parent == "" {
-		return diffID
-	}
-	sum := sha256.Sum256([]byte(parent + " " + diffID))
-	return "sha256:" + hex.EncodeToString(sum[:])
 }

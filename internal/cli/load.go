@@ -51,7 +51,7 @@ archive is refused, the earlier ones stay loaded (loading only adds images).`,
 			var archives []*archive.Archive
 			for _, f := range files {
 				r := startReading(env, "loading", f, fileSize(f))
-				a, loaded, err := apply.LoadArchive(ctx, eng, f, r.count)
+				a, loaded, err := apply.LoadArchive(ctx, eng, f, apply.LoadOptions{Progress: r.count})
 				r.done(err == nil)
 				if err != nil {
 					return err

@@ -143,6 +143,18 @@ func (d *Docker) ImageID(ctx context.Context, ref string) (string, error) {
 	return r.ID, nil
 }
 
+func (d *Docker) ImageLayers(ctx context.Context, ref string) ([]string, error) {
+	r, err := d.c.ImageInspect(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return r.RootFS.Layers, nil
+}
+
+func (d *Docker) Save(ctx context.Context, refs []string) (io.ReadCloser, error) {
+	return d.c.ImageSave(ctx, refs)
+}
+
 func (d *Docker) Images(ctx context.Context) ([]Image, error) {
 	r, err := d.c.ImageList(ctx, client.ImageListOptions{})
 	if err != nil {
@@ -172,7 +184,7 @@ func (d *Docker) Containers(ctx context.Context) ([]Container, error) {
 		ct := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Image: s.Image, ImageID: c.Image,
 			RestartCount: c.RestartCount, Labels: s.Labels}
 		if c.Config != nil {
-			ct.Image = c.Config.Image
+			ct.Image, ct.Env = c.Config.Image, c.Config.Env
 		}
 		if st := c.State; st != nil {
 			ct.State = string(st.Status)

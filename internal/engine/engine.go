@@ -19,6 +19,10 @@ type Client interface {
 	ImageID(ctx context.Context, ref string) (string, error)
 	// Images lists every image with its tags and creation time.
 	Images(ctx context.Context) ([]Image, error)
+	// ImageLayers returns the diffIDs of an image's layers, bottom first.
+	ImageLayers(ctx context.Context, ref string) ([]string, error)
+	// Save streams the images as one docker-save tar (for making a vendor bundle).
+	Save(ctx context.Context, refs []string) (io.ReadCloser, error)
 	// Containers lists all containers (running or not), inspected.
 	Containers(ctx context.Context) ([]Container, error)
 	// ContainerStates lists all containers in one call: ID, labels, state and health
@@ -62,6 +66,8 @@ type Container struct {
 	RestartCount int
 	StartedAt    time.Time
 	Labels       map[string]string
+	// Env is the container's environment (KEY=VALUE), from inspect.
+	Env []string
 }
 
 // Compose labels that compose (v1 and v2) puts on the containers it creates.

@@ -53,6 +53,28 @@ type Record struct {
 	RolledBackBy string    `json:"rolled_back_by,omitempty"`
 	Error        string    `json:"error,omitempty"`
 	Ended        time.Time `json:"ended,omitzero"`
+	// Bundles are the vendor bundles the update applied.
+	Bundles []Bundle `json:"bundles,omitempty"`
+	// Stages say how long each stage took, in the order they ran.
+	Stages []Stage `json:"stages,omitempty"`
+}
+
+// Bundle is a vendor bundle an update applied.
+type Bundle struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Path    string `json:"path"`
+	// Manifest is the sha256 of its bundle.json; KeyID its signer, Verified whether a
+	// trusted key verified it.
+	Manifest string `json:"manifest"`
+	KeyID    string `json:"key_id,omitempty"`
+	Verified bool   `json:"verified"`
+}
+
+// Stage is one stage of an update and how long it took.
+type Stage struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Archive is one archive an update read.
@@ -77,6 +99,25 @@ type Edit struct {
 	End   int    `json:"end"`
 	Old   string `json:"old"`
 	New   string `json:"new"`
+	// Key is the configuration key or environment variable the edit changes, if any;
+	// Secret is set when its name says it holds a secret: output shows *** for it.
+	Key    string `json:"key,omitempty"`
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// Shown returns Old and New as output may show them.
+func (e Edit) Shown() (old, new string) {
+	if e.Secret {
+		return mask(e.Old), mask(e.New)
+	}
+	return e.Old, e.New
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
 }
 
 // Service is a service an update moved from one image to another.

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -43,11 +45,19 @@ type Input struct {
 	// ConfigKeys maps an image name to its .systemconfig key (flags over imgup.yaml).
 	ConfigKeys map[string]string
 	Restart    string
+	// Bundles are the vendor bundles among the archives (matched by path): their
+	// service lists replace name matching, and their configuration changes are edits.
+	Bundles []*bundle.Bundle
+	// Chains are the layer chain IDs the engine has, for differential bundles; nil when
+	// no bundle needs them.
+	Chains map[string]bool
 }
 
 // Plan is what apply will do.
 type Plan struct {
 	Root string `json:"root"`
+	// Bundles are the vendor bundles applied, signature checked, constraints met.
+	Bundles []BundleRef `json:"bundles,omitempty"`
 	// Stacks say how imgup found what runs: each stack's project and files, and where
 	// each came from.
 	Stacks []Stack `json:"stacks"`
@@ -106,11 +116,19 @@ type Edit struct {
 	// Edit is what the update's record keeps of it (File absolute here; the record
 	// names it relative to the root): file, line, [Start, End), Old and New.
 	history.Edit
-	Key string `json:"key,omitempty"` // the config key, for .systemconfig/.env edits
 	// Variable is set when the key is a variable a compose image is built from: changing
 	// it changes every image that uses it.
 	Variable bool     `json:"variable,omitempty"`
 	Cause    []string `json:"cause"`
+}
+
+// MarshalJSON shows a secret's values as ***, as the plan's text does.
+func (e Edit) MarshalJSON() ([]byte, error) {
+	type plain Edit
+	if e.Secret {
+		e.Old, e.New = e.Edit.Shown()
+	}
+	return json.Marshal(plain(e))
 }
 
 // Update is a service that will run a new image.
@@ -121,6 +139,10 @@ type Update struct {
 	From    string `json:"from"`
 	To      string `json:"to"`
 	ID      string `json:"id"`
+	// SetEnv (KEY=VALUE) and UnsetEnv (KEY) are what a bundle changes in the service's
+	// environment: verification checks them in the new container.
+	SetEnv   []string `json:"set_env,omitempty"`
+	UnsetEnv []string `json:"unset_env,omitempty"`
 }
 
 // UpToDate reports that apply has nothing to do.
@@ -157,6 +179,7 @@ func fail(format string, args ...any) error {
 // newImage is an image an archive brings: its name, the tag to use, its ID.
 type newImage struct {
 	name, tag, ref, id, archive string
+	bundle                      *bundle.Bundle
 }
 
 // Make computes the plan.
@@ -171,19 +194,28 @@ func Make(in Input) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := p.addBundles(in, images); err != nil {
+		return nil, err
+	}
 	e := &editor{p: p, d: d}
 	used := map[string]bool{} // archive paths with an image some service uses
 	var updated []*deploy.Service
 	for _, img := range images {
+		sel := selected
+		if img.bundle != nil {
+			if sel, err = bundleUsers(d, img.bundle, img, selected); err != nil {
+				return nil, err
+			}
+		}
 		var users []*deploy.Service
 		for _, st := range d.Stacks {
 			for _, svc := range st.Services {
-				if svc.Target != nil && svc.Target.Name == img.name && (selected == nil || selected[svc]) {
+				if svc.Target != nil && svc.Target.Name == img.name && (sel == nil || sel[svc]) {
 					users = append(users, svc)
 				}
 			}
 		}
-		if err := unresolved(d, in.Containers, img, selected); err != nil {
+		if err := unresolved(d, in.Containers, img, sel); err != nil {
 			return nil, err
 		}
 		if len(users) == 0 {
@@ -211,6 +243,13 @@ func Make(in Input) (*Plan, error) {
 			return nil, err
 		}
 	}
+	envs := map[*deploy.Service]*envChange{}
+	for _, b := range in.Bundles {
+		if err := e.bundleChanges(b, envs); err != nil {
+			return nil, err
+		}
+	}
+	updated = p.envUpdates(d, in.Containers, envs, updated)
 	if err := e.checkShared(updated); err != nil {
 		return nil, err
 	}
@@ -412,7 +451,9 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 	if err := CheckRestart(method); err != nil {
 		return err
 	}
-	if len(p.Updates) == 0 {
+	if len(p.Updates) == 0 && !(len(p.Bundles) > 0 && len(p.Edits) > 0 && d.RestartCommand != "" && (method == "" || method == RestartAuto || method == RestartDeploy)) {
+		// A bundle's configuration change alone restarts with the control script,
+		// which reads .systemconfig; otherwise nothing runs differently.
 		p.Restart = RestartNone
 		return nil
 	}
@@ -493,7 +534,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 		if !entry.Editable {
 			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
 		}
-		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag)}, Key: entry.Key,
+		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag), Key: entry.Key, Secret: sysconfig.Secret(entry.Key)},
 			Variable: true, Cause: []string{cause + " (image: ${" + t.Var + "})"}})
 	}
 	return nil
@@ -558,7 +599,7 @@ func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[strin
 				return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(m.File.Path), m.Entry.Line, m.Entry.Key)
 			}
 			cause := fmt.Sprintf("the version of %s in %s", img.name, filepath.Base(m.File.Path))
-			if err := e.add(Edit{Edit: history.Edit{File: m.File.Path, Line: m.Entry.Line, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal}, Key: m.Entry.Key, Cause: []string{cause}}); err != nil {
+			if err := e.add(Edit{Edit: history.Edit{File: m.File.Path, Line: m.Entry.Line, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal, Key: m.Entry.Key, Secret: sysconfig.Secret(m.Entry.Key)}, Cause: []string{cause}}); err != nil {
 				return err
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/sysconfig"
 )
 
 // String is the plan as `imgup plan` prints it and `imgup apply` shows it.
@@ -23,6 +24,9 @@ func (p *Plan) String() string {
 		}
 		fmt.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, s.ProjectWhy)
 		fmt.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
+	}
+	for _, bd := range p.Bundles {
+		p.renderBundle(&b, bd)
 	}
 	if p.UpToDate() {
 		b.WriteString("\nAlready up to date: every image is loaded, every file names it, every container runs it.\n")
@@ -51,7 +55,15 @@ func (p *Plan) String() string {
 		if e.Key != "" {
 			key = e.Key + " "
 		}
-		fmt.Fprintf(&b, "   %s:%d  %s%q -> %q\n", rel(e.File), e.Line, key, e.Old, e.New)
+		old, nw := e.Shown()
+		switch {
+		case e.Start == e.End:
+			fmt.Fprintf(&b, "   %s:%d  %sadd line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.New), "\r\n"))
+		case e.New == "" && strings.HasSuffix(e.Old, "\n"):
+			fmt.Fprintf(&b, "   %s:%d  %sremove line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.Old), "\r\n"))
+		default:
+			fmt.Fprintf(&b, "   %s:%d  %s%q -> %q\n", rel(e.File), e.Line, key, old, nw)
+		}
 		for _, c := range e.Cause {
 			fmt.Fprintf(&b, "      for %s\n", c)
 		}
@@ -71,12 +83,63 @@ func (p *Plan) String() string {
 		b.WriteString("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n")
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, u := range p.Updates {
-			fmt.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, engine.ShortID(u.ID))
+			if u.From == u.To {
+				fmt.Fprintf(tw, "   %s/%s\t%s (image unchanged)\t%s\n", u.Stack, u.Service, u.To, engine.ShortID(u.ID))
+			} else {
+				fmt.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, engine.ShortID(u.ID))
+			}
+			for _, kv := range u.SetEnv {
+				k, v, _ := strings.Cut(kv, "=")
+				if sysconfig.Secret(k) {
+					v = "***"
+				}
+				fmt.Fprintf(tw, "   \t  environment %s=%s\t\n", k, v)
+			}
+			for _, k := range u.UnsetEnv {
+				fmt.Fprintf(tw, "   \t  environment without %s\t\n", k)
+			}
 		}
 		tw.Flush()
 	}
 	p.notes(&b)
 	return b.String()
+}
+
+// mask hides a secret's value inside a whole line ("KEY=***").
+func mask(e Edit, line string) string {
+	if !e.Secret {
+		return line
+	}
+	if i := strings.IndexAny(line, "=:"); i >= 0 {
+		return line[:i+1] + "***"
+	}
+	return "***"
+}
+
+func (p *Plan) renderBundle(b *strings.Builder, bd BundleRef) {
+	fmt.Fprintf(b, "\nBundle %s %s (%s)\n", archive.Safe(bd.Name), archive.Safe(bd.Version), archive.Safe(filepath.Base(bd.Path)))
+	switch {
+	case bd.Signature.Verified:
+		fmt.Fprintf(b, "   signed by key %s: verified against the trusted keys\n", bd.Signature.KeyID)
+	case bd.Signature.KeyID != "":
+		fmt.Fprintf(b, "   WARNING: signed by key %s, which is NOT trusted here (--allow-unsigned)\n", bd.Signature.KeyID)
+	default:
+		b.WriteString("   WARNING: NOT SIGNED (--allow-unsigned): nothing shows who made it\n")
+	}
+	for _, r := range bd.Requires {
+		fmt.Fprintf(b, "   requires %s: met\n", archive.Safe(r))
+	}
+	if bd.Base != "" {
+		fmt.Fprintf(b, "   differential: builds on bundle %s; the engine has the %d layer(s) it leaves out\n", archive.Safe(bd.Base), bd.Lacking)
+	}
+	for _, lang := range []string{"en", "zh"} {
+		if n := strings.TrimSpace(bd.Notes[lang]); n != "" {
+			fmt.Fprintf(b, "   notes (%s):\n", lang)
+			for _, l := range strings.Split(n, "\n") {
+				fmt.Fprintf(b, "      %s\n", archive.Safe(l))
+			}
+		}
+	}
 }
 
 func (p *Plan) notes(b *strings.Builder) {

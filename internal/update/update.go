@@ -18,6 +18,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -115,6 +116,8 @@ type PlanOptions struct {
 	// ConfigKeys maps an image name to its .systemconfig key (over imgup.yaml's).
 	ConfigKeys map[string]string
 	Restart    string
+	// Bundles are the vendor bundles among Archives, opened and signature-checked.
+	Bundles []*bundle.Bundle
 }
 
 // Plan makes the plan from the snapshot and the archives: nothing changes.
@@ -131,8 +134,40 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 			}
 		}
 	}
+	var chains map[string]bool
+	for _, b := range o.Bundles {
+		if b.Manifest.Base != nil && chains == nil {
+			var err error
+			if chains, err = LayerChains(ctx, s.Engine); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return plan.Make(plan.Input{Deployment: s.Deployment, Archives: o.Archives, Images: images, Containers: s.Containers,
-		FreeBytes: freeBytes(ctx, s.Engine), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart})
+		FreeBytes: freeBytes(ctx, s.Engine), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart,
+		Bundles: o.Bundles, Chains: chains})
+}
+
+// LayerChains is the inventory of the engine's layers: the chain ID of every layer of
+// every image. The API has no call for it; each image's diffIDs give its chain.
+func LayerChains(ctx context.Context, eng engine.Client) (map[string]bool, error) {
+	imgs, err := eng.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, img := range imgs {
+		layers, err := eng.ImageLayers(ctx, img.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reading the layers of image %s: %w", engine.ShortID(img.ID), err)
+		}
+		chain := ""
+		for _, l := range layers {
+			chain = archive.ChainID(chain, l)
+			out[chain] = true
+		}
+	}
+	return out, nil
 }
 
 // Apply runs a plan made from this snapshot: load, back up, edit, restart, verify, and
