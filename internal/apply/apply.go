@@ -237,8 +237,12 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			em.emit(Event{Kind: EvVerified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
 		}
 	}
+	if len(out.Containers) == 0 {
+		out.Containers, _ = eng.Containers(ctx)
+	}
 	if err := record(history.Verified, func(r *history.Record) {
 		r.Verify = verifiedLines(p)
+		r.Table = Table(d, p, out)
 		for i, u := range r.Updates {
 			if dt, ok := out.Downtime[u.Stack+"/"+u.Service]; ok {
 				r.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/plan"
 )
 
 // Want is a service that must run a given image after a restart.
@@ -38,19 +41,7 @@ func envProblem(c engine.Container, w Want) string {
 }
 
 // State is one row of the final table: a service and its container.
-type State struct {
-	Stack     string `json:"stack"`
-	Service   string `json:"service"`
-	Container string `json:"container"`
-	Image     string `json:"image"`
-	ImageID   string `json:"image_id"`
-	State     string `json:"state"`
-	Health    string `json:"health,omitempty"`
-	Updated   bool   `json:"updated"`
-	// Downtime is how long the service had no ready container during the update.
-	Downtime string `json:"downtime,omitempty"`
-	Problem  string `json:"problem,omitempty"`
-}
+type State = history.Row
 
 // VerifyError says which services are not as they should be.
 type VerifyError struct {
@@ -144,4 +135,34 @@ func lastLog(ctx context.Context, eng engine.Client, t Target, cs []engine.Conta
 		}
 	}
 	return ""
+}
+
+// Table lists the deployment's containers like docker ps -a, marking the updated ones.
+func Table(d *deploy.Deployment, p *plan.Plan, out *Outcome) []State {
+	if out == nil {
+		return nil
+	}
+	updated := map[string]bool{}
+	for _, u := range p.Updates {
+		updated[u.Stack+"/"+u.Service] = true
+	}
+	var rows []State
+	for _, st := range d.Stacks {
+		for _, c := range st.Containers(out.Containers, "") {
+			svc := c.Labels[engine.LabelService]
+			row := State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
+				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
+			if dt, ok := out.Downtime[st.Name+"/"+svc]; ok {
+				row.Downtime = dt.Round(10 * time.Millisecond).String()
+			}
+			rows = append(rows, row)
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Stack != rows[j].Stack {
+			return false
+		}
+		return rows[i].Service < rows[j].Service
+	})
+	return rows
 }

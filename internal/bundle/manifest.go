@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+
+	"github.com/encoo-tools/imgup/internal/sysconfig"
 )
 
 // Schema names the version of bundle.json this package reads and writes.
@@ -90,6 +92,14 @@ func (c Change) Name() string {
 		return c.Service + " environment " + c.Env
 	}
 	return c.File + " " + c.Key
+}
+
+// Shown is the value as output may show it: *** when the name says it is a secret.
+func (c Change) Shown() string {
+	if sysconfig.Secret(c.Key + c.Env) {
+		return "***"
+	}
+	return c.Value
 }
 
 // Constraint is what the deployment must be for the bundle to apply: an image of the

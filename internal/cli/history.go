@@ -10,18 +10,37 @@ import (
 )
 
 func newHistoryCmd(env *Env) *cobra.Command {
-	var dir string
+	var dir, report string
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "history [-C DIR]",
+		Use:   "history [-C DIR] [--report ID [--json]]",
 		Short: "List the updates imgup made to a deployment, newest first",
 		Long: `List every update (and rollback) imgup recorded under <root>/.imgup/history/,
 newest first: its id, time, state, the services it moved and who ran it. The id is what
-"imgup rollback ID" takes. --json prints the whole records.`,
+"imgup rollback ID" takes. --json prints the whole records.
+
+--report ID writes one update's report for the vendor, in markdown (or --json): the
+bundle, its version and signer, the host, what changed (images and keys, from -> to),
+the containers after the update, downtime per service and how long each stage took.
+Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
+		Example: `  imgup history -C /console/consolev4pvt-4.1.150431
+  imgup history -C /console/consolev4pvt-4.1.150431 --report 20261125-101500-1234 > report.md`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root, recs, err := update.History(cmd.Context(), dir)
 			if err != nil {
 				return err
+			}
+			if report != "" {
+				for _, r := range recs {
+					if r.ID == report {
+						if asJSON {
+							return writeJSON(env.Stdout, r.Masked())
+						}
+						fmt.Fprint(env.Stdout, r.Masked().Markdown())
+						return nil
+					}
+				}
+				return fmt.Errorf("no update %s in %s (see imgup history)", report, history.Dir(root))
 			}
 			if asJSON {
 				if recs == nil {
@@ -47,6 +66,7 @@ newest first: its id, time, state, the services it moved and who ran it. The id 
 	}
 	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	c.Flags().StringVar(&report, "report", "", "write the report of update ID (markdown, or JSON with --json)")
 	return c
 }
 

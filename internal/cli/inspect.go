@@ -58,14 +58,23 @@ holds one or more docker save tars.`,
 	return c
 }
 
-// readArchives expands the arguments and reads each archive, without loading.
-func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Archive, error) {
+// sources expands the arguments to archive files, saying which files it skips.
+func sources(env *Env, args []string) ([]string, error) {
 	files, skipped, err := archive.Sources(args)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
+	}
+	return files, nil
+}
+
+// readArchives expands the arguments and reads each archive, without loading.
+func readArchives(ctx context.Context, env *Env, args []string) ([]*archive.Archive, error) {
+	files, err := sources(env, args)
+	if err != nil {
+		return nil, err
 	}
 	var out []*archive.Archive
 	for _, f := range files {

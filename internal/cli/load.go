@@ -6,6 +6,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
 )
@@ -18,6 +19,8 @@ type loadResult struct {
 
 func newLoadCmd(env *Env) *cobra.Command {
 	var asJSON bool
+	var t trustFlags
+	var dir string
 	c := &cobra.Command{
 		Use:   "load ARCHIVE|FOLDER...",
 		Short: "Load image archives into Docker (runbook step 1), streaming, without unpacking",
@@ -29,7 +32,11 @@ Each archive is checked while it streams; a broken one is refused as a whole (th
 engine loads nothing of it). Images the engine already has under the same name and
 image ID are skipped. After loading, every reference is inspected and its image ID
 compared with the archive's. Archives are loaded one after another: when a later
-archive is refused, the earlier ones stay loaded (loading only adds images).`,
+archive is refused, the earlier ones stay loaded (loading only adds images).
+
+A vendor bundle is loaded only when its signature verifies against the trusted keys
+(<root>/.imgup/trusted/*.pub, or --trust), and every blob is checked against its digest
+before the engine gets the end of the stream.`,
 		Example: `  imgup load console-web-v4-pvt-4.1.76383.tar.gz
   imgup load /console/consolev4pvt-4.1.150431/image/`,
 		Args: cobra.MinimumNArgs(1),
@@ -50,8 +57,15 @@ archive is refused, the earlier ones stay loaded (loading only adds images).`,
 			var results []loadResult
 			var archives []*archive.Archive
 			for _, f := range files {
+				lo := apply.LoadOptions{}
+				if bundle.IsBundle(f) {
+					if lo.Bundle, err = t.open(env, dir, f); err != nil {
+						return err
+					}
+				}
 				r := startReading(env, "loading", f, fileSize(f))
-				a, loaded, err := apply.LoadArchive(ctx, eng, f, apply.LoadOptions{Progress: r.count})
+				lo.Progress = r.count
+				a, loaded, err := apply.LoadArchive(ctx, eng, f, lo)
 				r.done(err == nil)
 				if err != nil {
 					return err
@@ -84,6 +98,8 @@ archive is refused, the earlier ones stay loaded (loading only adds images).`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys (for bundles)")
+	t.register(c)
 	return c
 }
 

@@ -162,7 +162,7 @@ It shows its plan before it acts, and touches only what must change.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env))
+	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env), newBundleCmd(env))
 	addPlanCommands(root, env)
 	for _, c := range root.Commands() {
 		if c.Args == nil {

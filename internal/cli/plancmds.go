@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/plan"
@@ -22,6 +22,7 @@ import (
 // planFlags are the flags plan and apply share.
 type planFlags struct {
 	where
+	trustFlags
 	services   []string
 	configKeys []string
 	asJSON     bool
@@ -32,6 +33,7 @@ type planFlags struct {
 
 func (f *planFlags) register(c *cobra.Command) {
 	f.where.register(c)
+	f.trustFlags.register(c)
 	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
@@ -42,6 +44,7 @@ func (f *planFlags) register(c *cobra.Command) {
 type observed struct {
 	*update.Snapshot
 	archives []*archive.Archive
+	bundles  []*bundle.Bundle
 	plan     *plan.Plan
 }
 
@@ -80,10 +83,30 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		}
 		fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", archive.Safe(msg))
 	}
-	if o.archives, err = readArchives(ctx, env, args); err != nil {
+	files, err := sources(env, args)
+	if err != nil {
 		return fail(err)
 	}
-	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
+	for _, file := range files {
+		var a *archive.Archive
+		if bundle.IsBundle(file) {
+			b, err := f.trustFlags.open(env, s.Deployment.Root, file)
+			if err != nil {
+				return fail(err)
+			}
+			r := startReading(env, "verifying", file, fileSize(file))
+			a, err = b.Read(ctx, r.count)
+			r.done(err == nil)
+			if err != nil {
+				return fail(err)
+			}
+			o.bundles = append(o.bundles, b)
+		} else if a, err = readOne(ctx, env, file); err != nil {
+			return fail(err)
+		}
+		o.archives = append(o.archives, a)
+	}
+	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Bundles: o.bundles, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
 		return fail(err)
 	}
 	return o, nil
@@ -255,7 +278,7 @@ func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployme
 	if out != nil && len(out.Containers) == 0 {
 		out.Containers, _ = eng.Containers(context.WithoutCancel(ctx))
 	}
-	rows := table(d, p, out)
+	rows := apply.Table(d, p, out)
 	if asJSON {
 		res := applyResult{Plan: p, Services: rows}
 		if out != nil && out.Record != nil {
@@ -287,36 +310,6 @@ func exitFor(ctx context.Context, err error) error {
 		return withCode(ExitBroken, err)
 	}
 	return withCode(ExitFailed, err)
-}
-
-// table lists the deployment's containers like docker ps -a, marking the updated ones.
-func table(d *deploy.Deployment, p *plan.Plan, out *apply.Outcome) []apply.State {
-	if out == nil {
-		return nil
-	}
-	updated := map[string]bool{}
-	for _, u := range p.Updates {
-		updated[u.Stack+"/"+u.Service] = true
-	}
-	var rows []apply.State
-	for _, st := range d.Stacks {
-		for _, c := range st.Containers(out.Containers, "") {
-			svc := c.Labels[engine.LabelService]
-			row := apply.State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
-				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
-			if dt, ok := out.Downtime[st.Name+"/"+svc]; ok {
-				row.Downtime = dt.Round(10 * time.Millisecond).String()
-			}
-			rows = append(rows, row)
-		}
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		if rows[i].Stack != rows[j].Stack {
-			return false
-		}
-		return rows[i].Service < rows[j].Service
-	})
-	return rows
 }
 
 func printTable(env *Env, rows []apply.State) {

@@ -57,6 +57,23 @@ type Record struct {
 	Bundles []Bundle `json:"bundles,omitempty"`
 	// Stages say how long each stage took, in the order they ran.
 	Stages []Stage `json:"stages,omitempty"`
+	// Table is the deployment's containers after verification.
+	Table []Row `json:"table,omitempty"`
+}
+
+// Row is one row of the final table, like docker ps -a: a service and its container.
+type Row struct {
+	Stack     string `json:"stack"`
+	Service   string `json:"service"`
+	Container string `json:"container"`
+	Image     string `json:"image"`
+	ImageID   string `json:"image_id"`
+	State     string `json:"state"`
+	Health    string `json:"health,omitempty"`
+	Updated   bool   `json:"updated"`
+	// Downtime is how long the service had no ready container during the update.
+	Downtime string `json:"downtime,omitempty"`
+	Problem  string `json:"problem,omitempty"`
 }
 
 // Bundle is a vendor bundle an update applied.

@@ -271,10 +271,7 @@ func (e *editor) bundleChanges(b *bundle.Bundle, envs map[*deploy.Service]*envCh
 }
 
 func describe(c bundle.Change) string {
-	v := c.Value
-	if sysconfig.Secret(c.Key + c.Env) {
-		v = "***"
-	}
+	v := c.Shown()
 	switch {
 	case c.Unset && c.Service != "":
 		return "remove " + c.Env + " from the environment of " + c.Service

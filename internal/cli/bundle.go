@@ -1,0 +1,475 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/bundle"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/spf13/cobra"
+)
+
+func newBundleCmd(env *Env) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "bundle",
+		Short: "Make, check and read signed vendor update bundles",
+		Long: `A vendor update bundle is one file that carries an update: the images, the services
+each goes to, the configuration changes (.systemconfig, .env, a service's environment),
+release notes and the versions it applies on top of, signed by the vendor with a
+minisign key. "imgup plan" and "imgup apply" take a bundle like an archive, and apply
+refuses one that is unsigned or signed by a key the deployment does not trust.
+
+The vendor, on a connected build machine:
+  imgup bundle keygen vendor                      # vendor.key (secret), vendor.pub
+  imgup bundle create -o fix.bundle --key vendor.key --name console-fix --version 4.1.76383 \
+      --service encoo/console-web-v4-pvt=console/console-web \
+      --set .systemconfig:FEATURE_X=on encoo/console-web-v4-pvt:4.1.76383
+
+The operator, once: copy vendor.pub to <root>/.imgup/trusted/. Then for each update:
+  imgup bundle verify -C /console/consolev4pvt-4.1.150431 fix.bundle
+  imgup apply -C /console/consolev4pvt-4.1.150431 fix.bundle
+
+docs/bundle.md describes the format.`,
+	}
+	c.AddCommand(newKeygenCmd(env), newBundleCreateCmd(env), newBundleVerifyCmd(env), newBundleInspectCmd(env))
+	return c
+}
+
+func keyPassword(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return os.Getenv("IMGUP_KEY_PASSWORD"), nil
+}
+
+func newKeygenCmd(env *Env) *cobra.Command {
+	var pwFile string
+	c := &cobra.Command{
+		Use:   "keygen NAME",
+		Short: "Make a signing key pair: NAME.key (secret, keep it) and NAME.pub (give it to customers)",
+		Long: `Make a minisign key pair for signing bundles: NAME.key, the secret key (mode 0600;
+keep it on the build machine), and NAME.pub, the public key customers put in
+<root>/.imgup/trusted/. The keys are minisign's own format: "minisign -S -s NAME.key"
+signs with them and "minisign -V -p NAME.pub" verifies.
+
+The secret key is encrypted with the password in IMGUP_KEY_PASSWORD or --password-file;
+without one it is written unencrypted (as minisign -G -W does), and imgup says so.`,
+		Example: `  IMGUP_KEY_PASSWORD=... imgup bundle keygen encoo-release`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pw, err := keyPassword(pwFile)
+			if err != nil {
+				return err
+			}
+			id, err := bundle.GenerateKey(args[0], pw)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "key %s: secret key %s.key, public key %s.pub\n", id, args[0], args[0])
+			if pw == "" {
+				fmt.Fprintf(env.Stderr, "imgup: warning: %s.key is not encrypted (no IMGUP_KEY_PASSWORD or --password-file): keep it where only the release build can read it\n", args[0])
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&pwFile, "password-file", "", "read the secret key's password from this file (else IMGUP_KEY_PASSWORD)")
+	return c
+}
+
+type createFlags struct {
+	out, name, version, key, pwFile, base, notes, notesZh string
+	unsigned                                              bool
+	services, set, unset, setEnv, unsetEnv, requires      []string
+}
+
+func newBundleCreateCmd(env *Env) *cobra.Command {
+	var f createFlags
+	c := &cobra.Command{
+		Use:   "create -o FILE --name NAME --version VERSION --key KEY [flags] IMAGE|ARCHIVE...",
+		Short: "Make a signed bundle from images of the local engine or from archives",
+		Long: `Make one bundle file from images: references of the local Docker engine
+(saved with the engine's save), or image archives in any form imgup reads. Layers are
+stored once each, gzip-compressed (Engine 20.10 reads no zstd layers).
+
+Which services get each image (the runbook's "confirm with the developers"):
+  --service REPO=STACK/SERVICE[,STACK/SERVICE...]   (repeat per repository)
+A repository without --service goes to every service whose image has its name.
+
+Configuration changes, applied by imgup apply with the images, backed up and undone by
+rollback like every other edit:
+  --set FILE:KEY=VALUE        set a key in .systemconfig, vicode/.systemconfig or .env
+  --unset FILE:KEY            remove it
+  --set-env STACK/SERVICE:KEY=VALUE   set a service's environment entry in its compose file
+  --unset-env STACK/SERVICE:KEY       remove it
+
+Constraints, checked before anything changes:
+  --requires REPO>=VERSION    every service using REPO runs VERSION or later
+  --requires REPO=TAG         every service using REPO runs exactly TAG
+  --requires FILE:KEY=VALUE   the key has this value
+
+--base OLD.bundle makes a differential bundle: layers OLD.bundle already shipped are
+left out, and apply checks that the engine has them before changing anything.`,
+		Example: `  imgup bundle create -o console-4.1.76383.bundle --key encoo.key \
+      --name console-fix --version 4.1.76383 --notes notes.en.md --notes-zh notes.zh.md \
+      --service encoo/console-web-v4-pvt=console/console-web \
+      --set-env console/console-web:LOG_LEVEL=info --requires 'encoo/console-web-v4-pvt>=4.1.70000' \
+      encoo/console-web-v4-pvt:4.1.76383
+  imgup bundle create -o delta.bundle --key encoo.key --name console-fix --version 4.1.76390 \
+      --base console-4.1.76383.bundle image/console-web-v4-pvt-4.1.76390.tar.gz`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return createBundle(cmd.Context(), env, &f, args)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVarP(&f.out, "output", "o", "", "the bundle file to write (required)")
+	fl.StringVar(&f.name, "name", "", "the bundle's name (required)")
+	fl.StringVar(&f.version, "version", "", "the bundle's version (required)")
+	fl.StringVar(&f.key, "key", "", "the minisign secret key to sign with (password: IMGUP_KEY_PASSWORD or --password-file)")
+	fl.StringVar(&f.pwFile, "password-file", "", "read the key's password from this file")
+	fl.BoolVar(&f.unsigned, "unsigned", false, "write an unsigned bundle (customers must pass --allow-unsigned)")
+	fl.StringVar(&f.base, "base", "", "a bundle this one builds on: its layers are left out")
+	fl.StringVar(&f.notes, "notes", "", "a file with the release notes in English")
+	fl.StringVar(&f.notesZh, "notes-zh", "", "a file with the release notes in Chinese")
+	fl.StringArrayVar(&f.services, "service", nil, "REPO=STACK/SERVICE[,...]: the services that get REPO's image (repeat)")
+	fl.StringArrayVar(&f.set, "set", nil, "FILE:KEY=VALUE: set a configuration key (repeat)")
+	fl.StringArrayVar(&f.unset, "unset", nil, "FILE:KEY: remove a configuration key (repeat)")
+	fl.StringArrayVar(&f.setEnv, "set-env", nil, "STACK/SERVICE:KEY=VALUE: set a service's environment entry (repeat)")
+	fl.StringArrayVar(&f.unsetEnv, "unset-env", nil, "STACK/SERVICE:KEY: remove a service's environment entry (repeat)")
+	fl.StringArrayVar(&f.requires, "requires", nil, "REPO>=VERSION, REPO=TAG or FILE:KEY=VALUE: what the deployment must run (repeat)")
+	return c
+}
+
+func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) error {
+	if f.out == "" || f.name == "" || f.version == "" {
+		return usageError("bundle create needs -o FILE, --name and --version")
+	}
+	if f.key == "" && !f.unsigned {
+		return usageError("bundle create needs --key KEY to sign the bundle (or --unsigned)")
+	}
+	o := bundle.CreateOptions{Name: f.name, Version: f.version, Out: f.out, Services: map[string][]string{}, Notes: map[string]string{}}
+	for _, s := range f.services {
+		repo, list, ok := strings.Cut(s, "=")
+		if !ok || repo == "" || list == "" {
+			return usageError("--service %q: write REPO=STACK/SERVICE[,STACK/SERVICE...]", s)
+		}
+		o.Services[engine.Repository(repo+":x")] = append(o.Services[engine.Repository(repo+":x")], strings.Split(list, ",")...)
+	}
+	for _, s := range f.set {
+		file, kv, ok1 := strings.Cut(s, ":")
+		k, v, ok2 := strings.Cut(kv, "=")
+		if !ok1 || !ok2 {
+			return usageError("--set %q: write FILE:KEY=VALUE, e.g. .systemconfig:FEATURE_X=on", s)
+		}
+		o.Changes = append(o.Changes, bundle.Change{File: file, Key: k, Value: v})
+	}
+	for _, s := range f.unset {
+		file, k, ok := strings.Cut(s, ":")
+		if !ok {
+			return usageError("--unset %q: write FILE:KEY", s)
+		}
+		o.Changes = append(o.Changes, bundle.Change{File: file, Key: k, Unset: true})
+	}
+	for _, s := range f.setEnv {
+		svc, kv, ok1 := strings.Cut(s, ":")
+		k, v, ok2 := strings.Cut(kv, "=")
+		if !ok1 || !ok2 {
+			return usageError("--set-env %q: write STACK/SERVICE:KEY=VALUE, e.g. console/console-web:LOG_LEVEL=info", s)
+		}
+		o.Changes = append(o.Changes, bundle.Change{Service: svc, Env: k, Value: v})
+	}
+	for _, s := range f.unsetEnv {
+		svc, k, ok := strings.Cut(s, ":")
+		if !ok {
+			return usageError("--unset-env %q: write STACK/SERVICE:KEY", s)
+		}
+		o.Changes = append(o.Changes, bundle.Change{Service: svc, Env: k, Unset: true})
+	}
+	for _, s := range f.requires {
+		c, err := parseRequires(s)
+		if err != nil {
+			return err
+		}
+		o.Requires = append(o.Requires, c)
+	}
+	for lang, file := range map[string]string{"en": f.notes, "zh": f.notesZh} {
+		if file == "" {
+			continue
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		o.Notes[lang] = string(b)
+	}
+	if f.key != "" {
+		pw, err := keyPassword(f.pwFile)
+		if err != nil {
+			return err
+		}
+		k, err := bundle.LoadKey(f.key, pw)
+		if err != nil {
+			return err
+		}
+		o.Key = &k
+	}
+	if f.base != "" {
+		b, err := bundle.Open(f.base, bundle.OpenOptions{AllowUnsigned: true})
+		if err != nil {
+			return err
+		}
+		o.Base = b
+	}
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && !st.IsDir() {
+			o.Archives = append(o.Archives, a)
+		} else {
+			o.Refs = append(o.Refs, a)
+		}
+	}
+	if len(o.Refs) > 0 {
+		eng, err := env.dial(ctx)
+		if err != nil {
+			return err
+		}
+		defer eng.Close()
+		o.Save = eng.Save
+	}
+	res, err := bundle.Create(ctx, o)
+	if err != nil {
+		return err
+	}
+	signed := "UNSIGNED"
+	if o.Key != nil {
+		signed = "signed by key " + bundle.KeyID(o.Key.ID())
+	}
+	fmt.Fprintf(env.Stdout, "wrote %s: bundle %s %s, %d image(s), %s, %s", f.out, f.name, f.version, len(res.Manifest.Images), humanSize(res.Size), signed)
+	if o.Base != nil {
+		fmt.Fprintf(env.Stdout, "; differential on %s %s: %s of layers left out, %s shipped", o.Base.Manifest.Name, o.Base.Manifest.Version, humanSize(res.Left), humanSize(res.Shipped))
+	}
+	fmt.Fprintln(env.Stdout)
+	return nil
+}
+
+func parseRequires(s string) (bundle.Constraint, error) {
+	if file, kv, ok := strings.Cut(s, ":"); ok && bundle.ConfigFile(file) {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok {
+			return bundle.Constraint{File: file, Key: k, Value: v}, nil
+		}
+	}
+	if repo, v, ok := strings.Cut(s, ">="); ok {
+		return bundle.Constraint{Image: repo, Min: v}, nil
+	}
+	if i := strings.LastIndexByte(s, '='); i > 0 {
+		return bundle.Constraint{Image: s[:i], Tag: s[i+1:]}, nil
+	}
+	return bundle.Constraint{}, usageError("--requires %q: write REPO>=VERSION, REPO=TAG or FILE:KEY=VALUE", s)
+}
+
+// trustFlags choose the keys a deployment trusts.
+type trustFlags struct {
+	trust         []string
+	allowUnsigned bool
+}
+
+func (t *trustFlags) register(c *cobra.Command) {
+	c.Flags().StringArrayVar(&t.trust, "trust", nil, "a vendor's minisign public key to trust (repeat); default: <root>/.imgup/trusted/*.pub")
+	c.Flags().BoolVar(&t.allowUnsigned, "allow-unsigned", false, "accept a bundle that is unsigned or signed by an untrusted key (loudly)")
+}
+
+// open opens a bundle for a deployment root, checking its signature.
+func (t *trustFlags) open(env *Env, root, path string) (*bundle.Bundle, error) {
+	tr, err := bundle.LoadTrust(root, t.trust)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bundle.Open(path, bundle.OpenOptions{Trust: tr, AllowUnsigned: t.allowUnsigned})
+	if err != nil {
+		return nil, err
+	}
+	if !b.Signature.Verified {
+		who := "it is NOT SIGNED"
+		if b.Signature.KeyID != "" {
+			who = "it is signed by key " + b.Signature.KeyID + ", which is NOT TRUSTED here"
+		}
+		fmt.Fprintf(env.Stderr, "imgup: WARNING: %s: %s; accepted only because of --allow-unsigned\n", archive.Safe(path), who)
+	}
+	return b, nil
+}
+
+func newBundleVerifyCmd(env *Env) *cobra.Command {
+	var t trustFlags
+	var dir string
+	c := &cobra.Command{
+		Use:   "verify [-C ROOT] [--trust KEY.pub] BUNDLE...",
+		Short: "Check a bundle's signature, every blob's digest and its manifest, without the engine",
+		Long: `Check a bundle completely without touching the engine or the deployment: the signature
+of bundle.json against the trusted keys (<root>/.imgup/trusted/*.pub, or --trust), the
+schema of bundle.json, and every blob of the file against its digest and size. Exit 1,
+with one line naming the file and the problem, when anything is wrong.`,
+		Example: `  imgup bundle verify -C /console/consolev4pvt-4.1.150431 image/console-4.1.76383.bundle
+  imgup bundle verify --trust encoo.pub console-4.1.76383.bundle`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, p := range args {
+				b, err := t.open(env, dir, p)
+				if err != nil {
+					return err
+				}
+				r := startReading(env, "verifying", p, fileSize(p))
+				a, err := b.Read(cmd.Context(), r.count)
+				r.done(err == nil)
+				if err != nil {
+					return err
+				}
+				sig := "signature verified, key " + b.Signature.KeyID
+				if !b.Signature.Verified {
+					sig = "NOT verified (--allow-unsigned)"
+				}
+				fmt.Fprintf(env.Stdout, "%s: bundle %s %s: %s; %d image(s), every blob matches its digest (sha256 of the file %s)\n",
+					archive.Safe(p), archive.Safe(b.Manifest.Name), archive.Safe(b.Manifest.Version), sig, len(a.Images()), a.SHA256)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys")
+	t.register(c)
+	return c
+}
+
+type inspectResult struct {
+	Path      string           `json:"path"`
+	Manifest  *bundle.Manifest `json:"manifest"`
+	Digest    string           `json:"manifest_sha256"`
+	Signature bundle.Signature `json:"signature"`
+	Problem   string           `json:"signature_problem,omitempty"`
+}
+
+func newBundleInspectCmd(env *Env) *cobra.Command {
+	var t trustFlags
+	var dir string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "inspect [--json] BUNDLE",
+		Short: "Show what a bundle holds: images, services, configuration changes, notes, signer",
+		Long: `Show a bundle's bundle.json: its images and the services each goes to, the
+configuration changes, the constraints, the release notes, and the signer's key ID and
+whether a trusted key verifies it. Only bundle.json is read; "imgup bundle verify"
+checks the blobs.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tr, err := bundle.LoadTrust(dir, t.trust)
+			if err != nil {
+				return err
+			}
+			res := inspectResult{Path: args[0]}
+			b, err := bundle.Open(args[0], bundle.OpenOptions{Trust: tr})
+			if err != nil {
+				// Show an untrusted bundle anyway, saying why it is not trusted.
+				b2, err2 := bundle.Open(args[0], bundle.OpenOptions{AllowUnsigned: true})
+				if err2 != nil {
+					return err
+				}
+				b, res.Problem = b2, err.Error()
+			}
+			res.Manifest, res.Digest, res.Signature = b.Manifest, b.Digest, b.Signature
+			if asJSON {
+				return writeJSON(env.Stdout, res)
+			}
+			printBundle(env.Stdout, res)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	t.register(c)
+	return c
+}
+
+func printBundle(w io.Writer, r inspectResult) {
+	m := r.Manifest
+	fmt.Fprintf(w, "Bundle %s %s (%s)\n", archive.Safe(m.Name), archive.Safe(m.Version), archive.Safe(filepath.Base(r.Path)))
+	fmt.Fprintf(w, "   created %s, schema %s, bundle.json %s\n", m.Created, m.Schema, r.Digest)
+	switch {
+	case r.Signature.Verified:
+		fmt.Fprintf(w, "   signed by key %s: verified (%s)\n", r.Signature.KeyID, archive.Safe(r.Signature.Trusted))
+	case r.Signature.KeyID != "":
+		fmt.Fprintf(w, "   signed by key %s: NOT verified: %s\n", r.Signature.KeyID, archive.Safe(r.Problem))
+	default:
+		fmt.Fprintf(w, "   NOT SIGNED\n")
+	}
+	if m.Base != nil {
+		fmt.Fprintf(w, "   differential: builds on bundle %s %s (bundle.json %s)\n", archive.Safe(m.Base.Name), archive.Safe(m.Base.Version), m.Base.Manifest)
+	}
+	fmt.Fprintln(w, "\nImages")
+	t := newTable(w)
+	fmt.Fprintln(t, "   IMAGE\tIMAGE ID\tLAYERS\tSIZE\tSERVICES")
+	for _, img := range m.Images {
+		var size int64
+		base := 0
+		for _, l := range img.Layers {
+			if l.InBase {
+				base++
+			} else {
+				size += l.Size
+			}
+		}
+		layers := fmt.Sprint(len(img.Layers))
+		if base > 0 {
+			layers += fmt.Sprintf(" (%d from base)", base)
+		}
+		svcs := strings.Join(img.Services, ", ")
+		if svcs == "*" {
+			svcs = "every service using " + archive.Safe(strings.SplitN(img.Ref, ":", 2)[0])
+		}
+		fmt.Fprintf(t, "   %s\t%s\t%s\t%s\t%s\n", archive.Safe(img.Ref), engine.ShortID(img.Config), layers, humanSize(size), archive.Safe(svcs))
+	}
+	t.Flush()
+	if len(m.Changes) > 0 {
+		fmt.Fprintln(w, "\nConfiguration changes")
+		for _, c := range m.Changes {
+			fmt.Fprintf(w, "   %s\n", archive.Safe(changeLine(c)))
+		}
+	}
+	if len(m.Requires) > 0 {
+		fmt.Fprintln(w, "\nRequires")
+		for _, c := range m.Requires {
+			fmt.Fprintf(w, "   %s\n", archive.Safe(c.String()))
+		}
+	}
+	langs := make([]string, 0, len(m.Notes))
+	for l := range m.Notes {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	for _, l := range langs {
+		fmt.Fprintf(w, "\nNotes (%s)\n", archive.Safe(l))
+		for _, line := range strings.Split(strings.TrimSpace(m.Notes[l]), "\n") {
+			fmt.Fprintf(w, "   %s\n", archive.Safe(line))
+		}
+	}
+}
+
+func changeLine(c bundle.Change) string {
+	v := c.Shown()
+	switch {
+	case c.Service != "" && c.Unset:
+		return fmt.Sprintf("%s: remove %s from the environment", c.Service, c.Env)
+	case c.Service != "":
+		return fmt.Sprintf("%s: environment %s=%s", c.Service, c.Env, v)
+	case c.Unset:
+		return fmt.Sprintf("%s: remove %s", c.File, c.Key)
+	}
+	return fmt.Sprintf("%s: %s=%s", c.File, c.Key, v)
+}
