@@ -9,6 +9,11 @@ if ! docker version >/dev/null 2>&1; then
   exit 1
 fi
 command -v docker-compose >/dev/null 2>&1 || { echo "test.sh: docker-compose (v1) is not installed: apt-get install docker-compose" >&2; exit 1; }
+if ! command -v minisign >/dev/null 2>&1; then
+  echo "minisign is missing (the bundle tests check imgup's signatures against it); installing it from Debian's packages"
+  { apt-get install -y -qq minisign >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq minisign >/dev/null; }; } \
+    || { echo "test.sh: cannot install minisign: apt-get install minisign" >&2; exit 1; }
+fi
 if ! docker compose version >/dev/null 2>&1; then
   echo "compose v2 (docker compose) is missing; building v2.40.3 from the Go module proxy (a few minutes, once; kept in ~/.docker/cli-plugins)"
   (cd /tmp && go mod download github.com/docker/compose/v2@v2.40.3)

@@ -49,7 +49,7 @@ func checkHeader(h *tar.Header, name string, budget int64) error {
 		return fault("entry %s is a sparse file: docker save never writes one; refused", Safe(name))
 	}
 	if h.Size < 0 || h.Size > budget {
-		return fault("entry %s declares %d bytes, more than the archive can hold (%d); the header lies or the file is not what it says", Safe(name), h.Size, budget)
+		return fault("entry %s declares %d bytes, more than the archive can hold (%d): the file is truncated (copy it again), or the header lies", Safe(name), h.Size, budget)
 	}
 	return nil
 }

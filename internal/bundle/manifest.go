@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/distribution/reference"
 
@@ -234,8 +235,8 @@ func (c Change) check() error {
 	default:
 		return fmt.Errorf("a change names a file and key, or a service and env")
 	}
-	if strings.ContainsAny(c.Value, "\n\r\x00") {
-		return fmt.Errorf("the value holds a line break")
+	if strings.ContainsAny(c.Value, "\n\r\x00") || !utf8.ValidString(c.Value) {
+		return fmt.Errorf("the value is not one line of UTF-8 text")
 	}
 	return nil
 }

@@ -1,9 +1,11 @@
 package composefile
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 
@@ -56,8 +58,17 @@ func (f *File) envNodes(service string) (svc, env *yaml.Node, err error) {
 	env = lookup(svc, "environment")
 	if env == nil {
 		for i := 0; i+1 < len(svc.Content); i += 2 {
-			if svc.Content[i].Tag == "!!merge" {
-				return nil, nil, fmt.Errorf("%s:%d: service %s takes keys from a merge (<<); change its environment by hand", f.Path, svc.Content[i].Line, service)
+			if svc.Content[i].Tag != "!!merge" {
+				continue
+			}
+			srcs := []*yaml.Node{deref(svc.Content[i+1])}
+			if srcs[0] != nil && srcs[0].Kind == yaml.SequenceNode {
+				srcs = srcs[0].Content
+			}
+			for _, src := range srcs {
+				if src = deref(src); src != nil && src.Kind == yaml.MappingNode && lookup(src, "environment") != nil {
+					return nil, nil, fmt.Errorf("%s:%d: service %s takes its environment from a merge (<<); one of its own would replace it: change it by hand", f.Path, svc.Content[i].Line, service)
+				}
 			}
 		}
 		return svc, nil, nil
@@ -106,6 +117,28 @@ func yamlString(s string) string {
 // the value's characters when the key is there, else a new line after the last entry
 // (an environment: block when the service has none).
 func (f *File) SetEnv(service, key, value string) (textedit.Splice, error) {
+	sp, err := f.setEnv(service, key, value)
+	if err == nil && (sp.Start < 0 || sp.End > len(f.Data) || sp.Start > sp.End || f.lineBreaks()) {
+		return textedit.Splice{}, fmt.Errorf("%s: service %s is written in a form imgup does not edit (lone carriage returns?); change its environment by hand", f.Path, service)
+	}
+	return sp, err
+}
+
+// lineBreaks tells whether the file breaks lines with a lone CR, which YAML counts as
+// a line and imgup's offsets do not.
+func (f *File) lineBreaks() bool {
+	for i, b := range f.Data {
+		if b == '\r' && (i+1 == len(f.Data) || f.Data[i+1] != '\n') {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *File) setEnv(service, key, value string) (textedit.Splice, error) {
+	if !utf8.ValidString(value) || strings.ContainsAny(value, "\r\n\x00") {
+		return textedit.Splice{}, fmt.Errorf("the value of %s is not one line of UTF-8 text", key)
+	}
 	svc, env, err := f.envNodes(service)
 	if err != nil {
 		return textedit.Splice{}, err
@@ -118,7 +151,12 @@ func (f *File) SetEnv(service, key, value string) (textedit.Splice, error) {
 		indent := strings.Repeat(" ", first.Column-1)
 		step := strings.Repeat(" ", max(2, first.Column-1-parentIndent(f, svc)))
 		text := indent + "environment:" + textedit.EOL(f.Data) + indent + step + key + ": " + yamlString(value)
-		return textedit.InsertLineBefore(f.Data, f.offset(first.Line, first.Column), text), nil
+		// After the service's last key when its value is one line, else before its first.
+		lk, lv := svc.Content[len(svc.Content)-2], svc.Content[len(svc.Content)-1]
+		if lv.Kind == yaml.ScalarNode && lv.Line == lk.Line && lv.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || lv.Kind == yaml.AliasNode && lv.Line == lk.Line {
+			return f.insert(textedit.InsertLineAfter, f.offset(lv.Line, lv.Column), text)
+		}
+		return f.insert(textedit.InsertLineBefore, f.offset(first.Line, first.Column), text)
 	}
 	k, v := envItem(env, key)
 	if k == nil {
@@ -134,9 +172,9 @@ func (f *File) SetEnv(service, key, value string) (textedit.Splice, error) {
 			text = strings.Repeat(" ", dashColumn(f, first)) + "- " + yamlString(key+"="+value)
 		}
 		if last.Line == lastKey.Line && last.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			return textedit.InsertLineAfter(f.Data, f.offset(last.Line, last.Column), text), nil
+			return f.insert(textedit.InsertLineAfter, f.offset(last.Line, last.Column), text)
 		}
-		return textedit.InsertLineBefore(f.Data, f.offset(first.Line, first.Column), text), nil
+		return f.insert(textedit.InsertLineBefore, f.offset(first.Line, first.Column), text)
 	}
 	newVal := value
 	if env.Kind == yaml.SequenceNode {
@@ -144,7 +182,11 @@ func (f *File) SetEnv(service, key, value string) (textedit.Splice, error) {
 	}
 	if v.Kind == yaml.ScalarNode && v.Tag == "!!null" && env.Kind == yaml.MappingNode {
 		// KEY: with no value: add one after the colon.
-		o := f.offset(k.Line, k.Column) + len(k.Value)
+		o := f.offset(k.Line, k.Column)
+		if o < 0 {
+			return textedit.Splice{}, errEnvForm
+		}
+		o += len(k.Value)
 		for o < len(f.Data) && f.Data[o] != ':' {
 			o++
 		}
@@ -185,7 +227,11 @@ func (f *File) UnsetEnv(service, key string) (sp textedit.Splice, ok bool, err e
 	if v.Line != k.Line || v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || len(env.Content) <= 2 && env.Kind == yaml.MappingNode || len(env.Content) == 1 {
 		return sp, false, fmt.Errorf("%s:%d: removing %s from service %s would leave a value over several lines or an empty environment; remove it by hand", f.Path, k.Line, key, service)
 	}
-	return textedit.RemoveLine(f.Data, f.offset(k.Line, k.Column)), true, nil
+	o := f.offset(k.Line, k.Column)
+	if o < 0 || f.lineBreaks() {
+		return sp, false, fmt.Errorf("%s:%d: %s of service %s is written in a form imgup does not edit; remove it by hand", f.Path, k.Line, key, service)
+	}
+	return textedit.RemoveLine(f.Data, o), true, nil
 }
 
 // parentIndent is the column (0-based) where the line of the service's name starts
@@ -193,7 +239,7 @@ func (f *File) UnsetEnv(service, key string) (sp textedit.Splice, ok bool, err e
 func parentIndent(f *File, svc *yaml.Node) int {
 	// The service key sits one level up; its indentation is unknown from the mapping
 	// node alone, so measure the line above the first key.
-	line := svc.Content[0].Line - 1
+	line := min(svc.Content[0].Line-1, len(f.lines))
 	for line >= 1 {
 		s := f.lines[line-1]
 		e := len(f.Data)
@@ -212,6 +258,9 @@ func parentIndent(f *File, svc *yaml.Node) int {
 // dashColumn is the indentation of a list item's dash.
 func dashColumn(f *File, item *yaml.Node) int {
 	o := f.offset(item.Line, item.Column)
+	if o < 0 {
+		return 0
+	}
 	s := o
 	for s > 0 && f.Data[s-1] != '\n' {
 		s--
@@ -219,3 +268,16 @@ func dashColumn(f *File, item *yaml.Node) int {
 	line := string(f.Data[s:o])
 	return strings.Index(line, "-")
 }
+
+// envKey is a variable name a bundle may set.
+var envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// insert makes an insertion at a node's offset, refusing one imgup could not place.
+func (f *File) insert(how func([]byte, int, string) textedit.Splice, off int, text string) (textedit.Splice, error) {
+	if off < 0 {
+		return textedit.Splice{}, errEnvForm
+	}
+	return how(f.Data, off, text), nil
+}
+
+var errEnvForm = errors.New("the environment is written in a form imgup does not edit (multi-line, escaped, or tagged); change it by hand")

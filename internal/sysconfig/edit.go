@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
@@ -28,6 +29,9 @@ func quote(value string) (string, error) {
 // assignment (the one the shell keeps) change; a new key gets its own line after the
 // last key of its group (the keys sharing the longest NAME_ prefix), or at the end.
 func (f *File) Set(key, value string) ([]textedit.Splice, error) {
+	if !utf8.ValidString(value) || strings.ContainsAny(value, "\r\n\x00") {
+		return nil, fmt.Errorf("%s: the value of %s is not one line of UTF-8 text", f.Path, key)
+	}
 	e, ok := f.Lookup(key)
 	if ok {
 		if !e.Editable {
@@ -98,3 +102,6 @@ func (f *File) Unset(key string) ([]textedit.Splice, error) {
 	}
 	return out, nil
 }
+
+// keyName is a shell variable name.
+var keyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

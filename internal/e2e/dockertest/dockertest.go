@@ -137,6 +137,29 @@ func (e *Engine) Build(t testing.TB, ref, mode string, pad int64) string {
 	return id
 }
 
+// BuildOn builds a test image from base with one more layer of size bytes (random,
+// so that it does not compress) and returns its image ID: an application layer on a
+// base the engine has.
+func (e *Engine) BuildOn(t testing.TB, ref, base string, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	buf := make([]byte, size)
+	rand.Read(buf)
+	if err := os.WriteFile(filepath.Join(dir, "app"), buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	df := fmt.Sprintf("FROM %s\nCOPY app /app\nENV VERSION=%s\n", base, ref)
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", ref, dir)
+	id := e.ImageID(t, ref)
+	e.mu.Lock()
+	e.built = append(e.built, id)
+	e.mu.Unlock()
+	return id
+}
+
 // ImageID returns the image ID of ref, or "" when the engine has no such image.
 func (e *Engine) ImageID(t testing.TB, ref string) string {
 	t.Helper()
