@@ -90,7 +90,7 @@ func TestBundleEndToEnd(t *testing.T) {
 	out, _, code := imgup(t, "bundle", "inspect", "--json", "-C", s.dir, fix)
 	var ins struct {
 		Manifest struct {
-			Images []struct{ Services []string }
+			Images  []struct{ Services []string }
 			Changes []struct{ Key, Env string }
 		}
 		Signature struct{ Verified bool }
