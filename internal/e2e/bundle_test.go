@@ -228,6 +228,10 @@ func TestBundleRefusals(t *testing.T) {
 	noSvc := v.create(t, "nosvc.bundle", "--version", "3", "--service", repo+"=console/rpa-worker", rpa)
 	other := newVendor(t)
 	wrongKey := other.create(t, "other.bundle", "--version", "4", rpa)
+	unsigned := filepath.Join(v.dir, "unsigned.bundle")
+	if o, e, code := imgup(t, "bundle", "create", "--unsigned", "-o", unsigned, "--name", "x", "--version", "5", rpa); code != 0 {
+		t.Fatalf("create --unsigned: %d %s%s", code, o, e)
+	}
 	eng.Remove(t, rpa)
 	trusted := filepath.Join(s.dir, ".imgup", "trusted")
 	os.MkdirAll(trusted, 0o755)
@@ -264,6 +268,7 @@ func TestBundleRefusals(t *testing.T) {
 		{"tampered blob", tamperedBlob, "does not have the digest its name says"},
 		{"tampered manifest", tamperedManifest, "altered after it was signed"},
 		{"wrong key", wrongKey, "which is not trusted here"},
+		{"unsigned", unsigned, "the bundle is not signed"},
 		{"truncated", truncated, "truncated"},
 		{"constraint not met", tooNew, "needs " + repo + " 4.2 or later; the deployment runs 4.1.70002"},
 		{"no such service", noSvc, "console/rpa-worker, which is not a service of this deployment"},
@@ -281,6 +286,11 @@ func TestBundleRefusals(t *testing.T) {
 			t.Fatalf("%s: an update was recorded", c.name)
 		}
 		s.expectFiles(t, nil)
+	}
+	// --allow-unsigned lets it through, loudly.
+	out, errOut, code := imgup(t, "plan", "--allow-unsigned", "-C", s.dir, unsigned)
+	if code != 0 || !strings.Contains(out, "WARNING: NOT SIGNED") || !strings.Contains(errOut, "accepted only because of --allow-unsigned") {
+		t.Errorf("plan --allow-unsigned: exit %d\n%s%s", code, out, errOut)
 	}
 }
 

@@ -110,10 +110,19 @@ func mask(e Edit, line string) string {
 	if !e.Secret {
 		return line
 	}
-	if i := strings.IndexAny(line, "=:"); i >= 0 {
-		return line[:i+1] + "***"
+	i := strings.Index(line, e.Key)
+	if i < 0 {
+		return "***"
 	}
-	return "***"
+	j := strings.IndexAny(line[i+len(e.Key):], "=:")
+	if j < 0 {
+		return line[:i+len(e.Key)] + " ***"
+	}
+	k := i + len(e.Key) + j + 1
+	for k < len(line) && line[k] == ' ' {
+		k++
+	}
+	return line[:k] + "***"
 }
 
 func (p *Plan) renderBundle(b *strings.Builder, bd BundleRef) {
