@@ -130,7 +130,7 @@ func confirm(env *Env, q string) bool {
 func newPlanCmd(env *Env) *cobra.Command {
 	var f planFlags
 	c := &cobra.Command{
-		Use:   "plan [flags] ARCHIVE|FOLDER...",
+		Use:   "plan [flags] ARCHIVE|BUNDLE|FOLDER...",
 		Short: "Show what apply would do (runbook steps 1-5), changing nothing",
 		Long: `Show, without changing anything, what "imgup apply" would do with these archives:
 the images it would load, every file edit (file:line, old -> new, and why), the restart
@@ -148,7 +148,12 @@ or script: in imgup.yaml) read, never run. The plan starts with each stack's pro
 and files and where they came from. When containers of two projects run from one
 folder, or the script builds the name at run time, say it with --project STACK=NAME
 (or projects: in <root>/imgup.yaml). An image built from a variable nothing imgup reads
-sets stops the plan (exit 1), naming the service and the variable.`,
+sets stops the plan (exit 1), naming the service and the variable.
+
+A vendor bundle (imgup bundle --help) is taken like an archive once its signature
+verifies against <root>/.imgup/trusted/*.pub (or --trust): its service list replaces
+name matching, its configuration changes are edits in the plan, and its constraints
+and, for a differential bundle, the base layers on the engine are checked first.`,
 		Example: `  imgup plan -C /console/consolev4pvt-4.1.150431 image/console-web-v4-pvt-4.1.76383.tar.gz
   imgup plan --service console-web image/
   imgup plan --project console=encoo --project vicode=encoo-vicode image/
@@ -177,7 +182,7 @@ func newApplyCmd(env *Env) *cobra.Command {
 	var yes, noRollback bool
 	var timeout time.Duration
 	c := &cobra.Command{
-		Use:   "apply [flags] ARCHIVE|FOLDER...",
+		Use:   "apply [flags] ARCHIVE|BUNDLE|FOLDER...",
 		Short: "Update the deployment from image archives: load, edit, restart, verify (runbook steps 1-5)",
 		Long: `Do the whole runbook in one command:
 
@@ -201,9 +206,15 @@ files, restarts again and checks that the previous images run (exit 3); --no-rol
 leaves the failed state for inspection. Running it again with the same archives does
 nothing and says "already up to date".
 
+A vendor bundle also brings the services each image goes to and configuration changes
+(.systemconfig, .env, a service's environment); they are backed up, edited, verified
+and undone with the images. An unsigned or untrusted bundle is refused unless
+--allow-unsigned.
+
 ` + exitCodesHelp,
 		Example: `  imgup apply -C /console/consolev4pvt-4.1.150431 image/console-web-v4-pvt-4.1.76383.tar.gz
-  imgup apply --yes --json image/ > result.json`,
+  imgup apply --yes --json image/ > result.json
+  imgup apply image/console-4.1.76383.bundle`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
