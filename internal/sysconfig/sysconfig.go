@@ -99,7 +99,7 @@ func (f *File) parseEnv() {
 		default:
 			end := len(rest)
 			for j := 0; j < len(rest); j++ {
-				if rest[j] == '#' && (j == 0 || rest[j-1] == ' ' || rest[j-1] == '\t') {
+				if rest[j] == '#' && j > 0 && (rest[j-1] == ' ' || rest[j-1] == '\t') {
 					end = j
 					break
 				}
