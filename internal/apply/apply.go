@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -314,6 +315,18 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 		}
 	}
 	var all []Loaded
+	var have *archive.Inventory
+	if len(order) > 0 {
+		// The inventory is read now, not at plan time: a layer removed since is sent.
+		inv, note, err := Inventory(ctx, eng)
+		if err != nil {
+			return nil, err
+		}
+		if note != "" {
+			em.note("load", note)
+		}
+		have = inv
+	}
 	for _, a := range order {
 		var size int64
 		if st, err := os.Stat(a); err == nil {
@@ -321,7 +334,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 		}
 		em.emit(Event{Kind: EvStageStarted, Stage: "load", Archive: a, Total: size})
 		count, done := em.reader(a, size)
-		lo := LoadOptions{Progress: count}
+		lo := LoadOptions{Progress: count, Have: have, Note: func(n string) { em.note("load", n) }}
 		for _, b := range p.Bundles {
 			if b.Path == a {
 				var err error
@@ -331,8 +344,11 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 				}
 			}
 		}
-		_, loaded, err := LoadArchive(ctx, eng, a, lo)
+		arch, loaded, err := LoadArchive(ctx, eng, a, lo)
 		done(err == nil)
+		if n := Sent(arch); err == nil && n != "" {
+			em.note("load", n)
+		}
 		for _, l := range loaded {
 			em.emit(Event{Kind: EvLoaded, Stage: "load", Archive: a, Ref: l.Ref, ID: l.ID, Skipped: l.Already})
 		}

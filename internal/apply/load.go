@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -27,6 +28,11 @@ type Loaded struct {
 type LoadOptions struct {
 	// Progress is told how many more bytes of the file were read.
 	Progress func(int64)
+	// Have is the engine's layer inventory (Inventory): only the layers the engine
+	// lacks are sent. nil sends every layer.
+	Have *archive.Inventory
+	// Note is told what the load did that the operator should know (a retry).
+	Note func(string)
 	// Bundle, for a vendor bundle, checks every blob against its digest while it
 	// streams and the file against the bundle.json a plan verified, before the engine
 	// gets the last bytes.
@@ -48,27 +54,31 @@ func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOpt
 		}
 		return archive.ErrSkip
 	}
-	opts := archive.Options{Keep: keep}
+	opts := archive.Options{Keep: keep, Have: lo.Have}
 	if lo.Bundle != nil {
-		opts = lo.Bundle.ReadOptions(keep)
+		opts = lo.Bundle.ReadOptions(keep, lo.Have)
 	}
 	opts.Progress = lo.Progress
-	a, err := archive.Read(ctx, path, archive.Options{
-		Progress:    opts.Progress,
-		Keep:        opts.Keep,
-		VerifyBlobs: opts.VerifyBlobs,
-		MayLack:     opts.MayLack,
-		Load: func(ctx context.Context, r io.Reader) error {
-			refs, err := eng.Load(ctx, r)
-			mu.Lock()
-			engineSaid = append(engineSaid, refs...)
-			mu.Unlock()
-			if err != nil && !errors.Is(err, archive.ErrSkip) && !errors.Is(ctx.Err(), context.Canceled) {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			return err
-		},
-	})
+	opts.Load = func(ctx context.Context, r io.Reader) error {
+		refs, err := eng.Load(ctx, r)
+		mu.Lock()
+		engineSaid = append(engineSaid, refs...)
+		mu.Unlock()
+		if err != nil && !errors.Is(err, archive.ErrSkip) && !errors.Is(ctx.Err(), context.Canceled) {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return err
+	}
+	a, err := archive.Read(ctx, path, opts)
+	if err != nil && lo.Have != nil && missingLayer(err) {
+		// The engine lacked a layer imgup left out (removed since the inventory, or a
+		// guessed OCI layer): send everything, once.
+		if lo.Note != nil {
+			lo.Note(fmt.Sprintf("%s: the engine lacked a layer imgup had left out; loading again with every layer", path))
+		}
+		lo.Have = nil
+		return LoadArchive(ctx, eng, path, lo)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,6 +104,64 @@ func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOpt
 		}
 	}
 	return a, out, nil
+}
+
+// missingLayer tells a load the engine refused because a layer file was not in the
+// stream: it opens a layer's file only when it lacks the layer.
+func missingLayer(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "no such file or directory") && (strings.Contains(m, "layer.tar") || strings.Contains(m, "blobs/sha256"))
+}
+
+// Inventory is the engine's layer inventory, for a delta load: the chain ID of every
+// layer of every image (the API has no call for it; each image's diffIDs give its
+// chain), read with a few inspects at a time. It is nil, with a note saying why, on
+// the containerd image store, which imports every layer of a load.
+func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, string, error) {
+	info, err := eng.Info(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if info.Containerd {
+		return nil, "this engine keeps images in the containerd image store, which needs every layer of a load: imgup sends them all", nil
+	}
+	imgs, err := eng.Images(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	inv := &archive.Inventory{Chains: map[string]bool{}, DiffIDs: map[string]bool{}}
+	var mu sync.Mutex
+	var first error
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range work {
+				layers, err := eng.ImageLayers(ctx, id)
+				mu.Lock()
+				if err != nil && first == nil && !strings.Contains(err.Error(), "No such image") {
+					first = fmt.Errorf("reading the layers of image %s: %w", engine.ShortID(id), err)
+				}
+				chain := ""
+				for _, l := range layers {
+					chain = archive.ChainID(chain, l)
+					inv.Chains[chain], inv.DiffIDs[l] = true, true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, img := range imgs {
+		work <- img.ID
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return nil, "", first
+	}
+	return inv, "", nil
 }
 
 // unexpected compares what the engine says it loaded with what imgup read: a tag the
@@ -176,4 +244,38 @@ func short(id string) string {
 		return id
 	}
 	return "sha256:" + engine.ShortID(id)
+}
+
+// Sent says what a delta load sent of an archive: "sent 9.4 MB of 261 MB: 11 layers
+// already present", or "" when it left nothing out.
+func Sent(a *archive.Archive) string {
+	if a == nil {
+		return ""
+	}
+	var sent, omitted int64
+	layers := 0
+	for _, p := range a.Parts {
+		if p.Skipped {
+			continue
+		}
+		sent += p.Sent
+		omitted += p.OmittedBytes
+		layers += p.Omitted
+	}
+	if layers == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s: sent %s of %s to the engine: %d layer(s) already present", filepath.Base(a.Path), human(sent), human(sent+omitted), layers)
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -41,6 +41,11 @@ type Part struct {
 	Skipped bool `json:"skipped,omitempty"`
 	// Lacking lists the layer digests the part names but leaves out (Options.MayLack).
 	Lacking []string `json:"lacking,omitempty"`
+	// Omitted counts the layers a delta load did not send, the engine having them, and
+	// OmittedBytes their size; Sent is the bytes the sink got (Options.Have, Omit).
+	Omitted      int   `json:"omitted,omitempty"`
+	OmittedBytes int64 `json:"omitted_bytes,omitempty"`
+	Sent         int64 `json:"sent,omitempty"`
 	// Files are the part's entries and their sizes; Sums the sha256 ("sha256:HEX") of
 	// its JSON files (manifests, configs, index.json). For Options.Keep's checks.
 	Files map[string]int64  `json:"-"`

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"math"
 	"bufio"
 	"bytes"
 	"context"
@@ -40,6 +41,20 @@ type Options struct {
 	// bundle leaves out the layers its base shipped, which the engine already has and
 	// does not open. The part lists such layers in Part.Lacking.
 	MayLack func(digest string) bool
+	// Have is the engine's layer inventory: a load then sends only the layers the engine
+	// lacks (delta load). Layers it has are read, not sent; the engine does not open a
+	// layer whose chain it has. nil sends everything.
+	Have *Inventory
+	// Omit, when set, says that an entry need not reach the sink: a bundle knows each
+	// layer blob's chain from bundle.json.
+	Omit func(name string) bool
+}
+
+// Inventory is what layers an engine has: the chain ID of every layer of every image,
+// and the diffIDs among them.
+type Inventory struct {
+	Chains  map[string]bool
+	DiffIDs map[string]bool
 }
 
 const (
@@ -368,11 +383,41 @@ type partState struct {
 	// ociConfig and ociLayers name, per image, the blobs a synthesized manifest.json lists.
 	ociConfig []string
 	ociLayers [][]string
+	// present are the classic layer folders whose layer the engine has (delta load).
+	present map[string]bool
 }
+
+// omit tells whether an entry's bytes may stay out of the sink's stream: a layer the
+// engine already has.
+func (ps *partState) omit(name string) bool {
+	o := ps.rd.opt
+	if o.Load == nil {
+		return false
+	}
+	if o.Omit != nil && o.Omit(name) {
+		return true
+	}
+	if o.Have == nil {
+		return false
+	}
+	if dir, ok := strings.CutSuffix(name, "/layer.tar"); ok && ps.present[dir] {
+		return true
+	}
+	// Docker 25's OCI layout stores layers uncompressed: the blob's digest is its
+	// diffID. Its chain is known only from the index at the end, so this is a guess the
+	// loader checks (a layer the engine lacks fails the load, which is then retried
+	// with every layer).
+	if d, ok := blobDigest(name); ok && o.Have.DiffIDs["sha256:"+d] {
+		return true
+	}
+	return false
+}
+
+func round512(n int64) int64 { return (n + 511) / 512 * 512 }
 
 func (rd *reader) startPart(ctx context.Context, name string, rec *recorder) *partState {
 	ps := &partState{ctx: ctx, rd: rd, part: Part{Name: name}, rec: rec,
-		files: map[string]int64{}, kept: map[string][]byte{}, dig: map[string]string{}}
+		files: map[string]int64{}, kept: map[string][]byte{}, dig: map[string]string{}, present: map[string]bool{}, contentEnd: rec.off}
 	if rd.opt.Load != nil {
 		pw := newChunkPipe()
 		ps.pw, ps.errc = pw, make(chan error, 1)
@@ -397,11 +442,29 @@ func errSinkDone(err error) error {
 
 // entry reads one tar entry, deciding whether its bytes may go to the sink now.
 func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
-	if isMetadata(name) {
+	omit := (h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA) && ps.omit(name)
+	switch {
+	case isMetadata(name):
 		ps.rec.hold = true // keep holding: metadata decides the verdict
-	} else if err := ps.rec.release(); err != nil {
-		return err
+	case omit:
+		// Leave the whole entry out of the sink's stream: its header blocks (from the
+		// end of the previous entry's padding) through its own padding.
+		ps.rec.dropFrom(round512(ps.contentEnd))
+		if err := ps.rec.release(); err != nil {
+			return err
+		}
+		ps.part.Omitted++
+		ps.part.OmittedBytes += h.Size
+	default:
+		if err := ps.rec.release(); err != nil {
+			return err
+		}
 	}
+	defer func() {
+		if omit {
+			ps.rec.dropTo(round512(ps.contentEnd))
+		}
+	}()
 	if h.Typeflag != tar.TypeDir {
 		if _, dup := ps.files[name]; dup {
 			return fault("%s appears twice in the archive: the engine would take the last one, imgup the first; refused", Safe(name))
@@ -432,6 +495,11 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 				ps.kept[name] = b
 				sum := sha256.Sum256(b)
 				ps.dig[name] = "sha256:" + hex.EncodeToString(sum[:])
+				if dir, ok := strings.CutSuffix(name, "/json"); ok && ps.rd.opt.Have != nil && ps.rd.opt.Load != nil {
+					if v1LayerPresent(dir, b, ps.rd.opt.Have.Chains) {
+						ps.present[dir] = true
+					}
+				}
 			}
 		} else if err := ps.rd.discard(ps.ctx, tr); err != nil {
 			return err
@@ -536,6 +604,7 @@ func (ps *partState) finish() error {
 		if err != nil {
 			return err
 		}
+		ps.part.Sent = ps.rec.sent
 	}
 	ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
 	return nil
@@ -585,6 +654,51 @@ type recorder struct {
 	off       int64
 	// sinkErr is set when the sink stopped taking bytes.
 	sinkErr error
+	// drops are stream ranges [from, to) left out of the sink's stream (delta load).
+	drops []span
+	// sent counts the bytes the sink got.
+	sent int64
+}
+
+type span struct{ from, to int64 }
+
+// dropFrom starts leaving bytes out of the sink's stream at offset from, until dropTo.
+func (c *recorder) dropFrom(from int64) {
+	c.drops = append(c.drops, span{from, math.MaxInt64})
+}
+
+// dropTo ends the last drop at offset to.
+func (c *recorder) dropTo(to int64) {
+	if n := len(c.drops); n > 0 {
+		c.drops[n-1].to = to
+	}
+}
+
+// emit writes to the sink the bytes p, which sit at stream offset at, leaving out the
+// dropped ranges.
+func (c *recorder) emit(p []byte, at int64) error {
+	for len(p) > 0 {
+		// Forget drops that end before p.
+		for len(c.drops) > 0 && c.drops[0].to <= at {
+			c.drops = c.drops[1:]
+		}
+		n := int64(len(p))
+		if len(c.drops) > 0 {
+			d := c.drops[0]
+			if d.from <= at {
+				skip := min(n, d.to-at)
+				p, at = p[skip:], at+skip
+				continue
+			}
+			n = min(n, d.from-at)
+		}
+		if _, err := c.w.Write(p[:n]); err != nil {
+			return err
+		}
+		c.sent += n
+		p, at = p[n:], at+n
+	}
+	return nil
 }
 
 func (c *recorder) Read(p []byte) (int, error) {
@@ -602,7 +716,7 @@ func (c *recorder) Read(p []byte) (int, error) {
 			if werr := c.release(); werr != nil {
 				return 0, werr
 			}
-			if _, werr := c.w.Write(p[:n]); werr != nil {
+			if werr := c.emit(p[:n], c.off); werr != nil {
 				c.sinkErr = werr
 				return 0, werr
 			}
@@ -619,7 +733,7 @@ func (c *recorder) release() error {
 		c.held.Reset()
 		return nil
 	}
-	_, err := c.w.Write(c.held.Bytes())
+	err := c.emit(c.held.Bytes(), c.heldStart)
 	c.held.Reset()
 	if err != nil {
 		c.sinkErr = err

@@ -89,7 +89,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// The engine gets a stream it can load: a docker-save manifest.json is added.
 	var loaded bytes.Buffer
-	o := b.ReadOptions(nil)
+	o := b.ReadOptions(nil, nil)
 	o.Load = func(_ context.Context, r io.Reader) error { _, err := io.Copy(&loaded, r); return err }
 	if _, err := archive.Read(context.Background(), p, o); err != nil {
 		t.Fatal(err)

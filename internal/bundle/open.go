@@ -132,18 +132,31 @@ func Reopen(path, digest string) (*Bundle, error) {
 
 // ReadOptions are the archive options that check the bundle's images while they
 // stream: every blob against its digest, and, before the last bytes reach the engine,
-// the file against bundle.json (keep runs after that check).
-func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error) archive.Options {
+// the file against bundle.json (keep runs after that check). With the engine's
+// inventory, a layer blob whose chain the engine has for every image using it is not
+// sent: bundle.json tells its chain before the blob arrives.
+func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error, have *archive.Inventory) archive.Options {
 	base := map[string]bool{}
+	present := map[string]bool{} // layer blob name -> the engine has it in every image
 	for _, img := range b.Manifest.Images {
+		chain := ""
 		for _, l := range img.Layers {
+			chain = archive.ChainID(chain, l.DiffID)
 			if l.InBase {
 				base[l.Digest] = true
 			}
+			name := "blobs/sha256/" + strings.TrimPrefix(l.Digest, "sha256:")
+			ok := have != nil && have.Chains[chain]
+			if prev, seen := present[name]; seen {
+				ok = ok && prev
+			}
+			present[name] = ok
 		}
 	}
 	return archive.Options{
 		VerifyBlobs: true,
+		Have:        have,
+		Omit:        func(name string) bool { return present[name] },
 		MayLack:     func(d string) bool { return base[d] },
 		Keep: func(ctx context.Context, p *archive.Part) error {
 			if err := b.Check(p); err != nil {
@@ -234,7 +247,7 @@ func familiar(ref string) string {
 // Read opens the bundle's images as an archive, checking them against bundle.json,
 // without loading anything.
 func (b *Bundle) Read(ctx context.Context, progress func(int64)) (*archive.Archive, error) {
-	o := b.ReadOptions(nil)
+	o := b.ReadOptions(nil, nil)
 	o.Progress, o.Digest = progress, true
 	return archive.Read(ctx, b.Path, o)
 }

@@ -15,10 +15,21 @@ type loadResult struct {
 	Archive string         `json:"archive"`
 	Form    string         `json:"form"`
 	Images  []apply.Loaded `json:"images"`
+	// Sent is the bytes of tar sent to the engine (less than the archive's tar when a
+	// delta load left out layers the engine has).
+	Sent int64 `json:"sent_bytes"`
+}
+
+func sentBytes(a *archive.Archive) int64 {
+	var n int64
+	for _, p := range a.Parts {
+		n += p.Sent
+	}
+	return n
 }
 
 func newLoadCmd(env *Env) *cobra.Command {
-	var asJSON bool
+	var asJSON, allLayers bool
 	var t trustFlags
 	var dir string
 	c := &cobra.Command{
@@ -31,7 +42,16 @@ unpacked to disk, memory stays flat whatever the archive size.
 Each archive is checked while it streams; a broken one is refused as a whole (the
 engine loads nothing of it). Images the engine already has under the same name and
 image ID are skipped. After loading, every reference is inspected and its image ID
-compared with the archive's. Archives are loaded one after another: when a later
+compared with the archive's.
+
+Only the layers the engine lacks are sent (a delta load): imgup reads the engine's
+layer inventory first and leaves out of the stream every layer whose chain the engine
+has, which the engine then does not open. An update that changes one application layer
+on a large base sends that layer. It says "sent 9.4 MB of 261 MB to the engine: 11
+layer(s) already present". On the containerd image store (Engine 29's default) every
+layer is sent. --all-layers sends every layer anyway.
+
+Archives are loaded one after another: when a later
 archive is refused, the earlier ones stay loaded (loading only adds images).
 
 A vendor bundle is loaded only when its signature verifies against the trusted keys
@@ -56,8 +76,19 @@ before the engine gets the end of the stream.`,
 			defer eng.Close()
 			var results []loadResult
 			var archives []*archive.Archive
+			var have *archive.Inventory
+			if !allLayers {
+				inv, note, err := apply.Inventory(ctx, eng)
+				if err != nil {
+					return err
+				}
+				if note != "" {
+					fmt.Fprintf(env.Stderr, "imgup: note: %s\n", note)
+				}
+				have = inv
+			}
 			for _, f := range files {
-				lo := apply.LoadOptions{}
+				lo := apply.LoadOptions{Have: have, Note: func(n string) { fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(n)) }}
 				if bundle.IsBundle(f) {
 					if lo.Bundle, err = t.open(env, dir, f); err != nil {
 						return err
@@ -71,7 +102,10 @@ before the engine gets the end of the stream.`,
 					return err
 				}
 				archives = append(archives, a)
-				results = append(results, loadResult{Archive: f, Form: a.Form(), Images: loaded})
+				results = append(results, loadResult{Archive: f, Form: a.Form(), Images: loaded, Sent: sentBytes(a)})
+				if s := apply.Sent(a); s != "" && !asJSON {
+					fmt.Fprintln(env.Stdout, archive.Safe(s))
+				}
 				if !asJSON {
 					for _, l := range loaded {
 						name := l.Ref
@@ -98,6 +132,7 @@ before the engine gets the end of the stream.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
+	c.Flags().BoolVar(&allLayers, "all-layers", false, "send every layer, even those the engine has (no delta load)")
 	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys (for bundles)")
 	t.register(c)
 	return c

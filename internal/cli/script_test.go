@@ -277,6 +277,9 @@ func (f *fake) Images(ctx context.Context) ([]engine.Image, error) {
 	}
 	return out, nil
 }
+func (f *fake) ImageLayers(ctx context.Context, ref string) ([]string, error) {
+	return nil, nil
+}
 func (f *fake) Containers(ctx context.Context) ([]engine.Container, error) {
 	return f.State.Containers, nil
 }

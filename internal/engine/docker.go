@@ -82,7 +82,13 @@ func (d *Docker) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return Info{Host: d.c.DaemonHost(), ServerVersion: r.Info.ServerVersion, APIVersion: d.c.ClientVersion(), RootDir: r.Info.DockerRootDir}, nil
+	info := Info{Host: d.c.DaemonHost(), ServerVersion: r.Info.ServerVersion, APIVersion: d.c.ClientVersion(), RootDir: r.Info.DockerRootDir, Driver: r.Info.Driver}
+	for _, kv := range r.Info.DriverStatus {
+		if len(kv) == 2 && kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			info.Containerd = true
+		}
+	}
+	return info, nil
 }
 
 // message is one line of the engine's JSON message stream.

@@ -137,10 +137,14 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 	var chains map[string]bool
 	for _, b := range o.Bundles {
 		if b.Manifest.Base != nil && chains == nil {
-			var err error
-			if chains, err = LayerChains(ctx, s.Engine); err != nil {
+			inv, note, err := apply.Inventory(ctx, s.Engine)
+			if err != nil {
 				return nil, err
 			}
+			if inv == nil {
+				return nil, fmt.Errorf("bundle %s %s is differential, and imgup cannot tell which layers the engine has (%s): ask the vendor for a full bundle", b.Manifest.Name, b.Manifest.Version, note)
+			}
+			chains = inv.Chains
 		}
 	}
 	return plan.Make(plan.Input{Deployment: s.Deployment, Archives: o.Archives, Images: images, Containers: s.Containers,
@@ -148,27 +152,6 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 		Bundles: o.Bundles, Chains: chains})
 }
 
-// LayerChains is the inventory of the engine's layers: the chain ID of every layer of
-// every image. The API has no call for it; each image's diffIDs give its chain.
-func LayerChains(ctx context.Context, eng engine.Client) (map[string]bool, error) {
-	imgs, err := eng.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, img := range imgs {
-		layers, err := eng.ImageLayers(ctx, img.ID)
-		if err != nil {
-			return nil, fmt.Errorf("reading the layers of image %s: %w", engine.ShortID(img.ID), err)
-		}
-		chain := ""
-		for _, l := range layers {
-			chain = archive.ChainID(chain, l)
-			out[chain] = true
-		}
-	}
-	return out, nil
-}
 
 // Apply runs a plan made from this snapshot: load, back up, edit, restart, verify, and
 // undo on failure.
