@@ -2,7 +2,6 @@ package archive
 
 import (
 	"archive/tar"
-	"math"
 	"bufio"
 	"bytes"
 	"context"
@@ -13,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
 	"path"
 	"regexp"

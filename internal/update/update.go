@@ -152,7 +152,6 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 		Bundles: o.Bundles, Chains: chains})
 }
 
-
 // Apply runs a plan made from this snapshot: load, back up, edit, restart, verify, and
 // undo on failure.
 func (s *Snapshot) Apply(ctx context.Context, p *plan.Plan, o apply.Options) (*apply.Outcome, error) {
