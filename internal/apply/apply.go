@@ -33,6 +33,9 @@ type Options struct {
 	Of string
 	// Hooks let tests stop or break a run at a step; nil in production.
 	Hooks *Hooks
+	// Started are the loads begun (deferred) by the read that made the plan, by
+	// archive path: apply finishes them instead of reading the archives again.
+	Started map[string]*Loading
 }
 
 // Hooks are the seams tests use to prove that nothing is lost: a crash after any step,
@@ -147,7 +150,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		began = time.Now()
 	}
 	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
-	loaded, err := loadAll(ctx, eng, p, em)
+	loaded, err := loadAll(ctx, eng, p, opt.Started, em)
 	stage("load")
 	out.Loaded = loaded
 	for _, l := range loaded {
@@ -305,7 +308,7 @@ func (o Options) crashPoint(step string) {
 }
 
 // loadAll loads every archive that holds an image the engine lacks.
-func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) ([]Loaded, error) {
+func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[string]*Loading, em *emitter) ([]Loaded, error) {
 	need := map[string]bool{}
 	var order []string
 	for _, l := range p.Loads {
@@ -316,7 +319,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 	}
 	var all []Loaded
 	var have *archive.Inventory
-	if len(order) > 0 {
+	if len(order) > len(started) {
 		// The inventory is read now, not at plan time: a layer removed since is sent.
 		inv, note, err := Inventory(ctx, eng)
 		if err != nil {
@@ -344,7 +347,15 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, em *emitter) 
 				}
 			}
 		}
-		arch, loaded, err := LoadArchive(ctx, eng, a, lo)
+		var arch *archive.Archive
+		var loaded []Loaded
+		var err error
+		if l := started[a]; l != nil {
+			// Read and streamed when the plan was made: only the last bytes go now.
+			arch, loaded, err = l.Finish(ctx)
+		} else {
+			arch, loaded, err = LoadArchive(ctx, eng, a, lo)
+		}
 		done(err == nil)
 		if n := Sent(arch); err == nil && n != "" {
 			em.note("load", n)

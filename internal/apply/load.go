@@ -33,6 +33,10 @@ type LoadOptions struct {
 	Have *archive.Inventory
 	// Note is told what the load did that the operator should know (a retry).
 	Note func(string)
+	// Defer (StartLoad) streams the archive but leaves the load to Finish.
+	Defer bool
+	// Digest computes the file's sha256 while it streams, for the plan's record.
+	Digest bool
 	// Bundle, for a vendor bundle, checks every blob against its digest while it
 	// streams and the file against the bundle.json a plan verified, before the engine
 	// gets the last bytes.
@@ -43,46 +47,95 @@ type LoadOptions struct {
 // whose images are all already loaded under their names, and then confirms every
 // reference by inspecting it: it must carry the archive's config digest as image ID.
 func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, error) {
-	var mu sync.Mutex
-	var engineSaid []string
-	keep := func(ctx context.Context, p *archive.Part) error {
-		for _, img := range p.Images {
-			ok, err := present(ctx, eng, img)
-			if err != nil || !ok {
-				return err
-			}
-		}
-		return archive.ErrSkip
+	lo.Defer = false
+	l, err := StartLoad(ctx, eng, path, lo)
+	if err != nil {
+		return nil, nil, err
 	}
-	opts := archive.Options{Keep: keep, Have: lo.Have}
+	return l.Finish(ctx)
+}
+
+// Loading is a load under way: the archive has been read and streamed, and, when
+// deferred, waits for Finish or Abort with the engine holding all but its last bytes.
+type Loading struct {
+	eng        engine.Client
+	path       string
+	lo         LoadOptions
+	Archive    *archive.Archive
+	mu         sync.Mutex
+	engineSaid []string
+	err        error // the read's error, for Finish's retry
+}
+
+// StartLoad reads the archive at path once, streaming it to the engine. With
+// lo.Defer the engine gets every byte but the last: nothing is loaded until Finish,
+// and Abort leaves the engine as it was. The returned Loading's Archive describes the
+// archive (for a plan). Without Defer the load completes here.
+func StartLoad(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*Loading, error) {
+	l := &Loading{eng: eng, path: path, lo: lo}
+	opts := archive.Options{Keep: l.keep, Have: lo.Have}
 	if lo.Bundle != nil {
-		opts = lo.Bundle.ReadOptions(keep, lo.Have)
+		opts = lo.Bundle.ReadOptions(l.keep, lo.Have)
 	}
-	opts.Progress = lo.Progress
+	opts.Progress, opts.Defer, opts.Digest = lo.Progress, lo.Defer, lo.Digest
 	opts.Load = func(ctx context.Context, r io.Reader) error {
 		refs, err := eng.Load(ctx, r)
-		mu.Lock()
-		engineSaid = append(engineSaid, refs...)
-		mu.Unlock()
+		l.mu.Lock()
+		l.engineSaid = append(l.engineSaid, refs...)
+		l.mu.Unlock()
 		if err != nil && !errors.Is(err, archive.ErrSkip) && !errors.Is(ctx.Err(), context.Canceled) {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		return err
 	}
 	a, err := archive.Read(ctx, path, opts)
-	if err != nil && lo.Have != nil && missingLayer(err) {
+	if err != nil && !(lo.Have != nil && missingLayer(err)) {
+		return nil, err
+	}
+	l.Archive, l.err = a, err
+	return l, nil
+}
+
+// keep withholds a part whose images the engine already has under every name.
+func (l *Loading) keep(ctx context.Context, p *archive.Part) error {
+	for _, img := range p.Images {
+		ok, err := present(ctx, l.eng, img)
+		if err != nil || !ok {
+			return err
+		}
+	}
+	return archive.ErrSkip
+}
+
+// Abort cancels a deferred load: the engine loads nothing of it.
+func (l *Loading) Abort() {
+	if l != nil && l.Archive != nil {
+		l.Archive.Abort()
+	}
+}
+
+// Finish completes the load and confirms every reference's image ID. A load the
+// engine refused for a layer imgup left out is done again with every layer.
+func (l *Loading) Finish(ctx context.Context) (*archive.Archive, []Loaded, error) {
+	err := l.err
+	if err == nil && l.Archive.Pending() {
+		err = l.Archive.Commit(ctx, l.keep)
+	}
+	if err != nil && l.lo.Have != nil && missingLayer(err) {
 		// The engine lacked a layer imgup left out (removed since the inventory, or a
 		// guessed OCI layer): send everything, once.
-		if lo.Note != nil {
-			lo.Note(fmt.Sprintf("%s: the engine lacked a layer imgup had left out; loading again with every layer", path))
+		if l.lo.Note != nil {
+			l.lo.Note(fmt.Sprintf("%s: the engine lacked a layer imgup had left out; loading again with every layer", l.path))
 		}
+		lo := l.lo
 		lo.Have = nil
-		return LoadArchive(ctx, eng, path, lo)
+		return LoadArchive(ctx, l.eng, l.path, lo)
 	}
+	a := l.Archive
 	if err != nil {
-		return nil, nil, err
+		return a, nil, err
 	}
-	if err := unexpected(ctx, eng, path, a, engineSaid); err != nil {
+	if err := unexpected(ctx, l.eng, l.path, a, l.engineSaid); err != nil {
 		return a, nil, err
 	}
 	var out []Loaded
@@ -93,13 +146,13 @@ func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOpt
 				refs = []string{""}
 			}
 			for _, ref := range refs {
-				l := Loaded{Ref: ref, ID: img.ID, Already: p.Skipped}
+				ld := Loaded{Ref: ref, ID: img.ID, Already: p.Skipped}
 				if !p.Skipped {
-					if err := confirm(ctx, eng, path, ref, img.ID); err != nil {
+					if err := confirm(ctx, l.eng, l.path, ref, img.ID); err != nil {
 						return a, out, err
 					}
 				}
-				out = append(out, l)
+				out = append(out, ld)
 			}
 		}
 	}

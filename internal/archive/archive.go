@@ -64,6 +64,8 @@ type Archive struct {
 	Parts  []Part `json:"parts"`
 	// Ignored lists files inside a bundle that are not image archives (a README, checksums).
 	Ignored []string `json:"ignored,omitempty"`
+	// pending are the parts of a deferred read (Options.Defer) awaiting Commit or Abort.
+	pending []*partState
 }
 
 // Images returns every image of every part, in archive order.

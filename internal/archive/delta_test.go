@@ -100,3 +100,41 @@ func TestDeltaOCI(t *testing.T) {
 		}
 	}
 }
+
+// A deferred read describes the archive and streams it, but the sink sees the end of
+// its stream only on Commit; Abort cuts it short.
+func TestDeferredRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.tar")
+	os.WriteFile(p, archivetest.Classic(t, []archivetest.Image{archivetest.Random(t, 2, "acme/web:1")}, nil), 0o644)
+	for _, commit := range []bool{true, false} {
+		done := make(chan error, 1)
+		var n int64
+		a, err := Read(context.Background(), p, Options{Defer: true, Load: func(_ context.Context, r io.Reader) error {
+			var err error
+			n, err = io.Copy(io.Discard, r)
+			done <- err
+			return err
+		}})
+		if err != nil || !a.Pending() || len(a.Images()) != 1 {
+			t.Fatalf("read: %v, pending %v", err, a.Pending())
+		}
+		select {
+		case <-done:
+			t.Fatal("the sink got the end of the stream before Commit")
+		default:
+		}
+		if commit {
+			if err := a.Commit(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil || n == 0 || a.Parts[0].Sent != n {
+				t.Fatalf("commit: %v, sent %d of %d", err, a.Parts[0].Sent, n)
+			}
+		} else {
+			a.Abort()
+			if err := <-done; err == nil {
+				t.Fatal("abort: the sink's stream ended cleanly")
+			}
+		}
+	}
+}

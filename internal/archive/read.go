@@ -48,6 +48,14 @@ type Options struct {
 	// Omit, when set, says that an entry need not reach the sink: a bundle knows each
 	// layer blob's chain from bundle.json.
 	Omit func(name string) bool
+	// Check is called when a part has been read and described, before Keep: an error
+	// aborts the read (a bundle compares the part with its bundle.json).
+	Check func(ctx context.Context, p *Part) error
+	// Defer leaves each part's sink waiting for its last bytes when Read returns: the
+	// engine has the stream but has loaded nothing. Archive.Commit (with Keep's role)
+	// finishes the loads, Archive.Abort cancels them. So one read both describes an
+	// archive for a plan and loads it once the plan is confirmed.
+	Defer bool
 }
 
 // Inventory is what layers an engine has: the chain ID of every layer of every image,
@@ -139,6 +147,7 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		}
 	}()
 	if err := rd.top(ctx, pbr); err != nil {
+		a.Abort()
 		var se *sinkError
 		if errors.As(err, &se) {
 			return nil, se.err
@@ -385,6 +394,8 @@ type partState struct {
 	ociLayers [][]string
 	// present are the classic layer folders whose layer the engine has (delta load).
 	present map[string]bool
+	// index is the part's place in Archive.Parts.
+	index int
 }
 
 // omit tells whether an entry's bytes may stay out of the sink's stream: a layer the
@@ -577,12 +588,30 @@ func (ps *partState) finish() error {
 		return ps.abort(err)
 	}
 	ps.part.Files, ps.part.Sums = ps.files, ps.dig
-	if ps.rd.opt.Keep != nil {
-		if err := ps.rd.opt.Keep(ps.ctx, &ps.part); err != nil {
+	if c := ps.rd.opt.Check; c != nil {
+		if err := c(ps.ctx, &ps.part); err != nil {
+			return ps.abort(err)
+		}
+	}
+	ps.index = len(ps.rd.a.Parts)
+	ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
+	if ps.rd.opt.Defer && ps.pw != nil {
+		// The sink has every byte but the held tail: the engine has loaded nothing yet.
+		ps.rd.a.pending = append(ps.rd.a.pending, ps)
+		return nil
+	}
+	return ps.settle(ps.rd.opt.Keep)
+}
+
+// settle asks keep and then releases the held tail to the sink (or withholds it), and
+// waits for the sink's verdict.
+func (ps *partState) settle(keep func(context.Context, *Part) error) error {
+	part := &ps.rd.a.Parts[ps.index]
+	if keep != nil {
+		if err := keep(ps.ctx, part); err != nil {
 			ps.abort(err)
 			if errors.Is(err, ErrSkip) {
-				ps.part.Skipped = true
-				ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
+				part.Skipped = true
 				return nil
 			}
 			return err
@@ -604,11 +633,49 @@ func (ps *partState) finish() error {
 		if err != nil {
 			return err
 		}
-		ps.part.Sent = ps.rec.sent
+		part.Sent = ps.rec.sent
 	}
-	ps.rd.a.Parts = append(ps.rd.a.Parts, ps.part)
 	return nil
 }
+
+// Pending reports whether a deferred read (Options.Defer) waits for Commit or Abort.
+func (a *Archive) Pending() bool { return len(a.pending) > 0 }
+
+// Commit finishes a deferred read: for each part, keep decides (ErrSkip withholds it)
+// and the held tail goes to the sink, whose verdict Commit waits for. The first error
+// aborts the parts not committed yet.
+func (a *Archive) Commit(ctx context.Context, keep func(context.Context, *Part) error) error {
+	pending := a.pending
+	a.pending = nil
+	for i, ps := range pending {
+		ps.ctx = ctx
+		if err := ps.settle(keep); err != nil {
+			for _, rest := range pending[i+1:] {
+				rest.abort(errAborted)
+			}
+			var se *sinkError
+			if errors.As(err, &se) {
+				return se.err
+			}
+			var ae *Error
+			if errors.As(err, &ae) && ae.Path == "" {
+				ae.Path = a.Path
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Abort ends a deferred read without loading anything: each sink's stream is cut short.
+func (a *Archive) Abort() {
+	for _, ps := range a.pending {
+		ps.abort(errAborted)
+	}
+	a.pending = nil
+}
+
+var errAborted = errors.New("load abandoned: nothing was loaded")
 
 // synthesizeManifest writes a classic manifest.json into the stream for an archive in
 // the pure OCI layout, which engines before 25 cannot load otherwise: the held tail up

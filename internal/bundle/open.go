@@ -132,7 +132,7 @@ func Reopen(path, digest string) (*Bundle, error) {
 
 // ReadOptions are the archive options that check the bundle's images while they
 // stream: every blob against its digest, and, before the last bytes reach the engine,
-// the file against bundle.json (keep runs after that check). With the engine's
+// the file against bundle.json (Check; keep runs after it). With the engine's
 // inventory, a layer blob whose chain the engine has for every image using it is not
 // sent: bundle.json tells its chain before the blob arrives.
 func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error, have *archive.Inventory) archive.Options {
@@ -158,15 +158,8 @@ func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error, ha
 		Have:        have,
 		Omit:        func(name string) bool { return present[name] },
 		MayLack:     func(d string) bool { return base[d] },
-		Keep: func(ctx context.Context, p *archive.Part) error {
-			if err := b.Check(p); err != nil {
-				return err
-			}
-			if keep != nil {
-				return keep(ctx, p)
-			}
-			return nil
-		},
+		Check:       func(_ context.Context, p *archive.Part) error { return b.Check(p) },
+		Keep:        keep,
 	}
 }
 

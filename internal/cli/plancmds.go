@@ -29,6 +29,9 @@ type planFlags struct {
 	restart    string
 	// refuseInterrupted is set by apply: an interrupted update must be undone first.
 	refuseInterrupted bool
+	// load is set by apply: the read that makes the plan also streams each archive to
+	// the engine, which loads it only once the plan is confirmed.
+	load bool
 }
 
 func (f *planFlags) register(c *cobra.Command) {
@@ -46,6 +49,16 @@ type observed struct {
 	archives []*archive.Archive
 	bundles  []*bundle.Bundle
 	plan     *plan.Plan
+	// started are apply's deferred loads by archive path.
+	started map[string]*apply.Loading
+}
+
+// Close abandons the loads apply did not finish and closes the snapshot.
+func (o *observed) Close() error {
+	for _, l := range o.started {
+		l.Abort()
+	}
+	return o.Snapshot.Close()
 }
 
 // observe reads the deployment, the archives and the engine, and makes the plan.
@@ -66,9 +79,9 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 	if err != nil {
 		return nil, err
 	}
-	o := &observed{Snapshot: s}
+	o := &observed{Snapshot: s, started: map[string]*apply.Loading{}}
 	fail := func(err error) (*observed, error) {
-		s.Close()
+		o.Close()
 		return nil, err
 	}
 	for _, w := range s.Deployment.Warnings {
@@ -87,21 +100,27 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 	if err != nil {
 		return fail(err)
 	}
+	var have *archive.Inventory
+	if f.load {
+		inv, note, err := apply.Inventory(ctx, s.Engine)
+		if err != nil {
+			return fail(err)
+		}
+		if note != "" {
+			fmt.Fprintf(env.Stderr, "imgup: note: %s\n", note)
+		}
+		have = inv
+	}
 	for _, file := range files {
-		var a *archive.Archive
+		var b *bundle.Bundle
 		if bundle.IsBundle(file) {
-			b, err := f.trustFlags.open(env, s.Deployment.Root, file)
-			if err != nil {
-				return fail(err)
-			}
-			r := startReading(env, "verifying", file, fileSize(file))
-			a, err = b.Read(ctx, r.count)
-			r.done(err == nil)
-			if err != nil {
+			if b, err = f.trustFlags.open(env, s.Deployment.Root, file); err != nil {
 				return fail(err)
 			}
 			o.bundles = append(o.bundles, b)
-		} else if a, err = readOne(ctx, env, file); err != nil {
+		}
+		a, err := o.read(ctx, env, file, b, have, f.load)
+		if err != nil {
 			return fail(err)
 		}
 		o.archives = append(o.archives, a)
@@ -110,6 +129,34 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		return fail(err)
 	}
 	return o, nil
+}
+
+// read reads one archive or bundle for the plan. For apply it also streams it to the
+// engine, deferred: the engine loads it only when apply finishes the load, so the
+// archive is read once.
+func (o *observed) read(ctx context.Context, env *Env, file string, b *bundle.Bundle, have *archive.Inventory, load bool) (*archive.Archive, error) {
+	verb := "reading"
+	if b != nil {
+		verb = "verifying"
+	}
+	r := startReading(env, verb, file, fileSize(file))
+	var a *archive.Archive
+	var err error
+	switch {
+	case load:
+		var l *apply.Loading
+		l, err = apply.StartLoad(ctx, o.Engine, file, apply.LoadOptions{Progress: r.count, Have: have, Bundle: b, Defer: true, Digest: true,
+			Note: func(n string) { fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(n)) }})
+		if err == nil {
+			o.started[file], a = l, l.Archive
+		}
+	case b != nil:
+		a, err = b.Read(ctx, r.count)
+	default:
+		a, err = archive.Read(ctx, file, archive.Options{Progress: r.count, Digest: true})
+	}
+	r.done(err == nil)
+	return a, err
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
@@ -178,7 +225,7 @@ and, for a differential bundle, the base layers on the engine are checked first.
 }
 
 func newApplyCmd(env *Env) *cobra.Command {
-	f := planFlags{refuseInterrupted: true}
+	f := planFlags{refuseInterrupted: true, load: true}
 	var yes, noRollback bool
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -242,7 +289,7 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 				}
 			}
 			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Command: "imgup apply", Hooks: testHooks(env),
-				Events: newEventRenderer(env, f.asJSON)}
+				Events: newEventRenderer(env, f.asJSON), Started: o.started}
 			out, err := o.Apply(ctx, o.plan, opt)
 			if err := report(ctx, env, o.Engine, o.Deployment, o.plan, out, err, f.asJSON); err != nil {
 				return err
