@@ -35,7 +35,6 @@ printf 'FROM %s\nCOPY app.bin /app.bin\n' "$old" > "$work/app/Dockerfile"
 DOCKER_BUILDKIT=0 docker build -q -t "$new" "$work/app" >/dev/null
 
 IMGUP_KEY_PASSWORD= "$work/imgup" bundle keygen "$work/vendor" >/dev/null 2>&1
-now() { date +%s.%N; }
 docker save "$new" | gzip > "$work/new.tar.gz"
 t0=$(now); "$work/imgup" bundle create -o "$work/old.bundle" --key "$work/vendor.key" --name console --version 4.1.76383 "$old" >/dev/null; t1=$(now)
 "$work/imgup" bundle create -o "$work/new.bundle" --key "$work/vendor.key" --name console --version 4.1.76390 "$new" >/dev/null; t2=$(now)
@@ -58,7 +57,6 @@ for ((i = 1; i <= rounds; i++)); do
     times[$m]+="$(echo "$t1l - $t0l" | bc) "
   done
 done
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mi=$(echo "${times[imgup]}" | median); md=$(echo "${times[docker]}" | median)
 
 section=$(mktemp)

@@ -52,8 +52,6 @@ tar -C "$work/v" -czf "$work/vendor.tar.gz" console-web-v4-pvt-4.1.76390.tar && 
 "$work/imgup" bundle keygen "$work/vendor" >/dev/null 2>&1
 "$work/imgup" bundle create -o "$work/app.bundle" --key "$work/vendor.key" --name console --version 4.1.76390 "$app" >/dev/null
 
-now() { date +%s.%N; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 declare -A times
 m_imgup_tgz()    { "$work/imgup" load "$work/app.tar.gz" >/dev/null 2>&1; }
 m_imgup_vendor() { "$work/imgup" load "$work/vendor.tar.gz" >/dev/null 2>&1; }
@@ -83,7 +81,6 @@ for ((i = 1; i <= ROUNDS; i++)); do
 done
 declare -A med
 for k in "${!times[@]}"; do med[$k]=$(echo "${times[$k]}" | median); done
-ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 
 # Memory: peak RSS of imgup load, incremental, for the tgz and for one 4 times its size.
 docker rmi -f "$app" >/dev/null 2>&1 || true

@@ -38,7 +38,6 @@ tar -C "$work" -czf "$work/vendor.tar.gz" console-web-v4-pvt-4.1.76383.tar   # t
 rm "$work/console-web-v4-pvt-4.1.76383.tar"
 docker rmi -f "$ref" >/dev/null
 
-now() { date +%s.%N; }
 run_imgup()   { "$work/imgup" load "$work/vendor.tar.gz" >/dev/null 2>&1; }
 run_docker()  { docker load -i "$work/save.tar.gz" >/dev/null; }
 run_runbook() { mkdir -p "$work/x" && tar -C "$work/x" -zxf "$work/vendor.tar.gz" && docker load -i "$work/x/console-web-v4-pvt-4.1.76383.tar" >/dev/null; rm -rf "$work/x"; }
@@ -53,7 +52,6 @@ for ((i = 1; i <= ROUNDS; i++)); do
     echo "round $i $m $(echo "$t1 - $t0" | bc)s" >&2
   done
 done
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mi=$(echo "${times[imgup]}" | median); md=$(echo "${times[docker]}" | median); mr=$(echo "${times[runbook]}" | median)
 
 # Peak memory: this archive, and one four times larger (flat means it does not grow).

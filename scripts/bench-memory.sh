@@ -31,7 +31,6 @@ size=$(du -m "$work/big.tar.gz" | cut -f1)
 docker rmi -f "$ref" >/dev/null
 
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ins="" lod=""
 for ((i = 1; i <= ROUNDS; i++)); do
   r1=$(rss "$work/imgup" inspect "$work/big.tar.gz")

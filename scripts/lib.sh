@@ -69,3 +69,12 @@ open(out, "w").write(old)
 PY
   echo "written to $1" >&2
 }
+
+# now: the time in seconds, for timing a run.
+now() { date +%s.%N; }
+
+# median: the median of the numbers on stdin (separated by blanks or lines).
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# ratio A B: A / B with two decimals.
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }

@@ -114,39 +114,12 @@ func tarHas(t *testing.T, b []byte, name string) bool {
 
 var rewrites int
 
-// rewrite copies the bundle's tar, letting edit change an entry's bytes.
+// rewrite copies the bundle's tar, letting edit change an entry's bytes (nil drops it).
 func rewrite(t *testing.T, p string, edit func(name string, b []byte) []byte) string {
 	t.Helper()
-	raw, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(bytes.NewReader(raw))
-	var out bytes.Buffer
-	tw := tar.NewWriter(&out)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		b = edit(h.Name, b)
-		if b == nil {
-			continue
-		}
-		h.Size = int64(len(b))
-		tw.WriteHeader(h)
-		tw.Write(b)
-	}
-	tw.Close()
 	rewrites++
 	q := fmt.Sprintf("%s.changed%d", p, rewrites)
-	if err := os.WriteFile(q, out.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	archivetest.Rewrite(t, p, q, func(n string, b []byte) ([]byte, []archivetest.File) { return edit(n, b), nil })
 	return q
 }
 

@@ -9,10 +9,8 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -180,42 +179,6 @@ func TestBundleEndToEnd(t *testing.T) {
 	}
 }
 
-// rewriteTar copies a bundle, letting edit change, drop (nil) or add after an entry.
-func rewriteTar(t *testing.T, src, dst string, edit func(name string, b []byte) (out []byte, after map[string][]byte)) {
-	t.Helper()
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(bytes.NewReader(raw))
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
-		out, after := edit(h.Name, b)
-		if out != nil {
-			h.Size = int64(len(out))
-			tw.WriteHeader(h)
-			tw.Write(out)
-		}
-		for n, b := range after {
-			tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
-			tw.Write(b)
-		}
-	}
-	tw.Close()
-	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestBundleRefusals(t *testing.T) {
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "l", deploytest.Options{})
@@ -243,19 +206,19 @@ func TestBundleRefusals(t *testing.T) {
 	tamperedBlob, tamperedManifest, truncated := filepath.Join(dir, "blob.bundle"), filepath.Join(dir, "manifest.bundle"), filepath.Join(dir, "trunc.bundle")
 	var biggest string
 	var size int
-	rewriteTar(t, good, filepath.Join(dir, "scan"), func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, good, filepath.Join(dir, "scan"), func(n string, b []byte) ([]byte, []archivetest.File) {
 		if strings.HasPrefix(n, "blobs/") && len(b) > size {
 			biggest, size = n, len(b)
 		}
 		return b, nil
 	})
-	rewriteTar(t, good, tamperedBlob, func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, good, tamperedBlob, func(n string, b []byte) ([]byte, []archivetest.File) {
 		if n == biggest {
 			b[len(b)/2] ^= 0x40
 		}
 		return b, nil
 	})
-	rewriteTar(t, good, tamperedManifest, func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, good, tamperedManifest, func(n string, b []byte) ([]byte, []archivetest.File) {
 		if n == "bundle.json" {
 			b = bytes.Replace(b, []byte(`"*"`), []byte(`"console/rpa"`), 1)
 		}
@@ -308,7 +271,7 @@ func TestMinisignInterop(t *testing.T) {
 	signed := v.create(t, "x.bundle", "--version", "1", img)
 	dir := t.TempDir()
 	var manifest, sig []byte
-	rewriteTar(t, signed, filepath.Join(dir, "copy"), func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, signed, filepath.Join(dir, "copy"), func(n string, b []byte) ([]byte, []archivetest.File) {
 		switch n {
 		case "bundle.json":
 			manifest = b
@@ -333,7 +296,7 @@ func TestMinisignInterop(t *testing.T) {
 		t.Fatalf("create --unsigned: %d %s%s", code, o, e)
 	}
 	eng.Remove(t, img)
-	rewriteTar(t, unsigned, filepath.Join(dir, "u.copy"), func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, unsigned, filepath.Join(dir, "u.copy"), func(n string, b []byte) ([]byte, []archivetest.File) {
 		if n == "bundle.json" {
 			os.WriteFile(filepath.Join(dir, "u.json"), b, 0o644)
 		}
@@ -344,9 +307,9 @@ func TestMinisignInterop(t *testing.T) {
 	}
 	msig, _ := os.ReadFile(filepath.Join(dir, "u.json.minisig"))
 	bySigner := filepath.Join(dir, "minisigned.bundle")
-	rewriteTar(t, unsigned, bySigner, func(n string, b []byte) ([]byte, map[string][]byte) {
+	archivetest.Rewrite(t, unsigned, bySigner, func(n string, b []byte) ([]byte, []archivetest.File) {
 		if n == "bundle.json" {
-			return b, map[string][]byte{"bundle.json.minisig": msig}
+			return b, []archivetest.File{{Name: "bundle.json.minisig", Data: msig}}
 		}
 		return b, nil
 	})

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -256,4 +257,38 @@ func Bundle(t testing.TB, files ...File) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// Rewrite copies the tar src to dst, letting edit change an entry's bytes, drop it
+// (nil), or add entries after it: tampered archives and bundles for tests.
+func Rewrite(t testing.TB, src, dst string, edit func(name string, b []byte) (out []byte, after []File)) {
+	t.Helper()
+	raw := must(os.ReadFile(src))
+	tr := tar.NewReader(bytes.NewReader(raw))
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := must(io.ReadAll(tr))
+		out, after := edit(h.Name, b)
+		if out != nil {
+			h.Size = int64(len(out))
+			tw.WriteHeader(h)
+			tw.Write(out)
+		}
+		for _, f := range after {
+			tw.WriteHeader(&tar.Header{Name: f.Name, Mode: 0o644, Size: int64(len(f.Data)), Typeflag: tar.TypeReg})
+			tw.Write(f.Data)
+		}
+	}
+	tw.Close()
+	if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -126,6 +126,12 @@ func (e *Engine) Build(t testing.TB, ref, mode string, pad int64) string {
 		df += "COPY pad /pad\n"
 	}
 	df += "ENTRYPOINT [\"/testapp\"]\n"
+	return e.build(t, ref, dir, df)
+}
+
+// build builds the Dockerfile df in dir as ref, and notes the image for cleanup.
+func (e *Engine) build(t testing.TB, ref, dir, df string) string {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -148,16 +154,7 @@ func (e *Engine) BuildOn(t testing.TB, ref, base string, size int) string {
 	if err := os.WriteFile(filepath.Join(dir, "app"), buf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	df := fmt.Sprintf("FROM %s\nCOPY app /app\nENV VERSION=%s\n", base, ref)
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", ref, dir)
-	id := e.ImageID(t, ref)
-	e.mu.Lock()
-	e.built = append(e.built, id)
-	e.mu.Unlock()
-	return id
+	return e.build(t, ref, dir, fmt.Sprintf("FROM %s\nCOPY app /app\nENV VERSION=%s\n", base, ref))
 }
 
 // ImageID returns the image ID of ref, or "" when the engine has no such image.
