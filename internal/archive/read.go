@@ -136,6 +136,13 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		}
 	}
 	rd := &reader{opt: opt, a: a, budget: a.Size}
+	var src io.Reader = pbr
+	if c == None && !opt.Digest && opt.Load != nil {
+		// A plain tar loaded without a digest: layers the engine has are seeked past,
+		// not read.
+		src = &seekBuf{br: br, f: f, progress: opt.Progress}
+		rd.seekable = true
+	}
 	if c != None {
 		rd.budget = a.Size * maxRatio
 	}
@@ -146,7 +153,7 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 			a.SHA256 = hex.EncodeToString(sum.Sum(nil))
 		}
 	}()
-	if err := rd.top(ctx, pbr); err != nil {
+	if err := rd.top(ctx, src); err != nil {
 		a.Abort()
 		var se *sinkError
 		if errors.As(err, &se) {
@@ -182,6 +189,8 @@ func explain(c Compression, err error) error {
 type reader struct {
 	opt Options
 	a   *Archive
+	// seekable is set when the top-level tar can be seeked past (a plain file).
+	seekable bool
 	buf []byte // for reading layers, reused across entries
 	// budget is the most bytes an entry may declare: the file's size, or for a
 	// compressed file its size times maxRatio.
@@ -202,7 +211,7 @@ func isMetadata(name string) bool {
 // top reads the outer tar, deciding from its first entries whether it is a docker-save
 // tar itself or a vendor bundle of them.
 func (rd *reader) top(ctx context.Context, r io.Reader) error {
-	rec := &recorder{ctx: ctx, r: r, hold: true, active: rd.opt.Load != nil}
+	rec := &recorder{ctx: ctx, r: r, hold: true, active: rd.opt.Load != nil, seek: rd.seekable}
 	tr := tar.NewReader(rec)
 	var ps *partState
 	bundle := false
@@ -484,6 +493,14 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 			return fault("more than %d entries in one docker save tar: not a docker save archive", maxEntries)
 		}
 	}
+	if omit && ps.rec.seek {
+		// The engine has this layer and gets none of it: the tar reader seeks past it.
+		// (Its digest is not checked: its bytes go nowhere.)
+		ps.files[name] = h.Size
+		ps.contentEnd = ps.rec.off + h.Size
+		ps.rec.hold = true
+		return nil
+	}
 	if h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA {
 		ps.files[name] = h.Size
 		want, verify := blobDigest(name)
@@ -723,11 +740,74 @@ type recorder struct {
 	sinkErr error
 	// drops are stream ranges [from, to) left out of the sink's stream (delta load).
 	drops []span
+	// seek is set when r can seek forward past dropped bytes (a plain file).
+	seek bool
 	// sent counts the bytes the sink got.
 	sent int64
 }
 
 type span struct{ from, to int64 }
+
+// Seek lets the tar reader skip an entry's unread bytes (io.SeekCurrent only). Bytes the
+// sink needs are read through; dropped ones, on a plain file, are seeked past.
+func (c *recorder) Seek(off int64, whence int) (int64, error) {
+	if whence != io.SeekCurrent || off < 0 {
+		return c.off, errors.ErrUnsupported
+	}
+	if off == 0 {
+		return c.off, nil
+	}
+	sk, ok := c.r.(io.Seeker)
+	if !ok || !c.seek || (c.active && !c.dropped(c.off, c.off+off)) {
+		_, err := io.CopyN(io.Discard, struct{ io.Reader }{c}, off)
+		return c.off, err
+	}
+	if _, err := sk.Seek(off, io.SeekCurrent); err != nil {
+		return c.off, err
+	}
+	c.off += off
+	return c.off, nil
+}
+
+// dropped tells whether [from, to) lies inside one drop range.
+func (c *recorder) dropped(from, to int64) bool {
+	for _, d := range c.drops {
+		if d.from <= from && to <= d.to {
+			return true
+		}
+	}
+	return false
+}
+
+// seekBuf is a plain file read through a buffer that can also skip forward without
+// reading: what is buffered is discarded, the rest seeked past. Skipped bytes count
+// as read for progress.
+type seekBuf struct {
+	br       *bufio.Reader
+	f        *os.File
+	progress func(int64)
+}
+
+func (s *seekBuf) Read(p []byte) (int, error) { return s.br.Read(p) }
+
+func (s *seekBuf) Seek(off int64, whence int) (int64, error) {
+	if whence != io.SeekCurrent || off < 0 {
+		return 0, errors.ErrUnsupported
+	}
+	k := int64(s.br.Buffered())
+	if off <= k {
+		s.br.Discard(int(off))
+		return 0, nil
+	}
+	s.br.Discard(int(k))
+	if _, err := s.f.Seek(off-k, io.SeekCurrent); err != nil {
+		return 0, err
+	}
+	if s.progress != nil {
+		s.progress(off - k)
+	}
+	return 0, nil
+}
 
 // dropFrom starts leaving bytes out of the sink's stream at offset from, until dropTo.
 func (c *recorder) dropFrom(from int64) {
