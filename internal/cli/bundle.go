@@ -36,6 +36,7 @@ The operator, once: copy vendor.pub to <root>/.imgup/trusted/. Then for each upd
   imgup apply -C /console/consolev4pvt-4.1.150431 fix.bundle
 
 docs/bundle.md describes the format.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	c.AddCommand(newKeygenCmd(env), newBundleCreateCmd(env), newBundleVerifyCmd(env), newBundleInspectCmd(env))
 	return c

@@ -164,12 +164,17 @@ It shows its plan before it acts, and touches only what must change.
 	})
 	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env), newBundleCmd(env))
 	addPlanCommands(root, env)
-	for _, c := range root.Commands() {
-		if c.Args == nil {
-			c.Args = cobra.NoArgs
+	var wrap func(cs []*cobra.Command)
+	wrap = func(cs []*cobra.Command) {
+		for _, c := range cs {
+			if c.Args == nil {
+				c.Args = cobra.NoArgs
+			}
+			wrapArgs(c)
+			wrap(c.Commands())
 		}
-		wrapArgs(c)
 	}
+	wrap(root.Commands())
 	return root
 }
 
