@@ -191,7 +191,7 @@ type reader struct {
 	a   *Archive
 	// seekable is set when the top-level tar can be seeked past (a plain file).
 	seekable bool
-	buf []byte // for reading layers, reused across entries
+	buf      []byte // for reading layers, reused across entries
 	// budget is the most bytes an entry may declare: the file's size, or for a
 	// compressed file its size times maxRatio.
 	budget int64
