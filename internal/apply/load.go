@@ -169,7 +169,8 @@ func missingLayer(err error) bool {
 // Inventory is the engine's layer inventory, for a delta load: the chain ID of every
 // layer of every image (the API has no call for it; each image's diffIDs give its
 // chain), read with a few inspects at a time. It is nil, with a note saying why, on
-// the containerd image store, which imports every layer of a load.
+// the containerd image store, which imports every layer of a load, and when the
+// layers cannot be read: then every layer is sent. Only Info failing is an error.
 func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, string, error) {
 	info, err := eng.Info(ctx)
 	if err != nil {
@@ -180,7 +181,7 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 	}
 	imgs, err := eng.Images(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, fmt.Sprintf("imgup cannot read the engine's layers (%v): it sends every layer", err), nil
 	}
 	inv := &archive.Inventory{Chains: map[string]bool{}, DiffIDs: map[string]bool{}}
 	var mu sync.Mutex
@@ -212,7 +213,7 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 	close(work)
 	wg.Wait()
 	if first != nil {
-		return nil, "", first
+		return nil, fmt.Sprintf("imgup cannot read the engine's layers (%v): it sends every layer", first), nil
 	}
 	return inv, "", nil
 }
