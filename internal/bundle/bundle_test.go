@@ -249,3 +249,67 @@ func TestConfigFile(t *testing.T) {
 		}
 	}
 }
+
+// writeTar writes a tar of the given entries in order.
+func writeTar(t *testing.T, p string, entries ...*tar.Header) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			body := bytes.Repeat([]byte("{"), int(h.Size))
+			if h.Name == ManifestName && h.Size == int64(len(validManifest)) {
+				body = []byte(validManifest)
+			}
+			tw.Write(body)
+		}
+	}
+	tw.Close()
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var validManifest = `{"schema":"imgup.bundle/v1","name":"x","version":"1","index":{"digest":"sha256:` + zeros + `","size":1},` +
+	`"images":[{"ref":"a:1","config":"sha256:` + zeros + `","manifest":{"digest":"sha256:` + zeros + `","size":1},"layers":[],"services":["*"]}],"blobs":[{"digest":"sha256:` + zeros + `","size":1}]}`
+
+// Hostile bundles: whatever bundle.json or its signature claim, Open refuses them in
+// one line without reading more than its limit.
+func TestHostileBundles(t *testing.T) {
+	dir := t.TempDir()
+	reg := func(name string, size int64) *tar.Header {
+		return &tar.Header{Name: name, Size: size, Mode: 0o644, Typeflag: tar.TypeReg}
+	}
+	cases := []struct {
+		name    string
+		entries []*tar.Header
+		want    string
+	}{
+		{"huge manifest", []*tar.Header{reg(ManifestName, maxManifest+1)}, "is not a file of at most 4 MiB"},
+		{"manifest is a symlink", []*tar.Header{{Name: ManifestName, Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}}, "is not a file of at most"},
+		{"huge signature", []*tar.Header{reg(ManifestName, int64(len(validManifest))), reg(SignatureName, maxManifest+1)}, "bundle.json.minisig is not a file of at most"},
+		{"manifest not JSON", []*tar.Header{reg(ManifestName, 10)}, "bundle.json is not a bundle manifest"},
+		{"empty", nil, "no bundle.json at its start"},
+	}
+	for _, c := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+		writeTar(t, p, c.entries...)
+		_, err := Open(p, OpenOptions{AllowUnsigned: true})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line with %q", c.name, err, c.want)
+		}
+	}
+	for _, bad := range []string{
+		`{"schema":"imgup.bundle/v2","name":"x","version":"1"}`,
+		`{"schema":"imgup.bundle/v1","name":"x","version":"1","extra":1}`,
+		`{"schema":"imgup.bundle/v1","name":"x","version":"1","index":{"digest":"sha256:` + zeros + `"},"images":[{"ref":"a:1","config":"sha256:` + zeros + `","services":["../x"]}],"blobs":[{"digest":"sha256:` + zeros + `"}]}`,
+		`{"schema":"imgup.bundle/v1","name":"x","version":"1","index":{"digest":"sha256:` + zeros + `"},"images":[],"blobs":[],"changes":[{"file":"/etc/.env","key":"A","value":"1"}]}`,
+	} {
+		if _, err := ParseManifest([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}

@@ -71,11 +71,11 @@ func Open(path string, o OpenOptions) (*Bundle, error) {
 	if err != nil {
 		return fail(err)
 	}
-	sig, err := entry(tr, SignatureName, false)
+	m, err := ParseManifest(raw)
 	if err != nil {
 		return fail(err)
 	}
-	m, err := ParseManifest(raw)
+	sig, err := entry(tr, SignatureName, false)
 	if err != nil {
 		return fail(err)
 	}
