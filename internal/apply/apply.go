@@ -319,7 +319,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 	}
 	var all []Loaded
 	var have *archive.Inventory
-	if len(order) > len(started) {
+	if slices.ContainsFunc(order, func(a string) bool { return started[a] == nil }) {
 		// The inventory is read now, not at plan time: a layer removed since is sent.
 		inv, note, err := Inventory(ctx, eng)
 		if err != nil {
@@ -337,16 +337,6 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 		}
 		em.emit(Event{Kind: EvStageStarted, Stage: "load", Archive: a, Total: size})
 		count, done := em.reader(a, size)
-		lo := LoadOptions{Progress: count, Have: have, Note: func(n string) { em.note("load", n) }}
-		for _, b := range p.Bundles {
-			if b.Path == a {
-				var err error
-				if lo.Bundle, err = bundle.Reopen(a, b.Manifest); err != nil {
-					done(false)
-					return all, err
-				}
-			}
-		}
 		var arch *archive.Archive
 		var loaded []Loaded
 		var err error
@@ -354,7 +344,13 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 			// Read and streamed when the plan was made: only the last bytes go now.
 			arch, loaded, err = l.Finish(ctx)
 		} else {
-			arch, loaded, err = LoadArchive(ctx, eng, a, lo)
+			lo := LoadOptions{Progress: count, Have: have, Note: func(n string) { em.note("load", n) }}
+			if b := p.Bundle(a); b != nil {
+				lo.Bundle, err = bundle.Reopen(a, b.Manifest)
+			}
+			if err == nil {
+				arch, loaded, err = LoadArchive(ctx, eng, a, lo)
+			}
 		}
 		done(err == nil)
 		if n := Sent(arch); err == nil && n != "" {

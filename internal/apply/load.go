@@ -14,6 +14,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/plan"
 )
 
 // Loaded is one image of an archive after a load.
@@ -319,17 +320,5 @@ func Sent(a *archive.Archive) string {
 	if layers == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s: sent %s of %s to the engine: %d layer(s) already present", filepath.Base(a.Path), human(sent), human(sent+omitted), layers)
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
+	return fmt.Sprintf("%s: sent %s of %s to the engine: %d layer(s) already present", filepath.Base(a.Path), plan.Human(sent), plan.Human(sent+omitted), layers)
 }

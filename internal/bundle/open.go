@@ -22,8 +22,7 @@ import (
 type Bundle struct {
 	Path     string
 	Manifest *Manifest
-	// Raw is bundle.json as the file holds it; Digest its sha256 ("sha256:HEX").
-	Raw       []byte `json:"-"`
+	// Digest is the sha256 of bundle.json as the file holds it ("sha256:HEX").
 	Digest    string
 	Signature Signature
 }
@@ -80,7 +79,7 @@ func Open(path string, o OpenOptions) (*Bundle, error) {
 		return fail(err)
 	}
 	sum := sha256.Sum256(raw)
-	b := &Bundle{Path: path, Manifest: m, Raw: raw, Digest: "sha256:" + hex.EncodeToString(sum[:])}
+	b := &Bundle{Path: path, Manifest: m, Digest: "sha256:" + hex.EncodeToString(sum[:])}
 	b.Signature, err = verifySig(raw, sig, o.Trust)
 	if err != nil && !(o.AllowUnsigned && errors.Is(err, ErrUnsigned)) {
 		return fail(err)
@@ -215,8 +214,8 @@ func (b *Bundle) Check(p *archive.Part) error {
 			return fail("image %s (%s), which bundle.json lists, is not what the index names", img.Ref, img.Config)
 		}
 	}
-	if len(p.Images) != len(distinctConfigs(m)) {
-		return fail("the index names %d images, bundle.json %d", len(p.Images), len(distinctConfigs(m)))
+	if n := len(distinctConfigs(m)); len(p.Images) != n {
+		return fail("the index names %d images, bundle.json %d", len(p.Images), n)
 	}
 	return nil
 }

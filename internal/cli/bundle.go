@@ -164,37 +164,31 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 		if !ok || repo == "" || list == "" {
 			return usageError("--service %q: write REPO=STACK/SERVICE[,STACK/SERVICE...]", s)
 		}
-		o.Services[engine.Repository(repo+":x")] = append(o.Services[engine.Repository(repo+":x")], strings.Split(list, ",")...)
+		r := engine.Repository(repo + ":x")
+		o.Services[r] = append(o.Services[r], strings.Split(list, ",")...)
 	}
-	for _, s := range f.set {
-		file, kv, ok1 := strings.Cut(s, ":")
-		k, v, ok2 := strings.Cut(kv, "=")
-		if !ok1 || !ok2 {
-			return usageError("--set %q: write FILE:KEY=VALUE, e.g. .systemconfig:FEATURE_X=on", s)
+	for _, c := range []struct {
+		values       []string
+		flag, format string
+		env, unset   bool
+	}{
+		{f.set, "--set", "FILE:KEY=VALUE, e.g. .systemconfig:FEATURE_X=on", false, false},
+		{f.unset, "--unset", "FILE:KEY", false, true},
+		{f.setEnv, "--set-env", "STACK/SERVICE:KEY=VALUE, e.g. console/console-web:LOG_LEVEL=info", true, false},
+		{f.unsetEnv, "--unset-env", "STACK/SERVICE:KEY", true, true},
+	} {
+		for _, s := range c.values {
+			target, kv, ok := strings.Cut(s, ":")
+			k, v, hasValue := strings.Cut(kv, "=")
+			if !ok || hasValue == c.unset {
+				return usageError("%s %q: write %s", c.flag, s, c.format)
+			}
+			ch := bundle.Change{File: target, Key: k, Value: v, Unset: c.unset}
+			if c.env {
+				ch = bundle.Change{Service: target, Env: k, Value: v, Unset: c.unset}
+			}
+			o.Changes = append(o.Changes, ch)
 		}
-		o.Changes = append(o.Changes, bundle.Change{File: file, Key: k, Value: v})
-	}
-	for _, s := range f.unset {
-		file, k, ok := strings.Cut(s, ":")
-		if !ok {
-			return usageError("--unset %q: write FILE:KEY", s)
-		}
-		o.Changes = append(o.Changes, bundle.Change{File: file, Key: k, Unset: true})
-	}
-	for _, s := range f.setEnv {
-		svc, kv, ok1 := strings.Cut(s, ":")
-		k, v, ok2 := strings.Cut(kv, "=")
-		if !ok1 || !ok2 {
-			return usageError("--set-env %q: write STACK/SERVICE:KEY=VALUE, e.g. console/console-web:LOG_LEVEL=info", s)
-		}
-		o.Changes = append(o.Changes, bundle.Change{Service: svc, Env: k, Value: v})
-	}
-	for _, s := range f.unsetEnv {
-		svc, k, ok := strings.Cut(s, ":")
-		if !ok {
-			return usageError("--unset-env %q: write STACK/SERVICE:KEY", s)
-		}
-		o.Changes = append(o.Changes, bundle.Change{Service: svc, Env: k, Unset: true})
 	}
 	for _, s := range f.requires {
 		c, err := parseRequires(s)

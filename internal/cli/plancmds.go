@@ -125,7 +125,7 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 		}
 		o.archives = append(o.archives, a)
 	}
-	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Bundles: o.bundles, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
+	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Bundles: o.bundles, Have: have, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
 		return fail(err)
 	}
 	return o, nil

@@ -82,7 +82,7 @@ func (d *Docker) Info(ctx context.Context) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	info := Info{Host: d.c.DaemonHost(), ServerVersion: r.Info.ServerVersion, APIVersion: d.c.ClientVersion(), RootDir: r.Info.DockerRootDir, Driver: r.Info.Driver}
+	info := Info{Host: d.c.DaemonHost(), ServerVersion: r.Info.ServerVersion, APIVersion: d.c.ClientVersion(), RootDir: r.Info.DockerRootDir}
 	for _, kv := range r.Info.DriverStatus {
 		if len(kv) == 2 && kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
 			info.Containerd = true

@@ -42,9 +42,8 @@ type Info struct {
 	APIVersion    string
 	// RootDir is where the engine keeps images (DockerRootDir).
 	RootDir string
-	// Driver is the storage driver; Containerd is set when images live in the
-	// containerd image store (Engine 29+ default), which imports every layer of a load.
-	Driver     string
+	// Containerd is set when images live in the containerd image store (Engine 29+
+	// default), which imports every layer of a load.
 	Containerd bool
 }
 

@@ -33,6 +33,16 @@ type BundleRef struct {
 	Lacking int `json:"lacking,omitempty"`
 }
 
+// Bundle returns the bundle the plan applies from path, or nil.
+func (p *Plan) Bundle(path string) *BundleRef {
+	for i := range p.Bundles {
+		if p.Bundles[i].Path == path {
+			return &p.Bundles[i]
+		}
+	}
+	return nil
+}
+
 func bundleRef(b *bundle.Bundle) BundleRef {
 	m := b.Manifest
 	r := BundleRef{Path: b.Path, Name: m.Name, Version: m.Version, Manifest: b.Digest, Signature: b.Signature, Notes: m.Notes}

@@ -16,6 +16,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
+	"github.com/encoo-tools/imgup/internal/textedit"
 )
 
 // Restart methods (runbook step 4).
@@ -420,12 +421,13 @@ func (p *Plan) checkSpace(free int64) error {
 		}
 	}
 	if need > free {
-		return fail("not enough disk space where Docker keeps images: loading needs about %s (twice the images' layers: the engine unpacks them to a temporary folder first), %s is free; free some space (docker image prune) and try again", human(need), human(free))
+		return fail("not enough disk space where Docker keeps images: loading needs about %s (twice the images' layers: the engine unpacks them to a temporary folder first), %s is free; free some space (docker image prune) and try again", Human(need), Human(free))
 	}
 	return nil
 }
 
-func human(n int64) string {
+// Human is a byte count as messages show it: "9.4 MB".
+func Human(n int64) string {
 	const unit = 1000
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -513,10 +515,6 @@ func (e *editor) add(ed Edit) error {
 	return nil
 }
 
-func lineOf(data []byte, off int) int {
-	return 1 + strings.Count(string(data[:off]), "\n")
-}
-
 // compose adds the edit that gives svc the new tag: in the compose file, or in the
 // variable that holds the tag.
 func (e *editor) compose(svc *deploy.Service, img newImage) error {
@@ -525,7 +523,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	switch t.Where {
 	case composefile.InFile:
 		f := fileOf(svc.Stack, svc.Image.File)
-		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: lineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag)}, Cause: []string{cause}})
+		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag)}, Cause: []string{cause}})
 	case composefile.InVariable:
 		f, entry, ok := svc.Stack.VarFile(t.Var)
 		if !ok {

@@ -118,6 +118,9 @@ type PlanOptions struct {
 	Restart    string
 	// Bundles are the vendor bundles among Archives, opened and signature-checked.
 	Bundles []*bundle.Bundle
+	// Have is the engine's layer inventory when the caller read it already (apply's
+	// delta load); nil reads it when a differential bundle needs it.
+	Have *archive.Inventory
 }
 
 // Plan makes the plan from the snapshot and the archives: nothing changes.
@@ -135,6 +138,9 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 		}
 	}
 	var chains map[string]bool
+	if o.Have != nil {
+		chains = o.Have.Chains
+	}
 	for _, b := range o.Bundles {
 		if b.Manifest.Base != nil && chains == nil {
 			inv, note, err := apply.Inventory(ctx, s.Engine)
