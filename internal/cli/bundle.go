@@ -180,7 +180,10 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 		for _, s := range c.values {
 			target, kv, ok := strings.Cut(s, ":")
 			k, v, hasValue := strings.Cut(kv, "=")
-			if !ok || hasValue == c.unset {
+			if c.unset {
+				k, v, hasValue = kv, "", true
+			}
+			if !ok || !hasValue {
 				return usageError("%s %q: write %s", c.flag, s, c.format)
 			}
 			ch := bundle.Change{File: target, Key: k, Value: v, Unset: c.unset}
