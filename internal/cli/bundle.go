@@ -12,6 +12,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
 
@@ -296,12 +297,8 @@ func (t *trustFlags) open(env *Env, root, path string) (*bundle.Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !b.Signature.Verified {
-		who := "it is NOT SIGNED"
-		if b.Signature.KeyID != "" {
-			who = "it is signed by key " + b.Signature.KeyID + ", which is NOT TRUSTED here"
-		}
-		fmt.Fprintf(env.Stderr, "imgup: WARNING: %s: %s; accepted only because of --allow-unsigned\n", archive.Safe(path), who)
+	if n, ok := update.Unsigned(path, b); ok {
+		printNotice(env, update.Notice{Warning: true, Text: archive.Safe(n)})
 	}
 	return b, nil
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
 
@@ -99,14 +99,7 @@ const bigArchive = 32 << 20
 
 // warnArchives says what an operator should know but that is no error.
 func warnArchives(env *Env, archives []*archive.Archive) {
-	for _, a := range archives {
-		for _, img := range a.Images() {
-			if len(img.Refs) == 0 {
-				fmt.Fprintf(env.Stderr, "imgup: warning: %s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG\n", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID))
-			}
-		}
-		if len(a.Ignored) > 0 {
-			fmt.Fprintf(env.Stderr, "imgup: note: %s: ignored files that are not image archives: %s\n", archive.Safe(a.Path), archive.Safe(strings.Join(a.Ignored, ", ")))
-		}
+	for _, n := range update.ArchiveNotices(archives) {
+		printNotice(env, n)
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/archive"
-	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/plan"
@@ -27,10 +25,9 @@ type planFlags struct {
 	configKeys []string
 	asJSON     bool
 	restart    string
-	// refuseInterrupted is set by apply: an interrupted update must be undone first.
-	refuseInterrupted bool
 	// load is set by apply: the read that makes the plan also streams each archive to
-	// the engine, which loads it only once the plan is confirmed.
+	// the engine, which loads it only once the plan is confirmed; an interrupted update
+	// must be undone first.
 	load bool
 }
 
@@ -43,27 +40,11 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none")
 }
 
-// observed is one snapshot of the world, the archives, and the plan made from them.
-type observed struct {
-	*update.Snapshot
-	archives []*archive.Archive
-	bundles  []*bundle.Bundle
-	plan     *plan.Plan
-	// started are apply's deferred loads by archive path.
-	started map[string]*apply.Loading
-}
-
-// Close abandons the loads apply did not finish and closes the snapshot.
-func (o *observed) Close() error {
-	for _, l := range o.started {
-		l.Abort()
-	}
-	return o.Snapshot.Close()
-}
-
-// observe reads the deployment, the archives and the engine, and makes the plan.
-// It changes nothing. The caller closes the snapshot.
-func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*observed, error) {
+// observe reads the deployment, the archives and the engine, and makes the plan,
+// showing progress and notices on stderr. It changes nothing (apply's read streams the
+// archives to the engine, which loads them only when the plan is applied). The caller
+// closes the result.
+func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*update.Prepared, error) {
 	keys := map[string]string{}
 	for _, kv := range f.configKeys {
 		img, key, ok := strings.Cut(kv, "=")
@@ -75,88 +56,26 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*obser
 	if err := plan.CheckRestart(f.restart); err != nil {
 		return nil, usageError("%v", err)
 	}
-	s, err := f.where.observe(ctx, env, false)
+	t, err := f.where.target()
 	if err != nil {
 		return nil, err
 	}
-	o := &observed{Snapshot: s, started: map[string]*apply.Loading{}}
-	fail := func(err error) (*observed, error) {
-		o.Close()
-		return nil, err
-	}
-	for _, w := range s.Deployment.Warnings {
-		fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(w))
-	}
-	if r, err := s.Interrupted(); err != nil {
-		return fail(err)
-	} else if r != nil {
-		msg := update.InterruptedMessage(s.Deployment.Root, r)
-		if f.refuseInterrupted {
-			return fail(errors.New(msg + " — then apply again"))
-		}
-		fmt.Fprintf(env.Stderr, "imgup: warning: %s\n", archive.Safe(msg))
-	}
-	files, err := sources(env, args)
-	if err != nil {
-		return fail(err)
-	}
-	var have *archive.Inventory
-	if f.load {
-		inv, note, err := apply.Inventory(ctx, s.Engine)
-		if err != nil {
-			return fail(err)
-		}
-		if note != "" {
-			fmt.Fprintf(env.Stderr, "imgup: note: %s\n", note)
-		}
-		have = inv
-	}
-	for _, file := range files {
-		var b *bundle.Bundle
-		if bundle.IsBundle(file) {
-			if b, err = f.trustFlags.open(env, s.Deployment.Root, file); err != nil {
-				return fail(err)
-			}
-			o.bundles = append(o.bundles, b)
-		}
-		a, err := o.read(ctx, env, file, b, have, f.load)
-		if err != nil {
-			return fail(err)
-		}
-		o.archives = append(o.archives, a)
-	}
-	if o.plan, err = s.Plan(ctx, update.PlanOptions{Archives: o.archives, Bundles: o.bundles, Have: have, Services: f.services, ConfigKeys: keys, Restart: f.restart}); err != nil {
-		return fail(err)
-	}
-	return o, nil
+	return env.service().Prepare(ctx, t, update.Request{Files: args, Services: f.services, ConfigKeys: keys, Restart: f.restart,
+		Trust: f.trust, AllowUnsigned: f.allowUnsigned, Load: f.load,
+		Reading: func(verb, path string, total int64) (func(int64), func(bool)) {
+			r := startReading(env, verb, path, total)
+			return r.count, r.done
+		},
+		Notice: func(n update.Notice) { printNotice(env, n) }})
 }
 
-// read reads one archive or bundle for the plan. For apply it also streams it to the
-// engine, deferred: the engine loads it only when apply finishes the load, so the
-// archive is read once.
-func (o *observed) read(ctx context.Context, env *Env, file string, b *bundle.Bundle, have *archive.Inventory, load bool) (*archive.Archive, error) {
-	verb := "reading"
-	if b != nil {
-		verb = "verifying"
+// printNotice prints a note or a warning of the service on stderr.
+func printNotice(env *Env, n update.Notice) {
+	kind := "note"
+	if n.Warning {
+		kind = "warning"
 	}
-	r := startReading(env, verb, file, fileSize(file))
-	var a *archive.Archive
-	var err error
-	switch {
-	case load:
-		var l *apply.Loading
-		l, err = apply.StartLoad(ctx, o.Engine, file, apply.LoadOptions{Progress: r.count, Have: have, Bundle: b, Defer: true, Digest: true,
-			Note: func(n string) { fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(n)) }})
-		if err == nil {
-			o.started[file], a = l, l.Archive
-		}
-	case b != nil:
-		a, err = b.Read(ctx, r.count)
-	default:
-		a, err = archive.Read(ctx, file, archive.Options{Progress: r.count, Digest: true})
-	}
-	r.done(err == nil)
-	return a, err
+	fmt.Fprintf(env.Stderr, "imgup: %s: %s\n", kind, n.Text)
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
@@ -213,10 +132,9 @@ and, for a differential bundle, the base layers on the engine are checked first.
 			}
 			defer o.Close()
 			if f.asJSON {
-				return writeJSON(env.Stdout, o.plan)
+				return writeJSON(env.Stdout, o.Plan)
 			}
-			fmt.Fprint(env.Stdout, o.plan.String())
-			warnArchives(env, o.archives)
+			fmt.Fprint(env.Stdout, o.Plan.String())
 			return nil
 		},
 	}
@@ -225,7 +143,7 @@ and, for a differential bundle, the base layers on the engine are checked first.
 }
 
 func newApplyCmd(env *Env) *cobra.Command {
-	f := planFlags{refuseInterrupted: true, load: true}
+	f := planFlags{load: true}
 	var yes, noRollback bool
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -271,12 +189,11 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 			}
 			defer o.Close()
 			if !f.asJSON || !yes {
-				fmt.Fprint(planOut(env, f.asJSON), o.plan.String())
+				fmt.Fprint(planOut(env, f.asJSON), o.Plan.String())
 			}
-			warnArchives(env, o.archives)
-			if o.plan.UpToDate() {
+			if o.Plan.UpToDate() {
 				if f.asJSON {
-					return writeJSON(env.Stdout, applyResult{Plan: o.plan, UpToDate: true})
+					return writeJSON(env.Stdout, applyResult{Plan: o.Plan, UpToDate: true})
 				}
 				return nil
 			}
@@ -289,14 +206,14 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 				}
 			}
 			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Command: "imgup apply", Hooks: testHooks(env),
-				Events: newEventRenderer(env, f.asJSON), Started: o.started}
-			out, err := o.Apply(ctx, o.plan, opt)
-			if err := report(ctx, env, o.Engine, o.Deployment, o.plan, out, err, f.asJSON); err != nil {
+				Events: newEventRenderer(env, f.asJSON)}
+			out, err := o.Apply(ctx, opt)
+			if err := report(ctx, env, o.Engine, o.Deployment, o.Plan, out, err, f.asJSON); err != nil {
 				return err
 			}
 			if !f.asJSON {
 				done := "every updated service runs its new image"
-				if o.plan.Restart == plan.RestartNone {
+				if o.Plan.Restart == plan.RestartNone {
 					done = "images loaded and files edited; the containers run the new images after the next restart"
 					if o.Deployment.RestartCommand != "" {
 						done += " (" + o.Deployment.RestartCommand + ")"
