@@ -162,7 +162,7 @@ It shows its plan before it acts, and touches only what must change.
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env), newBundleCmd(env))
+	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env), newBundleCmd(env), newServeCmd(env))
 	addPlanCommands(root, env)
 	var wrap func(cs []*cobra.Command)
 	wrap = func(cs []*cobra.Command) {

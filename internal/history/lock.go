@@ -124,3 +124,22 @@ func writeNoFollow(p string, b []byte) error {
 	}
 	return f.Close()
 }
+
+// Held says who holds the deployment's lock, when an imgup holds it (another process,
+// or this one): an apply or rollback is at work. It takes nothing.
+func Held(root string) (*Holder, bool) {
+	p := filepath.Join(Dir(root), "lock")
+	if _, err := os.Lstat(p); err != nil {
+		return nil, false
+	}
+	f := flock.New(p, flock.SetFlag(os.O_RDONLY|syscall.O_NOFOLLOW))
+	if ok, err := f.TryRLock(); err == nil && ok {
+		f.Unlock()
+		return nil, false
+	}
+	var h Holder
+	if b, err := os.ReadFile(p); err == nil {
+		json.Unmarshal(b, &h)
+	}
+	return &h, true
+}

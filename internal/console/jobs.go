@@ -1,0 +1,152 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/apply"
+	"github.com/encoo-tools/imgup/internal/history"
+)
+
+// maxEvents bounds a job's log: reading progress is folded into one event per archive,
+// and past this many events restart output is dropped (with a note).
+const maxEvents = 5000
+
+// job is one apply or rollback the console runs. It runs under the server's context,
+// not a request's, so it goes on when the browser that started it closes; every
+// browser that opens its page replays its events and then follows it live.
+type job struct {
+	ID      string
+	Kind    string // apply or rollback
+	Title   string
+	Started time.Time
+
+	mu      sync.Mutex
+	events  []apply.Event
+	dropped int
+	changed chan struct{} // closed and replaced at each new event
+	done    bool
+	// Result, once done: the record, the final table, and the error.
+	Record string
+	Rows   []history.Row
+	Err    string
+}
+
+// Event kinds the console adds to apply's.
+const (
+	evJobDone = "job-done" // the job ended: OK, Text says how
+	evTable   = "table"    // the final table is ready (the page reloads it)
+)
+
+func (j *job) emit(e apply.Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if n := len(j.events); e.Kind == apply.EvRead && n > 0 && j.events[n-1].Kind == apply.EvRead && j.events[n-1].Archive == e.Archive {
+		j.events[n-1] = e
+	} else if len(j.events) >= maxEvents && e.Kind == apply.EvOutput {
+		j.dropped++
+		return
+	} else {
+		j.events = append(j.events, e)
+	}
+	close(j.changed)
+	j.changed = make(chan struct{})
+}
+
+// since returns the events from index i, whether the job is done, and a channel closed
+// at the next change.
+func (j *job) since(i int) ([]apply.Event, bool, <-chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if i > len(j.events) {
+		i = len(j.events)
+	}
+	return append([]apply.Event(nil), j.events[i:]...), j.done, j.changed
+}
+
+func (j *job) finish(record string, rows []history.Row, err error) {
+	j.mu.Lock()
+	j.Record, j.Rows = record, rows
+	if err != nil {
+		j.Err = err.Error()
+	}
+	if j.dropped > 0 {
+		j.events = append(j.events, apply.Event{Kind: apply.EvNote, Time: time.Now(), Text: fmt.Sprintf("%d more lines of restart output are in the record only", j.dropped)})
+	}
+	j.mu.Unlock()
+	text := "done"
+	if err != nil {
+		text = err.Error()
+	}
+	j.emit(apply.Event{Kind: evTable})
+	j.mu.Lock()
+	j.done = true
+	j.mu.Unlock()
+	j.emit(apply.Event{Kind: evJobDone, OK: err == nil, Text: text})
+}
+
+// state is a copy of the job's result fields.
+func (j *job) state() (done bool, record string, rows []history.Row, errText string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.done, j.Record, append([]history.Row(nil), j.Rows...), j.Err
+}
+
+// jobs are the console's jobs; one runs at a time (the deployment's lock keeps the CLI
+// and the console from running two at once; this keeps the console from trying).
+type jobs struct {
+	mu      sync.Mutex
+	all     map[string]*job
+	order   []string
+	running *job
+	wg      sync.WaitGroup
+}
+
+func newJobs() *jobs { return &jobs{all: map[string]*job{}} }
+
+// start runs fn as a new job unless one runs; it returns the job, or the running one
+// and false.
+func (js *jobs) start(ctx context.Context, kind, title string, fn func(ctx context.Context, j *job) (string, []history.Row, error)) (*job, bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.running != nil {
+		return js.running, false
+	}
+	j := &job{ID: randomHex(8), Kind: kind, Title: title, Started: time.Now(), changed: make(chan struct{})}
+	js.all[j.ID] = j
+	js.order = append(js.order, j.ID)
+	if len(js.order) > 50 {
+		delete(js.all, js.order[0])
+		js.order = js.order[1:]
+	}
+	js.running = j
+	js.wg.Add(1)
+	go func() {
+		defer js.wg.Done()
+		rec, rows, err := fn(ctx, j)
+		j.finish(rec, rows, err)
+		js.mu.Lock()
+		js.running = nil
+		js.mu.Unlock()
+	}()
+	return j, true
+}
+
+func (js *jobs) get(id string) *job {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.all[id]
+}
+
+func (js *jobs) current() *job {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.running
+}
+
+func (js *jobs) wait() { js.wg.Wait() }

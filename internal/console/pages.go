@@ -1,0 +1,594 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/encoo-tools/imgup/internal/apply"
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/status"
+	"github.com/encoo-tools/imgup/internal/textedit"
+	"github.com/encoo-tools/imgup/internal/update"
+)
+
+// page is what every page template gets besides its own data.
+type page struct {
+	Title string
+	Nav   string
+	CSRF  string
+	Root  string
+	Error string
+	Next  string
+	// Busy is an apply or rollback at work: this console's job, or another imgup's.
+	Busy *busy
+	Data any
+}
+
+type busy struct {
+	Job     *job
+	Holder  *history.Holder
+	Record  *history.Record
+	Message string
+}
+
+var funcs = template.FuncMap{
+	"short": engine.ShortID,
+	"human": plan.Human,
+	"when":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
+	"since": func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+	"json": func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(filepath.Base(n), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", n)
+		if err != nil {
+			return nil, err
+		}
+		out[base] = t
+	}
+	return out, nil
+}
+
+func withSession(r *http.Request, ss *session) context.Context {
+	return context.WithValue(r.Context(), ctxKey{}, ss)
+}
+
+func csrfOf(r *http.Request) string {
+	if ss, ok := r.Context().Value(ctxKey{}).(*session); ok {
+		return ss.csrf
+	}
+	return ""
+}
+
+// render writes a page; everything in it is escaped by html/template.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any, p page) {
+	p.CSRF, p.Root, p.Data = csrfOf(r), s.o.Root, data
+	if p.Nav == "" {
+		p.Nav = name
+	}
+	if name != "login" && p.Busy == nil {
+		p.Busy = s.busy()
+	}
+	var b bytes.Buffer
+	if err := s.pages[name].Execute(&b, p); err != nil {
+		s.o.Log.Error("console: rendering a page", "page", name, "err", err)
+		http.Error(w, "the page could not be rendered: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(b.Bytes())
+}
+
+// fail shows an error page: one line naming the problem, and what to do.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, nav string, err error) {
+	s.render(w, r, code, "error", nil, page{Title: "Error", Nav: nav, Error: archive.Safe(err.Error())})
+}
+
+// busy says whether an apply or rollback is at work on the deployment: this console's
+// job, or another imgup (a shell) holding the lock, with its record's state.
+func (s *Server) busy() *busy {
+	if j := s.jobs.current(); j != nil {
+		return &busy{Job: j, Message: fmt.Sprintf("%s is running in this console", j.Title)}
+	}
+	h, held := history.Held(s.o.Root)
+	if !held {
+		return nil
+	}
+	b := &busy{Holder: h, Message: fmt.Sprintf("%s (pid %d, started %s) is changing this deployment", h.Command, h.PID, h.Started.Local().Format("15:04:05"))}
+	if recs, err := history.List(s.o.Root); err == nil {
+		for _, r := range recs {
+			if r.Unfinished() {
+				b.Record = r
+				b.Message += "; its record " + r.ID + " says: " + r.State
+				break
+			}
+		}
+	}
+	return b
+}
+
+// overview is the status table, its findings and their fixes.
+func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+	snap, err := s.o.Service.Observe(r.Context(), s.o.Target, true)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "overview", err)
+		return
+	}
+	defer snap.Close()
+	rep, err := snap.Status()
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "overview", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "overview", struct {
+		Report   *status.Report
+		Warnings []string
+	}{rep, snap.Deployment.Warnings}, page{Title: "Overview"})
+}
+
+// archiveFile is a file in <root>/image/ the operator can plan with.
+type archiveFile struct {
+	Name     string
+	Size     int64
+	Modified time.Time
+	Bundle   bool
+}
+
+func (s *Server) archives() []archiveFile {
+	ents, err := os.ReadDir(s.imageDir())
+	if err != nil {
+		return nil
+	}
+	var out []archiveFile
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") || !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		out = append(out, archiveFile{Name: e.Name(), Size: fi.Size(), Modified: fi.ModTime(), Bundle: strings.HasSuffix(e.Name(), ".bundle")})
+	}
+	slices.SortFunc(out, func(a, b archiveFile) int { return b.Modified.Compare(a.Modified) })
+	return out
+}
+
+type partial struct {
+	Name string
+	Have int64
+}
+
+func (s *Server) uploadPage(w http.ResponseWriter, r *http.Request) {
+	var parts []partial
+	if ents, err := os.ReadDir(s.uploadDir()); err == nil {
+		for _, e := range ents {
+			if n, ok := strings.CutSuffix(e.Name(), ".part"); ok && e.Type().IsRegular() {
+				if fi, err := e.Info(); err == nil {
+					parts = append(parts, partial{n, fi.Size()})
+				}
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "upload", struct {
+		Files     []archiveFile
+		Partial   []partial
+		MaxUpload int64
+		MaxChunk  int64
+	}{s.archives(), parts, s.o.MaxUpload, s.o.MaxChunk}, page{Title: "Upload"})
+}
+
+// request turns a plan or apply form into the service's request: files are names in
+// <root>/image/, never paths.
+func (s *Server) request(r *http.Request) (update.Request, []string, error) {
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			return update.Request{}, nil, err
+		}
+		q = r.PostForm
+	}
+	var names, files []string
+	for _, f := range q["file"] {
+		name, err := cleanName(f)
+		if err != nil {
+			return update.Request{}, nil, err
+		}
+		p := filepath.Join(s.imageDir(), name)
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			return update.Request{}, nil, fmt.Errorf("image/%s is not a file on the server (upload it first)", name)
+		}
+		names, files = append(names, name), append(files, p)
+	}
+	if len(files) == 0 {
+		return update.Request{}, nil, fmt.Errorf("pick at least one archive or bundle from image/")
+	}
+	restart := q.Get("restart")
+	if restart == "" {
+		restart = plan.RestartAuto
+	}
+	if err := plan.CheckRestart(restart); err != nil {
+		return update.Request{}, nil, err
+	}
+	var services []string
+	for _, sv := range q["service"] {
+		if sv = strings.TrimSpace(sv); sv != "" {
+			services = append(services, sv)
+		}
+	}
+	return update.Request{Files: files, Services: services, Restart: restart, AllowUnsigned: q.Get("allow_unsigned") == "on"}, names, nil
+}
+
+// diffLine is one file edit as the plan page shows it: the whole line before and after,
+// with the bytes that change marked.
+type diffLine struct {
+	File, Key, Why       string
+	Line                 int
+	Before, Old, After   string
+	NewBefore, NewAfter  string
+	New                  string
+	Secret, Insert, Drop bool
+}
+
+func diffOf(p *plan.Plan) []diffLine {
+	cache := map[string][]byte{}
+	var out []diffLine
+	for _, e := range p.Edits {
+		data, ok := cache[e.File]
+		if !ok {
+			data, _ = os.ReadFile(e.File)
+			cache[e.File] = data
+		}
+		old, nw := e.Edit.Shown()
+		d := diffLine{File: relTo(p.Root, e.File), Key: e.Key, Line: e.Line, Why: strings.Join(e.Cause, "; "), Old: old, New: nw, Secret: e.Secret}
+		if e.Start >= 0 && e.End <= len(data) && e.Start <= e.End && string(data[e.Start:e.End]) == e.Old {
+			ls, next := textedit.LineBounds(data, e.Start)
+			_, lnext := textedit.LineBounds(data, max(e.End-1, e.Start))
+			if e.End == e.Start || e.End > next {
+				lnext = next
+			}
+			d.Before, d.After = string(data[ls:e.Start]), strings.TrimRight(string(data[e.End:max(lnext, e.End)]), "\r\n")
+			d.NewBefore, d.NewAfter = d.Before, d.After
+			if e.Secret {
+				d.Before, d.After, d.NewBefore, d.NewAfter = "", "", "", ""
+			}
+		}
+		d.Insert, d.Drop = e.Old == "", e.New == ""
+		d.Old, d.New = strings.TrimRight(d.Old, "\r\n"), strings.TrimRight(d.New, "\r\n")
+		if !e.Secret {
+			// Mark only the bytes that differ: a tag in a full reference, a digit.
+			pre, suf := common(d.Old, d.New)
+			d.Before, d.NewBefore = d.Before+d.Old[:pre], d.NewBefore+d.New[:pre]
+			d.After, d.NewAfter = d.Old[len(d.Old)-suf:]+d.After, d.New[len(d.New)-suf:]+d.NewAfter
+			d.Old, d.New = d.Old[pre:len(d.Old)-suf], d.New[pre:len(d.New)-suf]
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// common is how many leading and trailing bytes a and b share, widened to whole words
+// (a tag, a version, a value between separators), so that the page marks what an
+// operator reads as the change: the tag of a full reference, not its last digits.
+func common(a, b string) (pre, suf int) {
+	sep := func(c byte) bool { return strings.IndexByte(":=/@ \"'\t#,;", c) >= 0 }
+	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
+		pre++
+	}
+	for pre > 0 && !sep(a[pre-1]) {
+		pre--
+	}
+	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
+		suf++
+	}
+	for suf > 0 && !sep(a[len(a)-suf]) {
+		suf--
+	}
+	return pre, suf
+}
+
+func relTo(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// planView is the plan page's data.
+type planView struct {
+	Plan        *plan.Plan
+	Diff        []diffLine
+	Fingerprint string
+	Files       []string
+	Notices     []update.Notice
+	Restart     string
+	Services    []string
+	Unsigned    bool
+	Available   []archiveFile
+}
+
+// Picked says whether the plan was made with the file name.
+func (v planView) Picked(name string) bool { return slices.Contains(v.Files, name) }
+
+type method struct{ Value, Label string }
+
+// Methods are the restart methods to choose from.
+func (v planView) Methods() []method {
+	return []method{
+		{plan.RestartAuto, "auto: ./deploy.sh restart when there is one, else only the updated services"},
+		{plan.RestartDeploy, "deploy: ./deploy.sh restart (or restart: of imgup.yaml)"},
+		{plan.RestartServices, "services: recreate only the updated services' containers"},
+		{plan.RestartNone, "none: load and edit only; restart later by hand"},
+	}
+}
+
+func (s *Server) planPage(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()["file"]) == 0 {
+		s.render(w, r, http.StatusOK, "plan", planView{Available: s.archives()}, page{Title: "Plan"})
+		return
+	}
+	req, names, err := s.request(r)
+	if err != nil {
+		s.render(w, r, http.StatusBadRequest, "plan", planView{Available: s.archives()}, page{Title: "Plan", Error: err.Error()})
+		return
+	}
+	var notices []update.Notice
+	req.Notice = func(n update.Notice) { notices = append(notices, n) }
+	pr, err := s.o.Service.Prepare(r.Context(), s.o.Target, req)
+	if err != nil {
+		s.render(w, r, http.StatusUnprocessableEntity, "plan", planView{Available: s.archives(), Files: names}, page{Title: "Plan", Error: archive.Safe(err.Error())})
+		return
+	}
+	defer pr.Close()
+	s.render(w, r, http.StatusOK, "plan", planView{Plan: pr.Plan, Diff: diffOf(pr.Plan), Fingerprint: update.Fingerprint(pr.Plan), Files: names,
+		Notices: notices, Restart: req.Restart, Services: req.Services, Unsigned: req.AllowUnsigned, Available: s.archives()}, page{Title: "Plan"})
+}
+
+// startApply starts the apply job for the plan the operator saw: it reads the
+// archives again, streaming them to the engine, and stops before any change when the
+// plan is not the one confirmed (fingerprint).
+func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
+	req, names, err := s.request(r)
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "plan", err)
+		return
+	}
+	want := r.PostFormValue("fingerprint")
+	req.Load = true
+	j, ok := s.jobs.start(s.base, "apply", "apply of "+strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []history.Row, error) {
+		req.Notice = func(n update.Notice) { j.emit(apply.Event{Kind: apply.EvNote, Text: n.Text}) }
+		req.Reading = s.reading(j)
+		pr, err := s.o.Service.Prepare(ctx, s.o.Target, req)
+		if err != nil {
+			return "", nil, err
+		}
+		defer pr.Close()
+		if got := update.Fingerprint(pr.Plan); got != want {
+			return "", nil, fmt.Errorf("the plan is not the one you confirmed: the archives or the deployment changed since; nothing was changed. Open the plan again, read it, and apply that")
+		}
+		if pr.Plan.UpToDate() {
+			j.emit(apply.Event{Kind: apply.EvNote, Text: "already up to date: nothing to do"})
+			return "", nil, nil
+		}
+		out, err := pr.Apply(ctx, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command, Events: j.emit})
+		return s.outcome(ctx, pr.Snapshot, pr.Plan, out, err)
+	})
+	if !ok {
+		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "plan", Error: j.Title + " is running; wait for it to end"})
+		return
+	}
+	s.o.Log.Info("console: apply started", "job", j.ID, "files", names)
+	http.Redirect(w, r, "/jobs/"+j.ID, http.StatusSeeOther)
+}
+
+// reading turns archive reading progress into job events.
+func (s *Server) reading(j *job) func(verb, path string, total int64) (func(int64), func(bool)) {
+	return func(verb, path string, total int64) (func(int64), func(bool)) {
+		name := filepath.Base(path)
+		j.emit(apply.Event{Kind: apply.EvStageStarted, Stage: "read", Archive: name, Total: total, Text: verb + " " + name})
+		var read int64
+		last := time.Time{}
+		return func(n int64) {
+				read += n
+				if time.Since(last) > 200*time.Millisecond {
+					last = time.Now()
+					j.emit(apply.Event{Kind: apply.EvRead, Stage: "read", Archive: name, Bytes: read, Total: total})
+				}
+			}, func(ok bool) {
+				j.emit(apply.Event{Kind: apply.EvRead, Stage: "read", Archive: name, Bytes: read, Total: total})
+				j.emit(apply.Event{Kind: apply.EvStageFinished, Stage: "read", Archive: name, OK: ok})
+			}
+	}
+}
+
+// outcome is an apply's or rollback's result as a job keeps it: the record and the
+// final table.
+func (s *Server) outcome(ctx context.Context, snap *update.Snapshot, p *plan.Plan, out *apply.Outcome, err error) (string, []history.Row, error) {
+	if out != nil && len(out.Containers) == 0 {
+		out.Containers, _ = snap.Engine.Containers(context.WithoutCancel(ctx))
+	}
+	rows := apply.Table(snap.Deployment, p, out)
+	id := ""
+	if out != nil && out.Record != nil {
+		id = out.Record.ID
+	}
+	return id, rows, err
+}
+
+func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
+	j := s.jobs.get(r.PathValue("id"))
+	if j == nil {
+		s.fail(w, r, http.StatusNotFound, "history", fmt.Errorf("no such job in this console (it keeps the last 50 since it started); see the history"))
+		return
+	}
+	done, rec, rows, errText := j.state()
+	s.render(w, r, http.StatusOK, "job", struct {
+		Job    *job
+		Done   bool
+		Record string
+		Rows   []history.Row
+		Err    string
+	}{j, done, rec, rows, errText}, page{Title: j.Title, Nav: "job"})
+}
+
+// jobEvents streams a job's events as server-sent events, from the start (or from
+// Last-Event-ID after a reconnect), until the job ends or the browser goes.
+func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
+	j := s.jobs.get(r.PathValue("id"))
+	if j == nil {
+		http.Error(w, "no such job", http.StatusNotFound)
+		return
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		http.Error(w, "streaming is not supported here", http.StatusInternalServerError)
+		return
+	}
+	next := 0
+	fmt.Sscan(r.Header.Get("Last-Event-ID"), &next)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	for {
+		evs, done, changed := j.since(next)
+		for _, e := range evs {
+			next++
+			b, _ := json.Marshal(e)
+			fmt.Fprintf(w, "id: %d\ndata: %s\n\n", next, b)
+		}
+		fl.Flush()
+		if done && len(evs) == 0 {
+			return
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
+	recs, err := history.List(s.o.Root)
+	if err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "history", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "history", recs, page{Title: "History"})
+}
+
+func (s *Server) record(id string) (*history.Record, error) {
+	recs, err := history.List(s.o.Root)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range recs {
+		if rec.ID == id {
+			return rec, nil
+		}
+	}
+	return nil, fmt.Errorf("no update %s in %s", id, filepath.Join(history.Dir(s.o.Root), "history"))
+}
+
+// report downloads an update's report: markdown for the vendor, or the masked record.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.record(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, ".json") {
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="imgup-%s.json"`, rec.ID))
+		writeJSON(w, http.StatusOK, rec.Masked())
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="imgup-%s.md"`, rec.ID))
+	fmt.Fprint(w, rec.Markdown())
+}
+
+// rollbackPage shows what undoing an update would do, to confirm.
+func (s *Server) rollbackPage(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	snap, err := s.o.Service.Observe(r.Context(), s.o.Target, false)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "history", err)
+		return
+	}
+	defer snap.Close()
+	rb, err := snap.PlanRollback(r.Context(), update.RollbackOptions{ID: id})
+	if err != nil {
+		s.fail(w, r, http.StatusUnprocessableEntity, "history", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "rollback", struct {
+		Of          *history.Record
+		Describe    string
+		Plan        *plan.Plan
+		Diff        []diffLine
+		Fingerprint string
+	}{rb.Of, plan.Describe(rb.Of), rb.Plan, diffOf(rb.Plan), update.Fingerprint(rb.Plan)}, page{Title: "Roll back " + rb.Of.ID, Nav: "history"})
+}
+
+func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
+	id, want := r.PostFormValue("id"), r.PostFormValue("fingerprint")
+	j, ok := s.jobs.start(s.base, "rollback", "rollback of update "+id, func(ctx context.Context, j *job) (string, []history.Row, error) {
+		snap, err := s.o.Service.Observe(ctx, s.o.Target, false)
+		if err != nil {
+			return "", nil, err
+		}
+		defer snap.Close()
+		rb, err := snap.PlanRollback(ctx, update.RollbackOptions{ID: id})
+		if err != nil {
+			return "", nil, err
+		}
+		if update.Fingerprint(rb.Plan) != want {
+			return "", nil, fmt.Errorf("the rollback plan is not the one you confirmed: the deployment changed since; nothing was changed. Open the rollback again")
+		}
+		j.emit(apply.Event{Kind: apply.EvNote, Text: plan.Describe(rb.Of)})
+		out, err := snap.Rollback(ctx, rb, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command + " (rollback)", Events: j.emit})
+		if out == nil && err == nil {
+			j.emit(apply.Event{Kind: apply.EvNote, Text: "nothing to undo: the files and containers are as before the update; it is marked undone"})
+			return "", nil, nil
+		}
+		return s.outcome(ctx, snap, rb.Plan, out, err)
+	})
+	if !ok {
+		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "history", Error: j.Title + " is running; wait for it to end"})
+		return
+	}
+	s.o.Log.Info("console: rollback started", "job", j.ID, "update", id)
+	http.Redirect(w, r, "/jobs/"+j.ID, http.StatusSeeOther)
+}
