@@ -14,6 +14,11 @@ if ! command -v minisign >/dev/null 2>&1; then
   { apt-get install -y -qq minisign >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq minisign >/dev/null; }; } \
     || { echo "test.sh: cannot install minisign: apt-get install minisign" >&2; exit 1; }
 fi
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+  echo "chromium-headless-shell is missing (the web console is tested in a real browser); installing it from Debian's packages"
+  { apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium-headless-shell >/dev/null; }; } \
+    || { echo "test.sh: cannot install chromium-headless-shell: apt-get install chromium-headless-shell" >&2; exit 1; }
+fi
 if ! docker compose version >/dev/null 2>&1; then
   echo "compose v2 (docker compose) is missing; building v2.40.3 from the Go module proxy (a few minutes, once; kept in ~/.docker/cli-plugins)"
   (cd /tmp && go mod download github.com/docker/compose/v2@v2.40.3)
