@@ -8,7 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -64,6 +68,9 @@ type Env struct {
 	Dial func(ctx context.Context) (engine.Client, error)
 	// Terminal tells whether stdin and stderr are terminals (questions, progress bars).
 	StdinTTY, StderrTTY bool
+	// Columns is the width of the terminal stdout is (0: not a terminal, no limit):
+	// tables are fitted to it.
+	Columns int
 }
 
 func (e *Env) dial(ctx context.Context) (engine.Client, error) {
@@ -98,7 +105,7 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr)}
+		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr), Columns: columns(os.Stdout)}
 	return Run(ctx, env, os.Args[1:])
 }
 
@@ -120,6 +127,21 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ExitInterrupt
 	}
 	return ExitFailed
+}
+
+// columns is the width of the terminal f is, or COLUMNS when set; 0 when f is no
+// terminal (a pipe or a file gets every column).
+func columns(f *os.File) int {
+	if !isTerminal(f) {
+		return 0
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 {
+		return int(ws.Col)
+	}
+	return 0
 }
 
 func isTerminal(f *os.File) bool {

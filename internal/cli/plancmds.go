@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/table"
+
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -288,8 +290,7 @@ func exitFor(ctx context.Context, err error) error {
 }
 
 func printTable(env *Env, rows []apply.State) {
-	t := newTable(env.Stdout)
-	fmt.Fprintln(t, "SERVICE\tIMAGE\tIMAGE ID\tSTATE\tUPDATED\tDOWNTIME")
+	t := &table.Table{Header: []string{"SERVICE", "IMAGE", "IMAGE ID", "STATE", "UPDATED", "DOWNTIME"}}
 	for _, r := range rows {
 		state := r.State
 		if r.Health != "" {
@@ -303,7 +304,8 @@ func printTable(env *Env, rows []apply.State) {
 		if dt == "" {
 			dt = "-"
 		}
-		fmt.Fprintf(t, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Stack, r.Service, r.Image, engine.ShortID(r.ImageID), state, up, dt)
+		t.Rows = append(t.Rows, []string{r.Stack + "/" + r.Service, r.Image, engine.ShortID(r.ImageID), state, up, dt})
 	}
-	t.Flush()
+	out, _ := t.Render(env.Columns)
+	fmt.Fprint(env.Stdout, out)
 }

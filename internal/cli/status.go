@@ -9,7 +9,7 @@ import (
 
 func newStatusCmd(env *Env) *cobra.Command {
 	var at where
-	var asJSON bool
+	var asJSON, wide bool
 	c := &cobra.Command{
 		Use:   "status [-C DIR]",
 		Short: "Show what is configured, loaded and running, and every disagreement (exit 1 on drift)",
@@ -43,7 +43,7 @@ the versioned schema described in docs/status.md.`,
 					return err
 				}
 			} else {
-				fmt.Fprint(env.Stdout, r.String())
+				fmt.Fprint(env.Stdout, r.Text(env.Columns, wide))
 			}
 			if len(r.Findings) > 0 {
 				return withCode(ExitFailed, errors.New(fmt.Sprintf("%d finding(s): the deployment has drifted", len(r.Findings))))
@@ -53,5 +53,6 @@ the versioned schema described in docs/status.md.`,
 	}
 	at.register(c)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (schema imgup.status/v1)")
+	c.Flags().BoolVar(&wide, "wide", false, "keep every column (file:line, config entry) even when the terminal is narrower")
 	return c
 }

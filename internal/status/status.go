@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/table"
+
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -215,10 +217,15 @@ func tagOf(ref string) string {
 }
 
 // Table renders the services like docker ps, then the findings.
-func (r *Report) String() string {
+func (r *Report) String() string { return r.Text(0, true) }
+
+// Text renders the report for a terminal width cells wide (0: no limit). Unless wide,
+// the file:line and config columns go when the table would not fit.
+func (r *Report) Text(width int, wide bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Deployment %s\n\n", r.Root)
-	rows := [][]string{{"SERVICE", "COMPOSE IMAGE", "FILE", "CONFIG", "LOADED", "RUNNING", "STATE", "LAST UPDATE"}}
+	t := &table.Table{Header: []string{"SERVICE", "COMPOSE IMAGE", "FILE", "CONFIG", "LOADED", "RUNNING", "STATE", "LAST UPDATE"},
+		Optional: []bool{false, false, !wide, !wide}}
 	for _, s := range r.Services {
 		cfg, loaded, running, state, last := "none", "no", "-", "no container", "-"
 		if s.Config != nil {
@@ -236,23 +243,12 @@ func (r *Report) String() string {
 		if s.LastUpdate != nil {
 			last = s.LastUpdate.ID
 		}
-		rows = append(rows, []string{s.Stack + "/" + s.Service, s.Image, fmt.Sprintf("%s:%d", filepath.ToSlash(s.File), s.Line), cfg, loaded, running, state, last})
+		t.Rows = append(t.Rows, []string{s.Stack + "/" + s.Service, s.Image, fmt.Sprintf("%s:%d", filepath.ToSlash(s.File), s.Line), cfg, loaded, running, state, last})
 	}
-	widths := make([]int, len(rows[0]))
-	for _, row := range rows {
-		for i, c := range row {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	for _, row := range rows {
-		for i, c := range row {
-			if i == len(row)-1 {
-				b.WriteString(c)
-			} else {
-				fmt.Fprintf(&b, "%-*s   ", widths[i], c)
-			}
-		}
-		b.WriteString("\n")
+	out, dropped := t.Render(width)
+	b.WriteString(out)
+	if dropped {
+		b.WriteString("(file:line and config entry left out to fit the terminal: imgup status --wide shows them, --json has everything)\n")
 	}
 	if len(r.Findings) == 0 {
 		b.WriteString("\nNo drift: files, engine and containers agree.\n")
