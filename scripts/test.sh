@@ -19,6 +19,13 @@ if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium
   { apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium-headless-shell >/dev/null; }; } \
     || { echo "test.sh: cannot install chromium-headless-shell: apt-get install chromium-headless-shell" >&2; exit 1; }
 fi
+for tool in man:man-db rpm:rpm; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    echo "${tool%%:*} is missing (the package test installs the .deb and lists the .rpm); installing ${tool##*:} from Debian's packages"
+    { apt-get install -y -qq "${tool##*:}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${tool##*:}" >/dev/null; }; } \
+      || { echo "test.sh: cannot install ${tool##*:}: apt-get install ${tool##*:}" >&2; exit 1; }
+  fi
+done
 if ! docker compose version >/dev/null 2>&1; then
   echo "compose v2 (docker compose) is missing; building v2.40.3 from the Go module proxy (a few minutes, once; kept in ~/.docker/cli-plugins)"
   (cd /tmp && go mod download github.com/docker/compose/v2@v2.40.3)

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"syscall"
 
@@ -106,7 +108,15 @@ func Main() int {
 	defer stop()
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr), Columns: columns(os.Stdout)}
-	return Run(ctx, env, os.Args[1:])
+	args := os.Args[1:]
+	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == PluginName {
+		rest, code, done := pluginMain(args)
+		if done {
+			return code
+		}
+		args = rest
+	}
+	return Run(ctx, env, args)
 }
 
 // Run runs one command line and returns the exit code, printing any error once.

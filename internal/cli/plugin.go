@@ -1,0 +1,137 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// The docker CLI plugin form: the same binary, installed (or linked) as
+// ~/.docker/cli-plugins/docker-imgup, makes `docker imgup apply …` work. The docker CLI
+// runs it as `docker-imgup docker-cli-plugin-metadata` to list it, and as
+// `docker-imgup [GLOBAL OPTIONS] imgup [ARGS]` to run it. imgup then talks to the engine
+// the docker command would: -H/--host, else DOCKER_HOST, else the context of
+// --context, DOCKER_CONTEXT or the config's currentContext.
+
+// PluginName is the binary's name in the plugin form.
+const PluginName = "docker-imgup"
+
+// pluginMetadata answers the docker-cli-plugin-metadata call.
+func pluginMetadata() string {
+	b, _ := json.Marshal(map[string]string{
+		"SchemaVersion":    "0.1.0",
+		"Vendor":           "encoo-tools",
+		"Version":          version(),
+		"ShortDescription": "Update an offline compose deployment from image archives",
+		"URL":              "https://github.com/encoo-tools/imgup",
+	})
+	return string(b)
+}
+
+// dockerGlobals are the docker CLI's global options that take a value.
+var dockerGlobals = map[string]bool{"--config": true, "-c": true, "--context": true, "-H": true, "--host": true,
+	"-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true}
+
+// pluginArgs splits a plugin call into the docker CLI's global options and imgup's own
+// arguments, and returns the engine address those options (and the environment) choose;
+// "" leaves the default.
+func pluginArgs(args []string, getenv func(string) string) (rest []string, host string, err error) {
+	var ctxName, hostFlag, configDir string
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "imgup" {
+			break
+		}
+		name, val, hasVal := strings.Cut(a, "=")
+		if dockerGlobals[name] && !hasVal {
+			if i+1 >= len(args) {
+				return nil, "", fmt.Errorf("docker option %s needs a value", name)
+			}
+			i++
+			val = args[i]
+		}
+		switch name {
+		case "-c", "--context":
+			ctxName = val
+		case "-H", "--host":
+			hostFlag = val
+		case "--config":
+			configDir = val
+		}
+	}
+	if i >= len(args) {
+		return nil, "", fmt.Errorf("run as a docker CLI plugin without the %q command: use docker imgup …", "imgup")
+	}
+	rest = args[i+1:]
+	if hostFlag != "" {
+		return rest, hostFlag, nil
+	}
+	if ctxName == "" {
+		if h := getenv("DOCKER_HOST"); h != "" {
+			return rest, h, nil
+		}
+		ctxName = getenv("DOCKER_CONTEXT")
+	}
+	if configDir == "" {
+		configDir = getenv("DOCKER_CONFIG")
+	}
+	if configDir == "" {
+		home, _ := os.UserHomeDir()
+		configDir = filepath.Join(home, ".docker")
+	}
+	if ctxName == "" {
+		var cfg struct {
+			CurrentContext string `json:"currentContext"`
+		}
+		if b, err := os.ReadFile(filepath.Join(configDir, "config.json")); err == nil {
+			json.Unmarshal(b, &cfg)
+		}
+		ctxName = cfg.CurrentContext
+	}
+	if ctxName == "" || ctxName == "default" {
+		return rest, "", nil
+	}
+	sum := sha256.Sum256([]byte(ctxName))
+	meta := filepath.Join(configDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		return nil, "", fmt.Errorf("docker context %q: %v (see docker context ls)", ctxName, err)
+	}
+	var m struct {
+		Endpoints map[string]struct {
+			Host string `json:"Host"`
+		} `json:"Endpoints"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, "", fmt.Errorf("docker context %q: %s: %v", ctxName, meta, err)
+	}
+	h := m.Endpoints["docker"].Host
+	if h == "" {
+		return nil, "", fmt.Errorf("docker context %q has no docker endpoint", ctxName)
+	}
+	return rest, h, nil
+}
+
+// pluginMain runs imgup as the docker CLI plugin; args are the process's arguments
+// after its name.
+func pluginMain(args []string) (rest []string, exit int, done bool) {
+	if len(args) > 0 && args[0] == "docker-cli-plugin-metadata" {
+		fmt.Println(pluginMetadata())
+		return nil, ExitOK, true
+	}
+	rest, host, err := pluginArgs(args, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "imgup: %v\n", err)
+		return nil, ExitUsage, true
+	}
+	if host != "" {
+		// The engine client and the compose imgup runs both read DOCKER_HOST.
+		os.Setenv("DOCKER_HOST", host)
+	}
+	return rest, 0, false
+}
