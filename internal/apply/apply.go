@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
+
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -182,7 +184,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
 	}
 	stage("write")
-	em.note("write", fmt.Sprintf("edited %d file(s); backups in %s", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup")))
+	em.emit(said(Event{Kind: EvNote, Stage: "write"}, i18n.Msg("edited %d file(s); backups in %s", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup"))))
 	if err := record(history.Written, nil); err != nil {
 		if rerr := restoreFiles(d, j, files); rerr != nil {
 			return out, broken(j, err, rerr, d)
@@ -198,7 +200,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 			return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
 		}
 		// The reason is printed once, by the front end, when the undo is done.
-		em.emit(Event{Kind: EvStageStarted, Stage: "undo", Text: fmt.Sprintf("update failed; rolling back: restoring %d file(s) and restarting", len(files))})
+		em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("update failed; rolling back: restoring %d file(s) and restarting", len(files))))
 		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
 		defer cancel()
@@ -224,7 +226,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	opt.crashPoint("restart")
 	if p.Restart != plan.RestartNone {
-		em.emit(Event{Kind: EvStageStarted, Stage: "verify", Text: fmt.Sprintf("verifying (up to %s): the updated services must run the new image and be healthy", opt.Timeout)})
+		em.emit(said(Event{Kind: EvStageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", opt.Timeout)))
 		vcs, err := verify(ctx, eng, target, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
 		stage("verify")
 		out.Containers = vcs
@@ -438,7 +440,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
 		}
 	}
-	em.emit(Event{Kind: EvStageStarted, Stage: "undo", Text: fmt.Sprintf("verifying the rollback (up to %s)", opt.Timeout)})
+	em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", opt.Timeout)))
 	_, err := verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
 	return err
 }

@@ -3,6 +3,8 @@ package apply
 import (
 	"sync"
 	"time"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Event is one thing that happened while an update or a rollback ran, for a front end
@@ -35,6 +37,14 @@ type Event struct {
 	Downtime string `json:"downtime,omitempty"`
 	// OK says how a stage ended.
 	OK bool `json:"ok,omitempty"`
+	// Msg is Text to show in the reader's language, when it was made so.
+	Msg i18n.Message `json:"-"`
+}
+
+// said is an event whose Text is m (English in JSON, the reader's language on screen).
+func said(e Event, m i18n.Message) Event {
+	e.Text, e.Msg = m.String(), m
+	return e
 }
 
 // Event kinds.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
+
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/plan"
@@ -62,7 +64,7 @@ type scriptTarget struct{ composeLabels }
 
 func (t scriptTarget) Restart(ctx context.Context, p *plan.Plan, emit func(Event)) error {
 	d := t.d
-	emit(Event{Kind: EvStageStarted, Stage: "restart", Text: fmt.Sprintf("restarting: %s (in %s)", p.RestartCommand, d.Root)})
+	emit(said(Event{Kind: EvStageStarted, Stage: "restart"}, i18n.Msg("restarting: %s (in %s)", p.RestartCommand, d.Root)))
 	name := "restart"
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", p.RestartCommand)
 	if d.DeployScript != "" && p.RestartCommand == "./"+filepath.Base(d.DeployScript)+" restart" {
@@ -107,7 +109,7 @@ func (t servicesTarget) Restart(ctx context.Context, p *plan.Plan, emit func(Eve
 			args = append(args, "--pull", "never")
 		}
 		args = append(args, svcs...)
-		emit(Event{Kind: EvStageStarted, Stage: "restart", Stack: st.Name, Text: fmt.Sprintf("restarting %s: %s %s (in %s; %s)", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)})
+		emit(said(Event{Kind: EvStageStarted, Stage: "restart", Stack: st.Name}, i18n.Msg("restarting %s: %s %s (in %s; %s)", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)))
 		cmd := exec.CommandContext(ctx, how.command[0], args...)
 		cmd.Dir = how.dir
 		env, err := st.FreshEnv()

@@ -24,6 +24,14 @@ func newEventRenderer(env *Env, asJSON bool) func(apply.Event) {
 	return r.show
 }
 
+// text is the event's line in the operator's language.
+func (r *eventRenderer) text(e apply.Event) string {
+	if e.Msg.Format != "" {
+		return e.Msg.In(r.env.tr())
+	}
+	return e.Text
+}
+
 // show is called one event at a time (apply serialises them).
 func (r *eventRenderer) show(e apply.Event) {
 	if r.asJSON {
@@ -37,7 +45,7 @@ func (r *eventRenderer) show(e apply.Event) {
 			r.bars[e.Archive] = startReading(r.env, "loading", e.Archive, e.Total)
 		}
 		if e.Text != "" {
-			fmt.Fprintf(r.env.Stderr, "%s\n", archive.Safe(e.Text))
+			fmt.Fprintf(r.env.Stderr, "%s\n", archive.Safe(r.text(e)))
 		}
 	case apply.EvRead:
 		if b, ok := r.bars[e.Archive]; ok {
@@ -50,7 +58,7 @@ func (r *eventRenderer) show(e apply.Event) {
 			delete(r.bars, e.Archive)
 		}
 	case apply.EvNote:
-		fmt.Fprintf(r.env.Stderr, "%s\n", archive.Safe(e.Text))
+		fmt.Fprintf(r.env.Stderr, "%s\n", archive.Safe(r.text(e)))
 	case apply.EvOutput:
 		fmt.Fprintf(r.env.Stderr, "  %s| %s\n", e.Source, archive.Safe(e.Text))
 	}

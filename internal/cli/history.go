@@ -49,11 +49,11 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 				return writeJSON(env.Stdout, recs)
 			}
 			if len(recs) == 0 {
-				fmt.Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(root))
+				env.tr().Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(root))
 				return nil
 			}
 			t := newTable(env.Stdout)
-			fmt.Fprintln(t, "ID\tTIME\tKIND\tSTATE\tCHANGES\tBY")
+			env.tr().Fprintf(t, "ID\tTIME\tKIND\tSTATE\tCHANGES\tBY\n")
 			for _, r := range recs {
 				state := r.State
 				if r.RolledBackBy != "" {

@@ -113,11 +113,11 @@ before the engine gets the end of the stream.`,
 							name = l.ID
 						}
 						if l.Already {
-							fmt.Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, engine.ShortID(l.ID))
+							env.tr().Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, engine.ShortID(l.ID))
 						} else if l.Ref == "" {
 							fmt.Fprintf(env.Stdout, "Loaded image ID: %s\n", l.ID)
 						} else {
-							fmt.Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, engine.ShortID(l.ID))
+							env.tr().Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, engine.ShortID(l.ID))
 						}
 					}
 				}

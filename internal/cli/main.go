@@ -18,9 +18,11 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/i18n"
 
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Exit codes, documented in the README and in `imgup --help`.
@@ -73,6 +75,18 @@ type Env struct {
 	// Columns is the width of the terminal stdout is (0: not a terminal, no limit):
 	// tables are fitted to it.
 	Columns int
+	// Lang is the language of what the operator reads (i18n.English or i18n.Chinese;
+	// "" is English); --lang overrides it. Main takes it from LC_ALL, LC_MESSAGES, LANG.
+	Lang    string
+	printer *i18n.Printer
+}
+
+// tr is the printer of the command's language.
+func (e *Env) tr() *i18n.Printer {
+	if e.printer == nil {
+		e.printer = i18n.New(e.Lang)
+	}
+	return e.printer
 }
 
 func (e *Env) dial(ctx context.Context) (engine.Client, error) {
@@ -106,8 +120,9 @@ func usageError(format string, args ...any) error {
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	lang, _ := i18n.Detect("", os.Getenv)
 	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr), Columns: columns(os.Stdout)}
+		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr), Columns: columns(os.Stdout), Lang: lang}
 	args := os.Args[1:]
 	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == PluginName {
 		rest, code, done := pluginMain(args)
@@ -121,6 +136,14 @@ func Main() int {
 
 // Run runs one command line and returns the exit code, printing any error once.
 func Run(ctx context.Context, env *Env, args []string) int {
+	if flag, ok := langFlag(args); ok {
+		lang, err := i18n.Detect(flag, func(string) string { return "" })
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "imgup: %v\n", err)
+			return ExitUsage
+		}
+		env.Lang, env.printer = lang, nil
+	}
 	root := NewRootCmd(env)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -191,6 +214,8 @@ It shows its plan before it acts, and touches only what must change.
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	var lang string
+	root.PersistentFlags().StringVar(&lang, "lang", "", "the language of what imgup prints: en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})
@@ -207,7 +232,61 @@ It shows its plan before it acts, and touches only what must change.
 		}
 	}
 	wrap(root.Commands())
+	if env.tr().Lang() == i18n.Chinese {
+		localizeHelp(root)
+	}
 	return root
+}
+
+// langFlag finds --lang among the arguments before cobra parses them: the help texts
+// must be in the language before cobra prints any.
+func langFlag(args []string) (string, bool) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--lang="); ok {
+			return v, true
+		}
+		if a == "--lang" && i+1 < len(args) {
+			return args[i+1], true
+		}
+	}
+	return "", false
+}
+
+// localizeHelp puts the command tree's help texts in Chinese.
+func localizeHelp(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultHelpFlag()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		path := c.CommandPath()
+		if zh, ok := zhShort[path]; ok {
+			c.Short = zh
+		}
+		if zh, ok := zhLong[path]; ok {
+			if strings.HasSuffix(c.Long, exitCodesHelp) {
+				zh += exitCodesHelpZH
+			}
+			c.Long = zh
+		}
+		c.InitDefaultHelpFlag()
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if zh, ok := zhFlag[f.Usage]; ok {
+					f.Usage = zh
+				} else if name, ok := strings.CutPrefix(f.Usage, "help for "); ok {
+					f.Usage = "显示 " + name + " 的帮助"
+				}
+			})
+		}
+		c.SetUsageTemplate(zhUsageTemplate)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // wrapArgs makes argument-count errors usage errors (exit 2).

@@ -73,11 +73,11 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*updat
 
 // printNotice prints a note or a warning of the service on stderr.
 func printNotice(env *Env, n update.Notice) {
-	kind := "note"
 	if n.Warning {
-		kind = "warning"
+		env.tr().Fprintf(env.Stderr, "imgup: warning: %s\n", n.Text)
+		return
 	}
-	fmt.Fprintf(env.Stderr, "imgup: %s: %s\n", kind, n.Text)
+	env.tr().Fprintf(env.Stderr, "imgup: note: %s\n", n.Text)
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
@@ -86,12 +86,12 @@ func addPlanCommands(root *cobra.Command, env *Env) {
 
 // confirm asks a yes/no question on the terminal; no is the default.
 func confirm(env *Env, q string) bool {
-	fmt.Fprintf(env.Stderr, "\n%s [y/N] ", q)
+	fmt.Fprintf(env.Stderr, "\n%s [y/N] ", env.tr().T(q))
 	line, _ := bufio.NewReader(env.Stdin).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(line)); a == "y" || a == "yes" {
 		return true
 	}
-	fmt.Fprintln(env.Stderr, "nothing changed")
+	fmt.Fprintln(env.Stderr, env.tr().T("nothing changed"))
 	return false
 }
 
@@ -136,7 +136,7 @@ and, for a differential bundle, the base layers on the engine are checked first.
 			if f.asJSON {
 				return writeJSON(env.Stdout, o.Plan)
 			}
-			fmt.Fprint(env.Stdout, o.Plan.String())
+			fmt.Fprint(env.Stdout, o.Plan.Text(env.tr()))
 			return nil
 		},
 	}
@@ -191,7 +191,7 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 			}
 			defer o.Close()
 			if !f.asJSON || !yes {
-				fmt.Fprint(planOut(env, f.asJSON), o.Plan.String())
+				fmt.Fprint(planOut(env, f.asJSON), o.Plan.Text(env.tr()))
 			}
 			if o.Plan.UpToDate() {
 				if f.asJSON {
@@ -214,14 +214,15 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 				return err
 			}
 			if !f.asJSON {
-				done := "every updated service runs its new image"
+				tr := env.tr()
+				done := tr.T("every updated service runs its new image")
 				if o.Plan.Restart == plan.RestartNone {
-					done = "images loaded and files edited; the containers run the new images after the next restart"
+					done = tr.T("images loaded and files edited; the containers run the new images after the next restart")
 					if o.Deployment.RestartCommand != "" {
 						done += " (" + o.Deployment.RestartCommand + ")"
 					}
 				}
-				fmt.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.Deployment.Root, out.Record.ID)
+				tr.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.Deployment.Root, out.Record.ID)
 			}
 			return nil
 		},
@@ -290,7 +291,8 @@ func exitFor(ctx context.Context, err error) error {
 }
 
 func printTable(env *Env, rows []apply.State) {
-	t := &table.Table{Header: []string{"SERVICE", "IMAGE", "IMAGE ID", "STATE", "UPDATED", "DOWNTIME"}}
+	tr := env.tr()
+	t := &table.Table{Header: []string{tr.T("SERVICE"), tr.T("IMAGE"), tr.T("IMAGE ID"), tr.T("STATE"), tr.T("UPDATED"), tr.T("DOWNTIME")}}
 	for _, r := range rows {
 		state := r.State
 		if r.Health != "" {
@@ -298,7 +300,7 @@ func printTable(env *Env, rows []apply.State) {
 		}
 		up := "-"
 		if r.Updated {
-			up = "updated"
+			up = tr.T("updated")
 		}
 		dt := r.Downtime
 		if dt == "" {

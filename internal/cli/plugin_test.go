@@ -1,13 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func TestPluginArgs(t *testing.T) {
@@ -47,4 +54,51 @@ func TestPluginArgs(t *testing.T) {
 	if err := json.Unmarshal([]byte(pluginMetadata()), &m); err != nil || m["SchemaVersion"] != "0.1.0" || m["Vendor"] == "" {
 		t.Errorf("metadata %v %v", m, err)
 	}
+}
+
+// TestHelpHasChinese: every command an operator can see has a Chinese Short and Long,
+// and every flag a Chinese usage.
+func TestHelpHasChinese(t *testing.T) {
+	root := NewRootCmd(&Env{Stdin: strings.NewReader(""), Lang: i18n.Chinese})
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "completion" {
+			return
+		}
+		path := c.CommandPath()
+		if _, ok := zhShort[path]; !ok {
+			t.Errorf("%s: no Chinese Short", path)
+		}
+		if c.Long != "" && !hasHan(c.Long) {
+			t.Errorf("%s: no Chinese Long", path)
+		}
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.PersistentFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if !hasHan(f.Usage) {
+					t.Errorf("%s --%s: no Chinese usage (%q)", path, f.Name, f.Usage)
+				}
+			})
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(root)
+	var out bytes.Buffer
+	if code := Run(t.Context(), &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out}, []string{"--lang", "zh", "apply", "--help"}); code != 0 || !strings.Contains(out.String(), "一条命令完成整本手册") || !strings.Contains(out.String(), "选项：") {
+		t.Errorf("imgup --lang zh apply --help:\n%s", out.String())
+	}
+	out.Reset()
+	if code := Run(t.Context(), &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &out, Lang: i18n.Chinese}, []string{"--lang", "en", "status", "--help"}); code != 0 || hasHan(out.String()) {
+		t.Errorf("--lang en does not override:\n%s", out.String())
+	}
+}
+
+func hasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }

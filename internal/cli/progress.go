@@ -19,6 +19,7 @@ type reading struct {
 
 func startReading(env *Env, verb, path string, total int64) reading {
 	name := archive.Safe(filepath.Base(path))
+	verb = env.tr().T(verb)
 	start := time.Now()
 	if total < bigArchive {
 		return reading{count: func(int64) {}, done: func(bool) {}}

@@ -33,14 +33,14 @@ It lists what it would remove and asks (or --yes).`,
 			defer s.Close()
 			remove, kept := s.PruneCandidates(update.PruneOptions{Keep: keep, RollbackImages: rollbackImages})
 			for _, k := range kept {
-				fmt.Fprintf(env.Stdout, "keep    %s\n", k)
+				env.tr().Fprintf(env.Stdout, "keep    %s\n", k)
 			}
 			if len(remove) == 0 {
-				fmt.Fprintln(env.Stdout, "nothing to remove")
+				fmt.Fprintln(env.Stdout, env.tr().T("nothing to remove"))
 				return nil
 			}
 			for _, r := range remove {
-				fmt.Fprintf(env.Stdout, "remove  %s\n", r)
+				env.tr().Fprintf(env.Stdout, "remove  %s\n", r)
 			}
 			if !yes {
 				if !env.StdinTTY {
@@ -55,7 +55,7 @@ It lists what it would remove and asks (or --yes).`,
 					return fmt.Errorf("removing %s: %w", r, err)
 				}
 			}
-			fmt.Fprintf(env.Stdout, "removed %d image reference(s)\n", len(remove))
+			env.tr().Fprintf(env.Stdout, "removed %d image reference(s)\n", len(remove))
 			return nil
 		},
 	}

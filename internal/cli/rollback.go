@@ -49,13 +49,14 @@ that was interrupted (killed, power cut), whatever step it had reached.
 			}
 			target, p := rb.Of, rb.Plan
 			out := planOut(env, asJSON)
-			fmt.Fprintf(out, "Rollback: %s\n", plan.Describe(target))
+			tr := env.tr()
+			tr.Fprintf(out, "Rollback: %s\n", plan.Describe(target))
 			if p.UpToDate() {
-				fmt.Fprintf(out, "nothing to undo: the files and containers are as before update %s\n", target.ID)
+				tr.Fprintf(out, "nothing to undo: the files and containers are as before update %s\n", target.ID)
 				_, err := s.Rollback(ctx, rb, apply.Options{})
 				return err
 			}
-			fmt.Fprint(out, p.String())
+			fmt.Fprint(out, p.Text(tr))
 			if !yes {
 				if !env.StdinTTY {
 					return usageError("not rolling back without confirmation: no terminal to ask on; add --yes")
@@ -69,7 +70,7 @@ that was interrupted (killed, power cut), whatever step it had reached.
 				return err
 			}
 			if !asJSON {
-				fmt.Fprintf(env.Stdout, "\nupdate %s is undone (rollback %s)\n", target.ID, res.Record.ID)
+				tr.Fprintf(env.Stdout, "\nupdate %s is undone (rollback %s)\n", target.ID, res.Record.ID)
 			}
 			return nil
 		},

@@ -44,7 +44,7 @@ Listening on another address needs --tls-cert and --tls-key, or --insecure-http 
 token and your session then cross the network in clear).
 
 One apply or rollback runs at a time per deployment: an update started in a shell
-shows in the console as running, and the console's refuse the shell's while they run.
+shows in the console as running, and each waits for the lock the other holds.
 Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 		Example: `  imgup serve -C /console/consolev4pvt-4.1.150431
   imgup serve --listen 10.0.0.5:8443 --tls-cert server.crt --tls-key server.key`,

@@ -43,7 +43,7 @@ the versioned schema described in docs/status.md.`,
 					return err
 				}
 			} else {
-				fmt.Fprint(env.Stdout, r.Text(env.Columns, wide))
+				fmt.Fprint(env.Stdout, r.Text(env.Columns, wide, env.tr()))
 			}
 			if len(r.Findings) > 0 {
 				return withCode(ExitFailed, errors.New(fmt.Sprintf("%d finding(s): the deployment has drifted", len(r.Findings))))

@@ -1,10 +1,11 @@
 package plan
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -12,43 +13,46 @@ import (
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 )
 
-// String is the plan as `imgup plan` prints it and `imgup apply` shows it.
-func (p *Plan) String() string {
+// String is the plan as `imgup plan` prints it and `imgup apply` shows it, in English.
+func (p *Plan) String() string { return p.Text(i18n.EN) }
+
+// Text is the plan in the printer's language.
+func (p *Plan) Text(tr *i18n.Printer) string {
 	var b strings.Builder
 	rel := func(f string) string { return deploy.RelTo(p.Root, f) }
-	fmt.Fprintf(&b, "Deployment %s\n", p.Root)
+	tr.Fprintf(&b, "Deployment %s\n", p.Root)
 	for _, s := range p.Stacks {
 		project := s.Project
 		if project == "" {
-			project = "unknown"
+			project = tr.T("unknown")
 		}
-		fmt.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, s.ProjectWhy)
-		fmt.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
+		tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, s.ProjectWhy)
+		tr.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
 	}
 	for _, bd := range p.Bundles {
-		p.renderBundle(&b, bd)
+		p.renderBundle(&b, bd, tr)
 	}
 	if p.UpToDate() {
-		b.WriteString("\nAlready up to date: every image is loaded, every file names it, every container runs it.\n")
-		p.notes(&b)
+		b.WriteString(tr.T("\nAlready up to date: every image is loaded, every file names it, every container runs it.\n"))
+		p.notes(&b, tr)
 		return b.String()
 	}
-	b.WriteString("\n1. Load images\n")
+	b.WriteString(tr.T("\n1. Load images\n"))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	if len(p.Loads) == 0 {
-		fmt.Fprintln(tw, "   nothing to load")
+		tr.Fprintf(tw, "   nothing to load\n")
 	}
 	for _, l := range p.Loads {
-		state := "load from " + archive.Safe(filepath.Base(l.Archive))
+		state := tr.Sprintf("load from %s", archive.Safe(filepath.Base(l.Archive)))
 		if l.Present {
-			state = "already loaded"
+			state = tr.T("already loaded")
 		}
-		fmt.Fprintf(tw, "   %s\t%s\t%s\n", l.Ref, engine.ShortID(l.ID), state)
+		tr.Fprintf(tw, "   %s\t%s\t%s\n", l.Ref, engine.ShortID(l.ID), state)
 	}
 	tw.Flush()
-	b.WriteString("\n2-3. Edit files (only the characters shown change)\n")
+	b.WriteString(tr.T("\n2-3. Edit files (only the characters shown change)\n"))
 	if len(p.Edits) == 0 {
-		b.WriteString("   nothing to edit\n")
+		b.WriteString(tr.T("   nothing to edit\n"))
 	}
 	for _, e := range p.Edits {
 		key := ""
@@ -58,50 +62,50 @@ func (p *Plan) String() string {
 		old, nw := e.Shown()
 		switch {
 		case e.Start == e.End:
-			fmt.Fprintf(&b, "   %s:%d  %sadd line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.New), "\r\n"))
+			tr.Fprintf(&b, "   %s:%d  %sadd line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.New), "\r\n"))
 		case e.New == "" && strings.HasSuffix(e.Old, "\n"):
-			fmt.Fprintf(&b, "   %s:%d  %sremove line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.Old), "\r\n"))
+			tr.Fprintf(&b, "   %s:%d  %sremove line %q\n", rel(e.File), e.Line, key, strings.Trim(mask(e, e.Old), "\r\n"))
 		default:
-			fmt.Fprintf(&b, "   %s:%d  %s%q -> %q\n", rel(e.File), e.Line, key, old, nw)
+			tr.Fprintf(&b, "   %s:%d  %s%q -> %q\n", rel(e.File), e.Line, key, old, nw)
 		}
 		for _, c := range e.Cause {
-			fmt.Fprintf(&b, "      for %s\n", c)
+			tr.Fprintf(&b, "      for %s\n", c)
 		}
 	}
-	b.WriteString("\n4. Restart\n")
+	b.WriteString(tr.T("\n4. Restart\n"))
 	switch p.Restart {
 	case RestartNone:
 		if len(p.Updates) == 0 {
-			b.WriteString("   nothing to restart\n")
+			b.WriteString(tr.T("   nothing to restart\n"))
 		} else {
-			b.WriteString("   none (--restart none): the containers keep their images until the next restart\n")
+			b.WriteString(tr.T("   none (--restart none): the containers keep their images until the next restart\n"))
 		}
 	default:
-		fmt.Fprintf(&b, "   %s\n", p.RestartCommand)
+		tr.Fprintf(&b, "   %s\n", p.RestartCommand)
 	}
 	if len(p.Updates) > 0 {
-		b.WriteString("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n")
+		b.WriteString(tr.T("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n"))
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, u := range p.Updates {
 			if u.From == u.To {
-				fmt.Fprintf(tw, "   %s/%s\t%s (image unchanged)\t%s\n", u.Stack, u.Service, u.To, engine.ShortID(u.ID))
+				tr.Fprintf(tw, "   %s/%s\t%s (image unchanged)\t%s\n", u.Stack, u.Service, u.To, engine.ShortID(u.ID))
 			} else {
-				fmt.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, engine.ShortID(u.ID))
+				tr.Fprintf(tw, "   %s/%s\t%s -> %s\t%s\n", u.Stack, u.Service, u.From, u.To, engine.ShortID(u.ID))
 			}
 			for _, kv := range u.SetEnv {
 				k, v, _ := strings.Cut(kv, "=")
 				if sysconfig.Secret(k) {
 					v = "***"
 				}
-				fmt.Fprintf(tw, "   \t  environment %s=%s\t\n", k, v)
+				tr.Fprintf(tw, "   \t  environment %s=%s\t\n", k, v)
 			}
 			for _, k := range u.UnsetEnv {
-				fmt.Fprintf(tw, "   \t  environment without %s\t\n", k)
+				tr.Fprintf(tw, "   \t  environment without %s\t\n", k)
 			}
 		}
 		tw.Flush()
 	}
-	p.notes(&b)
+	p.notes(&b, tr)
 	return b.String()
 }
 
@@ -125,38 +129,38 @@ func mask(e Edit, line string) string {
 	return line[:k] + "***"
 }
 
-func (p *Plan) renderBundle(b *strings.Builder, bd BundleRef) {
-	fmt.Fprintf(b, "\nBundle %s %s (%s)\n", archive.Safe(bd.Name), archive.Safe(bd.Version), archive.Safe(filepath.Base(bd.Path)))
+func (p *Plan) renderBundle(b *strings.Builder, bd BundleRef, tr *i18n.Printer) {
+	tr.Fprintf(b, "\nBundle %s %s (%s)\n", archive.Safe(bd.Name), archive.Safe(bd.Version), archive.Safe(filepath.Base(bd.Path)))
 	switch {
 	case bd.Signature.Verified:
-		fmt.Fprintf(b, "   signed by key %s: verified against the trusted keys\n", bd.Signature.KeyID)
+		tr.Fprintf(b, "   signed by key %s: verified against the trusted keys\n", bd.Signature.KeyID)
 	case bd.Signature.KeyID != "":
-		fmt.Fprintf(b, "   WARNING: signed by key %s, which is NOT trusted here (--allow-unsigned)\n", bd.Signature.KeyID)
+		tr.Fprintf(b, "   WARNING: signed by key %s, which is NOT trusted here (--allow-unsigned)\n", bd.Signature.KeyID)
 	default:
-		b.WriteString("   WARNING: NOT SIGNED (--allow-unsigned): nothing shows who made it\n")
+		b.WriteString(tr.T("   WARNING: NOT SIGNED (--allow-unsigned): nothing shows who made it\n"))
 	}
 	for _, r := range bd.Requires {
-		fmt.Fprintf(b, "   requires %s: met\n", archive.Safe(r))
+		tr.Fprintf(b, "   requires %s: met\n", archive.Safe(r))
 	}
 	if bd.Base != "" {
-		fmt.Fprintf(b, "   differential: builds on bundle %s; the engine has the %d layer(s) it leaves out\n", archive.Safe(bd.Base), bd.Lacking)
+		tr.Fprintf(b, "   differential: builds on bundle %s; the engine has the %d layer(s) it leaves out\n", archive.Safe(bd.Base), bd.Lacking)
 	}
 	for _, lang := range []string{"en", "zh"} {
 		if n := strings.TrimSpace(bd.Notes[lang]); n != "" {
-			fmt.Fprintf(b, "   notes (%s):\n", lang)
+			tr.Fprintf(b, "   notes (%s):\n", lang)
 			for _, l := range strings.Split(n, "\n") {
-				fmt.Fprintf(b, "      %s\n", archive.Safe(l))
+				tr.Fprintf(b, "      %s\n", archive.Safe(l))
 			}
 		}
 	}
 }
 
-func (p *Plan) notes(b *strings.Builder) {
+func (p *Plan) notes(b *strings.Builder, tr *i18n.Printer) {
 	if len(p.Notes) == 0 {
 		return
 	}
-	b.WriteString("\nNotes\n")
+	b.WriteString(tr.T("\nNotes\n"))
 	for _, n := range p.Notes {
-		fmt.Fprintf(b, "   %s\n", archive.Safe(n))
+		tr.Fprintf(b, "   %s\n", archive.Safe(n))
 	}
 }

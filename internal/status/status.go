@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
+
 	"github.com/encoo-tools/imgup/internal/table"
 
 	"github.com/encoo-tools/imgup/internal/composefile"
@@ -95,6 +97,8 @@ type Finding struct {
 	Service string `json:"service,omitempty"`
 	Message string `json:"message"`
 	Fix     string `json:"fix"`
+	// msg and fix are Message and Fix to show in the reader's language.
+	msg, fix i18n.Message
 }
 
 // Input is the snapshot.
@@ -111,12 +115,12 @@ type Input struct {
 func Make(in Input) *Report {
 	d := in.Deployment
 	r := &Report{Schema: Schema, Root: d.Root, Services: []Service{}, Findings: []Finding{}}
-	add := func(kind, stack, svc, msg, fix string) {
-		r.Findings = append(r.Findings, Finding{Kind: kind, Stack: stack, Service: svc, Message: msg, Fix: fix})
+	add := func(kind, stack, svc string, msg, fix i18n.Message) {
+		r.Findings = append(r.Findings, Finding{Kind: kind, Stack: stack, Service: svc, Message: msg.String(), Fix: fix.String(), msg: msg, fix: fix})
 	}
 	for _, rec := range in.Interrupted {
-		add(Interrupted, "", "", fmt.Sprintf("update %s was interrupted (it reached: %s)", rec.ID, rec.State),
-			fmt.Sprintf("imgup rollback -C %s %s", d.Root, rec.ID))
+		add(Interrupted, "", "", i18n.Msg("update %s was interrupted (it reached: %s)", rec.ID, rec.State),
+			i18n.Msg("imgup rollback -C %s %s", d.Root, rec.ID))
 	}
 	for _, st := range d.Stacks {
 		for _, svc := range st.Services {
@@ -128,8 +132,8 @@ func Make(in Input) *Report {
 			var unset *composefile.Unset
 			if errors.As(svc.Err, &unset) {
 				row.Image = svc.Image.Raw
-				add(Unresolved, st.Name, svc.Name, fmt.Sprintf("%s: %v", name, unset),
-					"set the variable in the stack's .systemconfig or .env, or name the file that sets it in env-files: of imgup.yaml")
+				add(Unresolved, st.Name, svc.Name, i18n.Msg("%s: %s", name, unset.Error()),
+					i18n.Msg("set the variable in the stack's .systemconfig or .env, or name the file that sets it in env-files: of imgup.yaml"))
 				if c := st.Container(in.Containers, svc.Name); c != nil {
 					row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
 				}
@@ -154,27 +158,27 @@ func Make(in Input) *Report {
 				}
 				if version != svc.Target.Tag {
 					add(ConfigDrift, st.Name, svc.Name,
-						fmt.Sprintf("%s: the compose file (%s:%d) says %s, but %s:%d has %s=%s: the next restart or re-generation may revert the update", name, row.File, row.Line, svc.Target.Tag, row.Config.File, m.Entry.Line, m.Entry.Key, sysconfig.Shown(m.Entry)),
-						fmt.Sprintf("make them agree: edit %s:%d, or run imgup apply with the archive of the version you want", row.Config.File, m.Entry.Line))
+						i18n.Msg("%s: the compose file (%s:%d) says %s, but %s:%d has %s=%s: the next restart or re-generation may revert the update", name, row.File, row.Line, svc.Target.Tag, row.Config.File, m.Entry.Line, m.Entry.Key, sysconfig.Shown(m.Entry)),
+						i18n.Msg("make them agree: edit %s:%d, or run imgup apply with the archive of the version you want", row.Config.File, m.Entry.Line))
 				}
 			}
 			if !row.Loaded {
-				add(NotLoaded, st.Name, svc.Name, fmt.Sprintf("%s: image %s is not loaded: the next restart will fail on this offline server", name, svc.Target.Ref),
-					"load its archive: imgup load ARCHIVE (or docker load -i ARCHIVE)")
+				add(NotLoaded, st.Name, svc.Name, i18n.Msg("%s: image %s is not loaded: the next restart will fail on this offline server", name, svc.Target.Ref),
+					i18n.Msg("load its archive: imgup load ARCHIVE (or docker load -i ARCHIVE)"))
 			}
 			if c := st.Container(in.Containers, svc.Name); c == nil {
-				add(NoContainer, st.Name, svc.Name, fmt.Sprintf("%s: has no container", name), "start the deployment: "+startHint(d))
+				add(NoContainer, st.Name, svc.Name, i18n.Msg("%s: has no container", name), i18n.Msg("start the deployment: %s", startHint(d)))
 			} else {
 				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
 				switch {
 				case c.State != "running":
-					add(NotRunning, st.Name, svc.Name, fmt.Sprintf("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), "see docker logs "+c.Name+"; then "+d.RestartHint())
+					add(NotRunning, st.Name, svc.Name, i18n.Msg("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), i18n.Msg("see docker logs %s; then %s", c.Name, d.RestartHint()))
 				case c.Health == "unhealthy":
-					add(Unhealthy, st.Name, svc.Name, fmt.Sprintf("%s: container %s is unhealthy", name, c.Name), "see docker inspect --format '{{json .State.Health}}' "+c.Name)
+					add(Unhealthy, st.Name, svc.Name, i18n.Msg("%s: container %s is unhealthy", name, c.Name), i18n.Msg("see docker inspect --format '{{json .State.Health}}' %s", c.Name))
 				}
 				if row.Loaded && c.ImageID != row.ImageID {
-					add(RunningDrift, st.Name, svc.Name, fmt.Sprintf("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
-						"restart to run what the files say ("+d.RestartHint()+"), or imgup rollback to go back")
+					add(RunningDrift, st.Name, svc.Name, i18n.Msg("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
+						i18n.Msg("restart to run what the files say (%s), or imgup rollback to go back", d.RestartHint()))
 				}
 			}
 			row.LastUpdate = lastUpdate(in.History, st.Name, svc.Name)
@@ -217,17 +221,17 @@ func tagOf(ref string) string {
 }
 
 // Table renders the services like docker ps, then the findings.
-func (r *Report) String() string { return r.Text(0, true) }
+func (r *Report) String() string { return r.Text(0, true, i18n.EN) }
 
-// Text renders the report for a terminal width cells wide (0: no limit). Unless wide,
-// the file:line and config columns go when the table would not fit.
-func (r *Report) Text(width int, wide bool) string {
+// Text renders the report in tr's language for a terminal width cells wide (0: no
+// limit). Unless wide, the file:line and config columns go when the table would not fit.
+func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Deployment %s\n\n", r.Root)
-	t := &table.Table{Header: []string{"SERVICE", "COMPOSE IMAGE", "FILE", "CONFIG", "LOADED", "RUNNING", "STATE", "LAST UPDATE"},
+	tr.Fprintf(&b, "Deployment %s\n\n", r.Root)
+	t := &table.Table{Header: []string{tr.T("SERVICE"), tr.T("COMPOSE IMAGE"), tr.T("FILE"), tr.T("CONFIG"), tr.T("LOADED"), tr.T("RUNNING"), tr.T("STATE"), tr.T("LAST UPDATE")},
 		Optional: []bool{false, false, !wide, !wide}}
 	for _, s := range r.Services {
-		cfg, loaded, running, state, last := "none", "no", "-", "no container", "-"
+		cfg, loaded, running, state, last := tr.T("none"), tr.T("no"), "-", tr.T("no container"), "-"
 		if s.Config != nil {
 			cfg = s.Config.Key + "=" + s.Config.Value
 		}
@@ -248,15 +252,19 @@ func (r *Report) Text(width int, wide bool) string {
 	out, dropped := t.Render(width)
 	b.WriteString(out)
 	if dropped {
-		b.WriteString("(file:line and config entry left out to fit the terminal: imgup status --wide shows them, --json has everything)\n")
+		b.WriteString(tr.T("(file:line and config entry left out to fit the terminal: imgup status --wide shows them, --json has everything)\n"))
 	}
 	if len(r.Findings) == 0 {
-		b.WriteString("\nNo drift: files, engine and containers agree.\n")
+		b.WriteString(tr.T("\nNo drift: files, engine and containers agree.\n"))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "\n%d finding(s):\n", len(r.Findings))
+	tr.Fprintf(&b, "\n%d finding(s):\n", len(r.Findings))
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, f.Message, f.Fix)
+		msg, fix := f.Message, f.Fix
+		if f.msg.Format != "" {
+			msg, fix = f.msg.In(tr), f.fix.In(tr)
+		}
+		tr.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, msg, fix)
 	}
 	return b.String()
 }

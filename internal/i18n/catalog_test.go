@@ -1,0 +1,167 @@
+package i18n
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// formats finds every literal format given to a Printer (a variable or call named tr
+// or tr()) and to Msg, in the module's code.
+func formats(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			arg := -1
+			switch {
+			case sel.Sel.Name == "Msg" && isIdent(sel.X, "i18n"):
+				arg = 0
+			case isPrinter(sel.X) && (sel.Sel.Name == "Sprintf" || sel.Sel.Name == "T"):
+				arg = 0
+			case isPrinter(sel.X) && sel.Sel.Name == "Fprintf":
+				arg = 1
+			}
+			if arg < 0 || len(call.Args) <= arg {
+				return true
+			}
+			if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				s, _ := strconv.Unquote(lit.Value)
+				out[s] = p
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func isIdent(e ast.Expr, name string) bool {
+	id, ok := e.(*ast.Ident)
+	return ok && id.Name == name
+}
+
+func isPrinter(e ast.Expr) bool {
+	if isIdent(e, "tr") {
+		return true
+	}
+	if c, ok := e.(*ast.CallExpr); ok {
+		if s, ok := c.Fun.(*ast.SelectorExpr); ok && s.Sel.Name == "tr" {
+			return true
+		}
+	}
+	return false
+}
+
+var verb = regexp.MustCompile(`%(\[\d+\])?[-+# 0]*\d*(\.\d+)?[a-zA-Z%]`)
+
+// words says whether a format has text to translate: a letter outside its verbs.
+func words(s string) bool {
+	return regexp.MustCompile(`[A-Za-z]`).MatchString(verb.ReplaceAllString(s, ""))
+}
+
+func verbs(s string) []string {
+	var v []string
+	for _, m := range verb.FindAllString(s, -1) {
+		v = append(v, regexp.MustCompile(`\[\d+\]`).ReplaceAllString(m, ""))
+	}
+	sort.Strings(v)
+	return v
+}
+
+// TestEveryMessageHasChinese: every operator-facing format in the code has a Chinese
+// translation with the same verbs, and the catalog holds nothing the code no longer says.
+func TestEveryMessageHasChinese(t *testing.T) {
+	used := formats(t)
+	if len(used) < 40 {
+		t.Fatalf("found only %d formats: the scan is broken", len(used))
+	}
+	var missing []string
+	for f, where := range used {
+		if !words(f) {
+			continue
+		}
+		zh, ok := zhCatalog[f]
+		if !ok {
+			missing = append(missing, strconv.Quote(f)+" ("+where+")")
+			continue
+		}
+		if strings.Join(verbs(f), " ") != strings.Join(verbs(zh), " ") {
+			t.Errorf("%q: the Chinese %q has other verbs", f, zh)
+		}
+		if strings.HasSuffix(f, "\n") != strings.HasSuffix(zh, "\n") || strings.HasPrefix(f, "\n") != strings.HasPrefix(zh, "\n") {
+			t.Errorf("%q: the Chinese %q starts or ends its lines differently", f, zh)
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("no Chinese for %s", m)
+	}
+	for en := range zhCatalog {
+		if _, ok := used[en]; !ok && !extra[en] {
+			t.Errorf("the catalog translates %q, which the code no longer says", en)
+		}
+	}
+}
+
+func TestDetect(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, c := range []struct {
+		flag string
+		env  map[string]string
+		want string
+	}{
+		{"", map[string]string{"LANG": "zh_CN.UTF-8"}, Chinese},
+		{"", map[string]string{"LANG": "en_US.UTF-8"}, English},
+		{"", map[string]string{"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}, English},
+		{"", map[string]string{"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_TW.UTF-8"}, Chinese},
+		{"", nil, English},
+		{"zh", map[string]string{"LANG": "C"}, Chinese},
+		{"en", map[string]string{"LANG": "zh_CN.UTF-8"}, English},
+	} {
+		if got, err := Detect(c.flag, env(c.env)); err != nil || got != c.want {
+			t.Errorf("Detect(%q, %v) = %q, %v; want %q", c.flag, c.env, got, err, c.want)
+		}
+	}
+	if _, err := Detect("fr", env(nil)); err == nil {
+		t.Error("--lang fr is accepted")
+	}
+	if FromAcceptLanguage("zh-CN,zh;q=0.9,en;q=0.8") != Chinese || FromAcceptLanguage("en-US,en;q=0.9") != English || FromAcceptLanguage("") != English {
+		t.Error("Accept-Language")
+	}
+	if New(Chinese).Sprintf("update %s done: %s. Undo it with: imgup rollback -C %s %s\n", "A", "B", "C", "A") == "" {
+		t.Error("empty")
+	}
+}
