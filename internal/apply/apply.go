@@ -72,11 +72,16 @@ type Failure struct {
 	ID         string
 }
 
-func (f *Failure) Error() string {
+func (f *Failure) Error() string { return f.err().Error() }
+
+// In is the error in tr's language.
+func (f *Failure) In(tr *i18n.Printer) string { return i18n.Localize(tr, f.err()) }
+
+func (f *Failure) err() error {
 	if f.RolledBack {
-		return fmt.Sprintf("%v; every change was undone: the files are as before and the previous images run again (update %s)", f.Err, f.ID)
+		return i18n.Errorf("%v; every change was undone: the files are as before and the previous images run again (update %s)", f.Err, f.ID)
 	}
-	return fmt.Sprintf("%v; %s", f.Err, f.Restore)
+	return i18n.Errorf("%v; %s", f.Err, f.Restore)
 }
 
 func (f *Failure) Unwrap() error { return f.Err }
@@ -136,11 +141,11 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	record := func(state string, mutate func(*history.Record)) error {
 		if h := opt.Hooks; h != nil && h.Record != nil {
 			if err := h.Record(state); err != nil {
-				return fmt.Errorf("recording the update (%s): %w", state, err)
+				return i18n.Errorf("recording the update (%s): %w", state, err)
 			}
 		}
 		if err := j.Set(state, mutate); err != nil {
-			return fmt.Errorf("recording the update (%s): %w", state, err)
+			return i18n.Errorf("recording the update (%s): %w", state, err)
 		}
 		return nil
 	}
@@ -170,7 +175,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	// Steps 2-3: write every file; a failed write puts back those already written.
 	for i, f := range files {
 		if err := writeFile(f, contents[f]); err != nil {
-			err = fmt.Errorf("writing %s: %w", d.Rel(f), err)
+			err = i18n.Errorf("writing %s: %w", d.Rel(f), err)
 			if rerr := restoreFiles(d, j, files[:i]); rerr != nil {
 				return out, broken(j, err, rerr, d)
 			}
@@ -269,7 +274,7 @@ func withRecord(err, rerr error) error {
 	if rerr == nil {
 		return err
 	}
-	return fmt.Errorf("%w; and %v: the next imgup run may report this update as interrupted", err, rerr)
+	return i18n.Errorf("%w; and %v: the next imgup run may report this update as interrupted", err, rerr)
 }
 
 // watchKeys are the services whose downtime is measured: every service of the
@@ -371,7 +376,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 		if id, err := eng.ImageID(ctx, l.Ref); err != nil {
 			return all, err
 		} else if id != l.ID {
-			return all, fmt.Errorf("after loading, %s is image %s, but the plan expected %s: did an archive change since the plan was made?", l.Ref, short(id), short(l.ID))
+			return all, i18n.Errorf("after loading, %s is image %s, but the plan expected %s: did an archive change since the plan was made?", l.Ref, short(id), short(l.ID))
 		}
 	}
 	return all, nil
@@ -415,7 +420,7 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 			err = writeFile(f, b)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", d.Rel(f), err))
+			errs = append(errs, i18n.Errorf("%s: %w", d.Rel(f), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -425,14 +430,14 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 // the images they ran before.
 func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options, em *emitter) error {
 	if err := restoreFiles(d, j, files); err != nil {
-		return fmt.Errorf("restoring files: %w", err)
+		return i18n.Errorf("restoring files: %w", err)
 	}
 	if p.Restart == plan.RestartNone {
 		return nil
 	}
 	target := TargetFor(d, p.Restart)
 	if err := target.Restart(ctx, p, em.emit); err != nil {
-		return fmt.Errorf("restarting with the old files: %w", err)
+		return i18n.Errorf("restarting with the old files: %w", err)
 	}
 	var w []Want
 	for _, u := range j.R.Updates {

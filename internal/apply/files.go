@@ -2,12 +2,12 @@ package apply
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"syscall"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/google/renameio/v2"
 )
@@ -33,7 +33,7 @@ func newContents(edits []plan.Edit) (map[string][]byte, []string, error) {
 		sort.Slice(es, func(i, j int) bool { return es[i].Start > es[j].Start })
 		for _, e := range es {
 			if e.End > len(data) || string(data[e.Start:e.End]) != e.Old {
-				return nil, nil, fmt.Errorf("%s changed since the plan was made (line %d no longer reads %q); run imgup again", f, e.Line, e.Old)
+				return nil, nil, i18n.Errorf("%s changed since the plan was made (line %d no longer reads %q); run imgup again", f, e.Line, e.Old)
 			}
 			data = append(data[:e.Start:e.Start], append([]byte(e.New), data[e.End:]...)...)
 		}
@@ -52,10 +52,10 @@ func writable(f string) error {
 		f = t
 	}
 	if err := syscall.Access(filepath.Dir(f), 2 /* W_OK */); err != nil {
-		return fmt.Errorf("cannot write in %s (%v): run imgup as the deployment's owner or root", filepath.Dir(f), err)
+		return i18n.Errorf("cannot write in %s (%v): run imgup as the deployment's owner or root", filepath.Dir(f), err)
 	}
 	if err := syscall.Access(f, 2); err != nil {
-		return fmt.Errorf("cannot write %s (%v): run imgup as the deployment's owner or root", f, err)
+		return i18n.Errorf("cannot write %s (%v): run imgup as the deployment's owner or root", f, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
@@ -85,7 +86,7 @@ func StartLoad(ctx context.Context, eng engine.Client, path string, lo LoadOptio
 		l.engineSaid = append(l.engineSaid, refs...)
 		l.mu.Unlock()
 		if err != nil && !errors.Is(err, archive.ErrSkip) && !errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("%s: %w", path, err)
+			return i18n.Errorf("%s: %w", path, err)
 		}
 		return err
 	}
@@ -197,7 +198,7 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 				layers, err := eng.ImageLayers(ctx, id)
 				mu.Lock()
 				if err != nil && first == nil && !strings.Contains(err.Error(), "No such image") {
-					first = fmt.Errorf("reading the layers of image %s: %w", engine.ShortID(id), err)
+					first = i18n.Errorf("reading the layers of image %s: %w", engine.ShortID(id), err)
 				}
 				chain := ""
 				for _, l := range layers {
@@ -245,11 +246,11 @@ func unexpected(ctx context.Context, eng engine.Client, path string, a *archive.
 	for _, r := range extra {
 		if !strings.HasPrefix(r, "sha256:") {
 			if err := eng.RemoveImage(ctx, r); err != nil {
-				errs = append(errs, fmt.Errorf("removing %s: %w", r, err))
+				errs = append(errs, i18n.Errorf("removing %s: %w", r, err))
 			}
 		}
 	}
-	return errors.Join(append([]error{fmt.Errorf("%s: the engine loaded %s, which the archive did not show; imgup removed the tag(s) again: the archive is not what it says, ask the vendor for a new one",
+	return errors.Join(append([]error{i18n.Errorf("%s: the engine loaded %s, which the archive did not show; imgup removed the tag(s) again: the archive is not what it says, ask the vendor for a new one",
 		path, archive.Safe(strings.Join(extra, ", ")))}, errs...)...)
 }
 
@@ -285,10 +286,10 @@ func confirm(ctx context.Context, eng engine.Client, path, ref, want string) err
 		return err
 	}
 	if id == "" {
-		return fmt.Errorf("%s: the engine reported the load as done, but has no image %s", path, name)
+		return i18n.Errorf("%s: the engine reported the load as done, but has no image %s", path, name)
 	}
 	if id != want {
-		return fmt.Errorf("%s: after loading, %s is image %s, but the archive holds %s", path, name, short(id), short(want))
+		return i18n.Errorf("%s: after loading, %s is image %s, but the archive holds %s", path, name, short(id), short(want))
 	}
 	return nil
 }

@@ -153,7 +153,7 @@ func run(cmd *exec.Cmd, emit func(Event), name string) error {
 	pw.Close()
 	wg.Wait()
 	if err != nil {
-		return fmt.Errorf("%s failed (%v); its last lines: %s", strings.Join(cmd.Args, " "), err, strings.Join(last, " / "))
+		return i18n.Errorf("%s failed (%v); its last lines: %s", strings.Join(cmd.Args, " "), err, strings.Join(last, " / "))
 	}
 	return nil
 }
@@ -218,7 +218,7 @@ func composeFor(ctx context.Context, st *deploy.Stack) (*composeRun, error) {
 		r.why = fmt.Sprintf("as the running containers were made: project %s, compose %s", r.project, v)
 	}
 	if r.project == "" {
-		return nil, fmt.Errorf("the %s stack: %s; say it with --project %s=NAME", st.Name, st.ProjectText(), st.Name)
+		return nil, i18n.Errorf("the %s stack: %s; say it with --project %s=NAME", st.Name, st.ProjectText(), st.Name)
 	}
 	switch {
 	case v1ok && (strings.HasPrefix(madeBy, "1.") || !v2ok):
@@ -226,7 +226,7 @@ func composeFor(ctx context.Context, st *deploy.Stack) (*composeRun, error) {
 	case v2ok:
 		r.command, r.v2 = []string{"docker", "compose"}, true
 	default:
-		return nil, fmt.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
+		return nil, i18n.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
 	}
 	return r, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
+
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -48,8 +50,13 @@ type VerifyError struct {
 	Problems []string
 }
 
-func (e *VerifyError) Error() string {
-	return "verification failed: " + strings.Join(e.Problems, "; ")
+func (e *VerifyError) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *VerifyError) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *VerifyError) err() error {
+	return i18n.Errorf("verification failed: %s", strings.Join(e.Problems, "; "))
 }
 
 // verify waits, within timeout, until every wanted service runs its image, is running

@@ -3,9 +3,10 @@ package archive
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Layout names how the images inside a docker-save tar are described.
@@ -104,18 +105,23 @@ type Error struct {
 	Err   error
 }
 
-func (e *Error) Error() string {
+func (e *Error) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *Error) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *Error) err() error {
 	if e.Inner != "" {
-		return fmt.Sprintf("%s (inside, %s): %v", e.Path, e.Inner, e.Err)
+		return i18n.Errorf("%s (inside, %s): %v", e.Path, e.Inner, e.Err)
 	}
-	return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	return i18n.Errorf("%s: %v", e.Path, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
 // ErrSkip, returned by Options.Keep, withholds a part from the sink: the sink's stream is
 // cut before its end, so the engine loads nothing of it.
-var ErrSkip = errors.New("skipped")
+var ErrSkip = i18n.Err("skipped")
 
 // ChainID is the engine's layer-store name for a layer on top of parent (a chain ID,
 // or "" for the first layer): sha256(parent + " " + diffID), or the diffID itself.

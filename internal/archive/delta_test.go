@@ -7,10 +7,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 )
 
 // testdata/save-20.10.tar is `docker save` of a two-layer image by Engine 20.10.24;

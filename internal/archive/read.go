@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
 	"math"
@@ -18,6 +17,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -79,7 +79,7 @@ const (
 // Content problems come back as *Error naming the file.
 func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	fail := func(format string, args ...any) error {
-		return &Error{Path: path, Err: fmt.Errorf(format, args...)}
+		return &Error{Path: path, Err: i18n.Errorf(format, args...)}
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -179,11 +179,11 @@ func explain(c Compression, err error) error {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		if c != None {
-			return fmt.Errorf("truncated: the %s data ends early (%v); the copy is incomplete, upload it again", c, err)
+			return i18n.Errorf("truncated: the %s data ends early (%v); the copy is incomplete, upload it again", c, err)
 		}
-		return fmt.Errorf("truncated: the tar ends early; the copy is incomplete, upload it again")
+		return i18n.Errorf("truncated: the tar ends early; the copy is incomplete, upload it again")
 	}
-	return fmt.Errorf("corrupt archive: %v", err)
+	return i18n.Errorf("corrupt archive: %v", err)
 }
 
 type reader struct {
@@ -294,7 +294,7 @@ func (rd *reader) inner(ctx context.Context, name string, r io.Reader) error {
 		ae.Inner = name
 		return ae
 	} else if err != nil {
-		in.Err = fmt.Errorf("corrupt %s data: %v", c, err)
+		in.Err = i18n.Errorf("corrupt %s data: %v", c, err)
 		return in
 	}
 	defer closeFn()
@@ -376,7 +376,7 @@ func (in *Error) wrap(err error, c Compression) error {
 // fault is a problem with the archive's content, said in an operator's words; Read
 // adds the file name.
 func fault(format string, args ...any) error {
-	return &Error{Err: fmt.Errorf(format, args...)}
+	return &Error{Err: i18n.Errorf(format, args...)}
 }
 
 func cleanName(n string) string {
@@ -692,7 +692,7 @@ func (a *Archive) Abort() {
 	a.pending = nil
 }
 
-var errAborted = errors.New("load abandoned: nothing was loaded")
+var errAborted = i18n.Err("load abandoned: nothing was loaded")
 
 // synthesizeManifest writes a classic manifest.json into the stream for an archive in
 // the pure OCI layout, which engines before 25 cannot load otherwise: the held tail up

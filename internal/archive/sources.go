@@ -3,11 +3,12 @@ package archive
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Sources expands the operator's arguments: a file is itself, a folder is every archive
@@ -17,13 +18,13 @@ func Sources(args []string) (files, skipped []string, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, &Error{Path: a, Err: errors.New("no such file or folder")}
+			return nil, nil, &Error{Path: a, Err: i18n.Err("no such file or folder")}
 		} else if err != nil {
 			return nil, nil, &Error{Path: a, Err: err}
 		}
 		if !st.IsDir() {
 			if st.Size() == 0 {
-				return nil, nil, &Error{Path: a, Err: errors.New("is empty (0 bytes): the upload may have failed; copy the archive again")}
+				return nil, nil, &Error{Path: a, Err: i18n.Err("is empty (0 bytes): the upload may have failed; copy the archive again")}
 			}
 			files = append(files, a)
 			continue
@@ -45,7 +46,7 @@ func Sources(args []string) (files, skipped []string, err error) {
 			}
 		}
 		if len(found) == 0 {
-			return nil, nil, &Error{Path: a, Err: fmt.Errorf("folder holds no image archive")}
+			return nil, nil, &Error{Path: a, Err: i18n.Errorf("folder holds no image archive")}
 		}
 		sort.Strings(found)
 		files = append(files, found...)

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // CreateOptions say what goes into a bundle.
@@ -87,16 +87,16 @@ func Create(ctx context.Context, o CreateOptions) (*Created, error) {
 		err = c.add(ctx, rc)
 		rc.Close()
 		if err != nil {
-			return nil, fmt.Errorf("reading the images the engine saved: %w", err)
+			return nil, i18n.Errorf("reading the images the engine saved: %w", err)
 		}
 		for _, r := range o.Refs {
 			if !c.hasRef(familiar(r)) {
-				return nil, fmt.Errorf("the engine saved no image %s", r)
+				return nil, i18n.Errorf("the engine saved no image %s", r)
 			}
 		}
 	}
 	if len(c.images) == 0 {
-		return nil, errors.New("no image to put in the bundle: name images of the local engine, or archives")
+		return nil, i18n.Err("no image to put in the bundle: name images of the local engine, or archives")
 	}
 	now := o.Now
 	if now.IsZero() {
@@ -152,7 +152,7 @@ func Create(ctx context.Context, o CreateOptions) (*Created, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("services are given for %s, but the bundle has no image of it", repo)
+			return nil, i18n.Errorf("services are given for %s, but the bundle has no image of it", repo)
 		}
 	}
 	ib, err := json.Marshal(index)
@@ -418,12 +418,12 @@ func (c *collector) add(ctx context.Context, r io.Reader) error {
 		Layers   []string
 	}
 	if err := json.Unmarshal(small["manifest.json"], &man); err != nil {
-		return fmt.Errorf("manifest.json: %v", err)
+		return i18n.Errorf("manifest.json: %v", err)
 	}
 	for _, e := range man {
 		cfg, ok := small[resolve(path.Clean(e.Config))]
 		if !ok {
-			return fmt.Errorf("config %s is missing", e.Config)
+			return i18n.Errorf("config %s is missing", e.Config)
 		}
 		var conf struct {
 			RootFS struct {
@@ -431,10 +431,10 @@ func (c *collector) add(ctx context.Context, r io.Reader) error {
 			} `json:"rootfs"`
 		}
 		if err := json.Unmarshal(cfg, &conf); err != nil {
-			return fmt.Errorf("config %s: %v", e.Config, err)
+			return i18n.Errorf("config %s: %v", e.Config, err)
 		}
 		if len(conf.RootFS.DiffIDs) != len(e.Layers) {
-			return fmt.Errorf("config %s names %d layers, manifest.json %d", e.Config, len(conf.RootFS.DiffIDs), len(e.Layers))
+			return i18n.Errorf("config %s names %d layers, manifest.json %d", e.Config, len(conf.RootFS.DiffIDs), len(e.Layers))
 		}
 		img := &collected{configData: cfg, config: descriptor{MediaType: "application/vnd.oci.image.config.v1+json", Digest: digestOf(cfg), Size: int64(len(cfg))}}
 		for i, l := range e.Layers {
@@ -486,7 +486,7 @@ func (c *collector) layer(name string, files map[string]string, small map[string
 	} else if b, ok := small[name]; ok {
 		src = bytes.NewReader(b)
 	} else {
-		return nil, fmt.Errorf("layer %s is missing", name)
+		return nil, i18n.Errorf("layer %s is missing", name)
 	}
 	if bl, ok := c.base[diffID]; ok {
 		lb := &layerBlob{digest: bl.Digest, size: bl.Size, diffID: diffID, inBase: true}
@@ -495,7 +495,7 @@ func (c *collector) layer(name string, files map[string]string, small map[string
 	}
 	plain, err := plainLayer(bufio.NewReaderSize(src, 64<<10))
 	if err != nil {
-		return nil, fmt.Errorf("layer %s: %v", name, err)
+		return nil, i18n.Errorf("layer %s: %v", name, err)
 	}
 	c.n++
 	p := filepath.Join(c.dir, fmt.Sprintf("blob-%d", c.n))
@@ -508,13 +508,13 @@ func (c *collector) layer(name string, files map[string]string, small map[string
 	cw := &countWriter{w: io.MultiWriter(out, zsum)}
 	zw, _ := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
 	if _, err := io.Copy(io.MultiWriter(zw, psum), plain); err != nil {
-		return nil, fmt.Errorf("layer %s: %v", name, err)
+		return nil, i18n.Errorf("layer %s: %v", name, err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
 	if got := "sha256:" + hex.EncodeToString(psum.Sum(nil)); got != diffID {
-		return nil, fmt.Errorf("layer %s has digest %s, but its image's config says %s", name, got, diffID)
+		return nil, i18n.Errorf("layer %s has digest %s, but its image's config says %s", name, got, diffID)
 	}
 	lb := &layerBlob{digest: "sha256:" + hex.EncodeToString(zsum.Sum(nil)), size: cw.n, diffID: diffID, file: p}
 	c.layers[diffID] = lb

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // KeyID is how minisign shows a key's ID: 16 upper-case hex digits.
@@ -39,7 +40,7 @@ func GenerateKey(name, password string) (pub string, err error) {
 	}
 	for _, f := range []string{name + ".key", name + ".pub"} {
 		if _, err := os.Lstat(f); err == nil {
-			return "", fmt.Errorf("%s exists already: imgup does not overwrite a key", f)
+			return "", i18n.Errorf("%s exists already: imgup does not overwrite a key", f)
 		}
 	}
 	if err := writeNew(name+".key", append(skText, '\n'), 0o600); err != nil {
@@ -72,17 +73,17 @@ func LoadKey(path, password string) (minisign.PrivateKey, error) {
 	}
 	if minisign.IsEncrypted(b) {
 		if password == "" {
-			return minisign.PrivateKey{}, fmt.Errorf("%s is encrypted: give its password in IMGUP_KEY_PASSWORD or with --password-file", path)
+			return minisign.PrivateKey{}, i18n.Errorf("%s is encrypted: give its password in IMGUP_KEY_PASSWORD or with --password-file", path)
 		}
 		k, err := minisign.DecryptKey(password, b)
 		if err != nil {
-			return k, fmt.Errorf("%s: %v (wrong password?)", path, err)
+			return k, i18n.Errorf("%s: %v (wrong password?)", path, err)
 		}
 		return k, nil
 	}
 	var k minisign.PrivateKey
 	if err := k.UnmarshalText(b); err != nil {
-		return k, fmt.Errorf("%s: %v", path, err)
+		return k, i18n.Errorf("%s: %v", path, err)
 	}
 	return k, nil
 }
@@ -135,7 +136,7 @@ func LoadTrust(root string, files []string) (*Trust, error) {
 		}
 		var k minisign.PublicKey
 		if err := k.UnmarshalText(bytes.TrimSpace(b)); err != nil {
-			return nil, fmt.Errorf("%s: not a minisign public key: %v", f, err)
+			return nil, i18n.Errorf("%s: not a minisign public key: %v", f, err)
 		}
 		t.Keys = append(t.Keys, k)
 	}
@@ -153,32 +154,32 @@ type Signature struct {
 }
 
 // ErrUnsigned is a bundle without a signature, or one no trusted key verifies.
-var ErrUnsigned = errors.New("unsigned")
+var ErrUnsigned = i18n.Err("unsigned")
 
 // verifySig checks sig over manifest with the trusted keys.
 func verifySig(manifest, sig []byte, t *Trust) (Signature, error) {
 	if len(sig) == 0 {
-		return Signature{}, fmt.Errorf("the bundle is not signed: %w", ErrUnsigned)
+		return Signature{}, i18n.Errorf("the bundle is not signed: %w", ErrUnsigned)
 	}
 	var s minisign.Signature
 	if err := s.UnmarshalText(sig); err != nil {
-		return Signature{}, fmt.Errorf("bundle.json.minisig is not a minisign signature: %v", err)
+		return Signature{}, i18n.Errorf("bundle.json.minisig is not a minisign signature: %v", err)
 	}
 	out := Signature{KeyID: KeyID(s.KeyID), Trusted: s.TrustedComment}
 	if t == nil || len(t.Keys) == 0 {
-		return out, fmt.Errorf("the bundle is signed by key %s, and no key is trusted here (put the vendor's .pub in %s, or give --trust FILE): %w", out.KeyID, t.fromOr(), ErrUnsigned)
+		return out, i18n.Errorf("the bundle is signed by key %s, and no key is trusted here (put the vendor's .pub in %s, or give --trust FILE): %w", out.KeyID, t.fromOr(), ErrUnsigned)
 	}
 	for _, k := range t.Keys {
 		if k.ID() != s.KeyID {
 			continue
 		}
 		if !minisign.Verify(k, manifest, sig) {
-			return out, fmt.Errorf("the signature by key %s does not match bundle.json: the bundle was altered after it was signed", out.KeyID)
+			return out, i18n.Errorf("the signature by key %s does not match bundle.json: the bundle was altered after it was signed", out.KeyID)
 		}
 		out.Verified = true
 		return out, nil
 	}
-	return out, fmt.Errorf("the bundle is signed by key %s, which is not trusted here (trusted: %s from %s): %w", out.KeyID, t.ids(), t.fromOr(), ErrUnsigned)
+	return out, i18n.Errorf("the bundle is signed by key %s, which is not trusted here (trusted: %s from %s): %w", out.KeyID, t.ids(), t.fromOr(), ErrUnsigned)
 }
 
 func (t *Trust) fromOr() string {

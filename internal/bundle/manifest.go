@@ -7,7 +7,6 @@ package bundle
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"path"
 	"regexp"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 )
 
@@ -147,76 +147,76 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("bundle.json is not a bundle manifest: %v", err)
+		return nil, i18n.Errorf("bundle.json is not a bundle manifest: %v", err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("bundle.json has data after its object")
+		return nil, i18n.Errorf("bundle.json has data after its object")
 	}
 	if m.Schema != Schema {
-		return nil, fmt.Errorf("bundle.json has schema %q; this imgup reads %q: use an imgup as new as the vendor's", m.Schema, Schema)
+		return nil, i18n.Errorf("bundle.json has schema %q; this imgup reads %q: use an imgup as new as the vendor's", m.Schema, Schema)
 	}
 	return &m, m.check()
 }
 
 func (m *Manifest) check() error {
 	if m.Name == "" || m.Version == "" {
-		return fmt.Errorf("bundle.json has no name or version")
+		return i18n.Errorf("bundle.json has no name or version")
 	}
 	if !digestRe.MatchString(m.Index.Digest) {
-		return fmt.Errorf("bundle.json: index digest %q is not sha256:HEX", m.Index.Digest)
+		return i18n.Errorf("bundle.json: index digest %q is not sha256:HEX", m.Index.Digest)
 	}
 	blobs := map[string]bool{}
 	for _, b := range m.Blobs {
 		if !digestRe.MatchString(b.Digest) || b.Size < 0 {
-			return fmt.Errorf("bundle.json: blob %q is not sha256:HEX with a size", b.Digest)
+			return i18n.Errorf("bundle.json: blob %q is not sha256:HEX with a size", b.Digest)
 		}
 		if blobs[b.Digest] {
-			return fmt.Errorf("bundle.json lists blob %s twice", b.Digest)
+			return i18n.Errorf("bundle.json lists blob %s twice", b.Digest)
 		}
 		blobs[b.Digest] = true
 	}
 	if len(m.Images) == 0 {
-		return fmt.Errorf("bundle.json lists no image")
+		return i18n.Errorf("bundle.json lists no image")
 	}
 	for _, img := range m.Images {
 		n, err := reference.ParseNormalizedNamed(img.Ref)
 		if err != nil {
-			return fmt.Errorf("bundle.json: image %q: %v", img.Ref, err)
+			return i18n.Errorf("bundle.json: image %q: %v", img.Ref, err)
 		}
 		if _, ok := n.(reference.Tagged); !ok {
-			return fmt.Errorf("bundle.json: image %q has no tag", img.Ref)
+			return i18n.Errorf("bundle.json: image %q has no tag", img.Ref)
 		}
 		if !digestRe.MatchString(img.Config) || !blobs[img.Config] || !blobs[img.Manifest.Digest] {
-			return fmt.Errorf("bundle.json: image %s: its config and manifest must be blobs of the bundle", img.Ref)
+			return i18n.Errorf("bundle.json: image %s: its config and manifest must be blobs of the bundle", img.Ref)
 		}
 		for _, l := range img.Layers {
 			if !digestRe.MatchString(l.Digest) || !digestRe.MatchString(l.DiffID) {
-				return fmt.Errorf("bundle.json: image %s: layer %q is not sha256:HEX", img.Ref, l.Digest)
+				return i18n.Errorf("bundle.json: image %s: layer %q is not sha256:HEX", img.Ref, l.Digest)
 			}
 			if !l.InBase && !blobs[l.Digest] {
-				return fmt.Errorf("bundle.json: image %s: layer %s is neither a blob of the bundle nor from its base", img.Ref, l.Digest)
+				return i18n.Errorf("bundle.json: image %s: layer %s is neither a blob of the bundle nor from its base", img.Ref, l.Digest)
 			}
 			if l.InBase && m.Base == nil {
-				return fmt.Errorf("bundle.json: image %s: layer %s is from a base, but the bundle names none", img.Ref, l.Digest)
+				return i18n.Errorf("bundle.json: image %s: layer %s is from a base, but the bundle names none", img.Ref, l.Digest)
 			}
 		}
 		if len(img.Services) == 0 {
-			return fmt.Errorf("bundle.json: image %s goes to no service (use \"*\" for every service using it)", img.Ref)
+			return i18n.Errorf("bundle.json: image %s goes to no service (use \"*\" for every service using it)", img.Ref)
 		}
 		for _, s := range img.Services {
 			if s != "*" && !svcRe.MatchString(s) {
-				return fmt.Errorf("bundle.json: image %s: service %q is not STACK/SERVICE or *", img.Ref, s)
+				return i18n.Errorf("bundle.json: image %s: service %q is not STACK/SERVICE or *", img.Ref, s)
 			}
 		}
 	}
 	for _, c := range m.Changes {
 		if err := c.check(); err != nil {
-			return fmt.Errorf("bundle.json: change %s: %v", c.Name(), err)
+			return i18n.Errorf("bundle.json: change %s: %v", c.Name(), err)
 		}
 	}
 	for _, c := range m.Requires {
 		if (c.Image == "") == (c.Key == "") || (c.Image != "" && (c.Min == "") == (c.Tag == "")) || (c.Key != "" && !ConfigFile(c.File)) {
-			return fmt.Errorf("bundle.json: constraint %q: name an image with min or tag, or a file's key with its value", c.String())
+			return i18n.Errorf("bundle.json: constraint %q: name an image with min or tag, or a file's key with its value", c.String())
 		}
 	}
 	return nil
@@ -226,17 +226,17 @@ func (c Change) check() error {
 	switch {
 	case c.Service != "" && c.File == "" && c.Key == "":
 		if !svcRe.MatchString(c.Service) || !keyRe.MatchString(c.Env) {
-			return fmt.Errorf("write a service as STACK/SERVICE and a variable as a shell name")
+			return i18n.Errorf("write a service as STACK/SERVICE and a variable as a shell name")
 		}
 	case c.Service == "" && c.Env == "":
 		if !ConfigFile(c.File) || !keyRe.MatchString(c.Key) {
-			return fmt.Errorf("the file must be .systemconfig or .env (in the root or a stack folder), and the key a shell name")
+			return i18n.Errorf("the file must be .systemconfig or .env (in the root or a stack folder), and the key a shell name")
 		}
 	default:
-		return fmt.Errorf("a change names a file and key, or a service and env")
+		return i18n.Errorf("a change names a file and key, or a service and env")
 	}
 	if strings.ContainsAny(c.Value, "\n\r\x00") || !utf8.ValidString(c.Value) {
-		return fmt.Errorf("the value is not one line of UTF-8 text")
+		return i18n.Errorf("the value is not one line of UTF-8 text")
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Bundle is an opened bundle whose bundle.json has been read and its signature checked.
@@ -53,7 +53,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
+
+// In is the error in tr's language.
+func (e *Error) In(tr *i18n.Printer) string { return e.Path + ": " + i18n.Localize(tr, e.Err) }
+func (e *Error) Unwrap() error              { return e.Err }
 
 // Open reads a bundle's bundle.json and its signature (the first two entries of the
 // file) and checks the signature against the trusted keys. The images are not read:
@@ -94,24 +97,24 @@ func entry(tr *tar.Reader, name string, required bool) ([]byte, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if required {
-				return nil, errors.New("not an imgup bundle, or truncated: no bundle.json at its start")
+				return nil, i18n.Err("not an imgup bundle, or truncated: no bundle.json at its start")
 			}
-			return nil, errors.New("truncated: the bundle ends after bundle.json; copy it again")
+			return nil, i18n.Err("truncated: the bundle ends after bundle.json; copy it again")
 		}
-		return nil, fmt.Errorf("not an imgup bundle (a plain tar starting with bundle.json): %v", err)
+		return nil, i18n.Errorf("not an imgup bundle (a plain tar starting with bundle.json): %v", err)
 	}
 	if h.Name != name {
 		if required {
-			return nil, errors.New("not an imgup bundle: its first entry is not bundle.json")
+			return nil, i18n.Err("not an imgup bundle: its first entry is not bundle.json")
 		}
 		return nil, nil
 	}
 	if h.Typeflag != tar.TypeReg || h.Size > maxManifest {
-		return nil, fmt.Errorf("%s is not a file of at most %d MiB", name, maxManifest>>20)
+		return nil, i18n.Errorf("%s is not a file of at most %d MiB", name, maxManifest>>20)
 	}
 	b, err := io.ReadAll(tr)
 	if err != nil {
-		return nil, fmt.Errorf("truncated in %s: %v", name, err)
+		return nil, i18n.Errorf("truncated in %s: %v", name, err)
 	}
 	return b, nil
 }
@@ -124,7 +127,7 @@ func Reopen(path, digest string) (*Bundle, error) {
 		return nil, err
 	}
 	if b.Digest != digest {
-		return nil, &Error{Path: path, Err: errors.New("bundle.json changed since the plan was made: run imgup again")}
+		return nil, &Error{Path: path, Err: i18n.Err("bundle.json changed since the plan was made: run imgup again")}
 	}
 	return b, nil
 }
@@ -168,7 +171,7 @@ func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error, ha
 func (b *Bundle) Check(p *archive.Part) error {
 	m := b.Manifest
 	fail := func(format string, args ...any) error {
-		return &archive.Error{Err: fmt.Errorf(format+": the bundle was altered or damaged; ask the vendor for it again", args...)}
+		return &archive.Error{Err: i18n.Errorf(format+": the bundle was altered or damaged; ask the vendor for it again", args...)}
 	}
 	if p.Name != "" {
 		return fail("the images are inside %s, not in the bundle itself", archive.Safe(p.Name))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
@@ -40,7 +41,7 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 						return nil
 					}
 				}
-				return fmt.Errorf("no update %s in %s (see imgup history)", report, history.Dir(root))
+				return i18n.Errorf("no update %s in %s (see imgup history)", report, history.Dir(root))
 			}
 			if asJSON {
 				if recs == nil {

@@ -103,7 +103,10 @@ type exitError struct {
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+
+// In is the error in tr's language.
+func (e *exitError) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err) }
+func (e *exitError) Unwrap() error              { return e.err }
 
 func withCode(code int, err error) error {
 	if err == nil {
@@ -113,7 +116,7 @@ func withCode(code int, err error) error {
 }
 
 func usageError(format string, args ...any) error {
-	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+	return &exitError{code: ExitUsage, err: i18n.Errorf(format, args...)}
 }
 
 // Main runs imgup with the process's arguments and returns its exit code.
@@ -151,7 +154,7 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	// One line, whatever an archive or a file put into the message.
-	fmt.Fprintf(env.Stderr, "imgup: %s\n", archive.Safe(err.Error()))
+	fmt.Fprintf(env.Stderr, "imgup: %s\n", archive.Safe(i18n.Localize(env.tr(), err)))
 	var ee *exitError
 	switch {
 	case errors.As(err, &ee):

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // The docker CLI plugin form: the same binary, installed (or linked) as
@@ -50,7 +52,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 		name, val, hasVal := strings.Cut(a, "=")
 		if dockerGlobals[name] && !hasVal {
 			if i+1 >= len(args) {
-				return nil, "", fmt.Errorf("docker option %s needs a value", name)
+				return nil, "", i18n.Errorf("docker option %s needs a value", name)
 			}
 			i++
 			val = args[i]
@@ -65,7 +67,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 		}
 	}
 	if i >= len(args) {
-		return nil, "", fmt.Errorf("run as a docker CLI plugin without the %q command: use docker imgup …", "imgup")
+		return nil, "", i18n.Errorf("run as a docker CLI plugin without the %q command: use docker imgup …", "imgup")
 	}
 	rest = args[i+1:]
 	if hostFlag != "" {
@@ -100,7 +102,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 	meta := filepath.Join(configDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
 	b, err := os.ReadFile(meta)
 	if err != nil {
-		return nil, "", fmt.Errorf("docker context %q: %v (see docker context ls)", ctxName, err)
+		return nil, "", i18n.Errorf("docker context %q: %v (see docker context ls)", ctxName, err)
 	}
 	var m struct {
 		Endpoints map[string]struct {
@@ -108,11 +110,11 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 		} `json:"Endpoints"`
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, "", fmt.Errorf("docker context %q: %s: %v", ctxName, meta, err)
+		return nil, "", i18n.Errorf("docker context %q: %s: %v", ctxName, meta, err)
 	}
 	h := m.Endpoints["docker"].Host
 	if h == "" {
-		return nil, "", fmt.Errorf("docker context %q has no docker endpoint", ctxName)
+		return nil, "", i18n.Errorf("docker context %q has no docker endpoint", ctxName)
 	}
 	return rest, h, nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
@@ -52,7 +53,7 @@ It lists what it would remove and asks (or --yes).`,
 			}
 			for _, r := range remove {
 				if err := eng.RemoveImage(ctx, r); err != nil {
-					return fmt.Errorf("removing %s: %w", r, err)
+					return i18n.Errorf("removing %s: %w", r, err)
 				}
 			}
 			env.tr().Fprintf(env.Stdout, "removed %d image reference(s)\n", len(remove))

@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +46,7 @@ the versioned schema described in docs/status.md.`,
 				fmt.Fprint(env.Stdout, r.Text(env.Columns, wide, env.tr()))
 			}
 			if len(r.Findings) > 0 {
-				return withCode(ExitFailed, errors.New(fmt.Sprintf("%d finding(s): the deployment has drifted", len(r.Findings))))
+				return withCode(ExitFailed, i18n.Err(fmt.Sprintf("%d finding(s): the deployment has drifted", len(r.Findings))))
 			}
 			return nil
 		},

@@ -1,14 +1,13 @@
 package composefile
 
 import (
-	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
 
@@ -39,7 +38,7 @@ func (f *File) Env(service, key string) (EnvEntry, error) {
 func (f *File) envNodes(service string) (svc, env *yaml.Node, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(f.Data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: not valid YAML: %v", f.Path, err)
+		return nil, nil, i18n.Errorf("%s: not valid YAML: %v", f.Path, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil, nil
@@ -53,7 +52,7 @@ func (f *File) envNodes(service string) (svc, env *yaml.Node, err error) {
 		return nil, nil, nil
 	}
 	if svc.Kind != yaml.MappingNode || svc.Style&yaml.FlowStyle != 0 {
-		return nil, nil, fmt.Errorf("%s:%d: service %s is written as an alias or on one line; change its environment by hand", f.Path, svc.Line, service)
+		return nil, nil, i18n.Errorf("%s:%d: service %s is written as an alias or on one line; change its environment by hand", f.Path, svc.Line, service)
 	}
 	env = lookup(svc, "environment")
 	if env == nil {
@@ -67,14 +66,14 @@ func (f *File) envNodes(service string) (svc, env *yaml.Node, err error) {
 			}
 			for _, src := range srcs {
 				if src = deref(src); src != nil && src.Kind == yaml.MappingNode && lookup(src, "environment") != nil {
-					return nil, nil, fmt.Errorf("%s:%d: service %s takes its environment from a merge (<<); one of its own would replace it: change it by hand", f.Path, svc.Content[i].Line, service)
+					return nil, nil, i18n.Errorf("%s:%d: service %s takes its environment from a merge (<<); one of its own would replace it: change it by hand", f.Path, svc.Content[i].Line, service)
 				}
 			}
 		}
 		return svc, nil, nil
 	}
 	if env.Kind == yaml.AliasNode || env.Style&yaml.FlowStyle != 0 || (env.Kind != yaml.MappingNode && env.Kind != yaml.SequenceNode) {
-		return nil, nil, fmt.Errorf("%s:%d: the environment of service %s is an alias or on one line; change it by hand", f.Path, env.Line, service)
+		return nil, nil, i18n.Errorf("%s:%d: the environment of service %s is an alias or on one line; change it by hand", f.Path, env.Line, service)
 	}
 	return svc, env, nil
 }
@@ -119,7 +118,7 @@ func yamlString(s string) string {
 func (f *File) SetEnv(service, key, value string) (textedit.Splice, error) {
 	sp, err := f.setEnv(service, key, value)
 	if err == nil && (sp.Start < 0 || sp.End > len(f.Data) || sp.Start > sp.End || f.lineBreaks()) {
-		return textedit.Splice{}, fmt.Errorf("%s: service %s is written in a form imgup does not edit (lone carriage returns?); change its environment by hand", f.Path, service)
+		return textedit.Splice{}, i18n.Errorf("%s: service %s is written in a form imgup does not edit (lone carriage returns?); change its environment by hand", f.Path, service)
 	}
 	return sp, err
 }
@@ -137,14 +136,14 @@ func (f *File) lineBreaks() bool {
 
 func (f *File) setEnv(service, key, value string) (textedit.Splice, error) {
 	if !utf8.ValidString(value) || strings.ContainsAny(value, "\r\n\x00") {
-		return textedit.Splice{}, fmt.Errorf("the value of %s is not one line of UTF-8 text", key)
+		return textedit.Splice{}, i18n.Errorf("the value of %s is not one line of UTF-8 text", key)
 	}
 	svc, env, err := f.envNodes(service)
 	if err != nil {
 		return textedit.Splice{}, err
 	}
 	if svc == nil {
-		return textedit.Splice{}, fmt.Errorf("%s: no service %s", f.Path, service)
+		return textedit.Splice{}, i18n.Errorf("%s: no service %s", f.Path, service)
 	}
 	if env == nil {
 		first := svc.Content[0]
@@ -194,7 +193,7 @@ func (f *File) setEnv(service, key, value string) (textedit.Splice, error) {
 	}
 	s, err := f.scalar(v)
 	if err != nil {
-		return textedit.Splice{}, fmt.Errorf("%s:%d: %s of service %s is written in a form imgup does not edit; change it by hand", f.Path, v.Line, key, service)
+		return textedit.Splice{}, i18n.Errorf("%s:%d: %s of service %s is written in a form imgup does not edit; change it by hand", f.Path, v.Line, key, service)
 	}
 	if s.Raw == newVal {
 		return textedit.Splice{Line: s.Line, Start: s.Start, End: s.End, Old: s.Raw, New: s.Raw}, nil
@@ -225,11 +224,11 @@ func (f *File) UnsetEnv(service, key string) (sp textedit.Splice, ok bool, err e
 		return sp, false, nil
 	}
 	if v.Line != k.Line || v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || len(env.Content) <= 2 && env.Kind == yaml.MappingNode || len(env.Content) == 1 {
-		return sp, false, fmt.Errorf("%s:%d: removing %s from service %s would leave a value over several lines or an empty environment; remove it by hand", f.Path, k.Line, key, service)
+		return sp, false, i18n.Errorf("%s:%d: removing %s from service %s would leave a value over several lines or an empty environment; remove it by hand", f.Path, k.Line, key, service)
 	}
 	o := f.offset(k.Line, k.Column)
 	if o < 0 || f.lineBreaks() {
-		return sp, false, fmt.Errorf("%s:%d: %s of service %s is written in a form imgup does not edit; remove it by hand", f.Path, k.Line, key, service)
+		return sp, false, i18n.Errorf("%s:%d: %s of service %s is written in a form imgup does not edit; remove it by hand", f.Path, k.Line, key, service)
 	}
 	return textedit.RemoveLine(f.Data, o), true, nil
 }
@@ -280,4 +279,4 @@ func (f *File) insert(how func([]byte, int, string) textedit.Splice, off int, te
 	return how(f.Data, off, text), nil
 }
 
-var errEnvForm = errors.New("the environment is written in a form imgup does not edit (multi-line, escaped, or tagged); change it by hand")
+var errEnvForm = i18n.Err("the environment is written in a form imgup does not edit (multi-line, escaped, or tagged); change it by hand")

@@ -1,8 +1,9 @@
 package composefile
 
 import (
-	"fmt"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Segment is one piece of an interpolated string: literal text or a variable.
@@ -46,7 +47,7 @@ func Scan(s string) ([]Segment, error) {
 		case strings.HasPrefix(s[i:], "${"):
 			end := matchBrace(s, i+2)
 			if end < 0 {
-				return nil, fmt.Errorf("unclosed ${ in %q", s)
+				return nil, i18n.Errorf("unclosed ${ in %q", s)
 			}
 			body := s[i+2 : end]
 			seg := Segment{Start: i, End: end + 1}
@@ -56,7 +57,7 @@ func Scan(s string) ([]Segment, error) {
 			}
 			seg.Var = body[:n]
 			if seg.Var == "" {
-				return nil, fmt.Errorf("bad variable in %q", s)
+				return nil, i18n.Errorf("bad variable in %q", s)
 			}
 			rest := body[n:]
 			for _, op := range []string{":-", ":?", ":+", "-", "?", "+"} {
@@ -67,7 +68,7 @@ func Scan(s string) ([]Segment, error) {
 				}
 			}
 			if seg.Op == "" && rest != "" {
-				return nil, fmt.Errorf("bad variable %q", s[i:end+1])
+				return nil, i18n.Errorf("bad variable %q", s[i:end+1])
 			}
 			out = append(out, seg)
 			i = end + 1
@@ -130,7 +131,7 @@ func (g Segment) value(env Lookup) (v string, fromDefault bool, err error) {
 		}
 	case ":?", "?":
 		if !set || (g.Op == ":?" && val == "") {
-			return "", false, fmt.Errorf("required variable %s is not set: %s", g.Var, g.Default)
+			return "", false, i18n.Errorf("required variable %s is not set: %s", g.Var, g.Default)
 		}
 	case ":+":
 		if set && val != "" {

@@ -2,10 +2,9 @@ package composefile
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"unicode/utf8"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -55,7 +54,7 @@ func Parse(path string, data []byte) (*File, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: not valid YAML: %v", path, err)
+		return nil, i18n.Errorf("%s: not valid YAML: %v", path, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return f, nil
@@ -63,7 +62,7 @@ func Parse(path string, data []byte) (*File, error) {
 	f.MaxKeys = maxKeys(&doc, 0)
 	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a compose file: the top level is not a mapping", path)
+		return nil, i18n.Errorf("%s: not a compose file: the top level is not a mapping", path)
 	}
 	services := lookup(root, "services")
 	if services == nil {
@@ -71,7 +70,7 @@ func Parse(path string, data []byte) (*File, error) {
 	}
 	services = deref(services)
 	if services.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d: services: is not a mapping", path, services.Line)
+		return nil, i18n.Errorf("%s:%d: services: is not a mapping", path, services.Line)
 	}
 	for i := 0; i+1 < len(services.Content); i += 2 {
 		k, v := services.Content[i], services.Content[i+1]
@@ -80,7 +79,7 @@ func Parse(path string, data []byte) (*File, error) {
 		if node != nil {
 			s, err := f.scalar(node)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: service %s: %v", path, node.Line, k.Value, err)
+				return nil, i18n.Errorf("%s:%d: service %s: %v", path, node.Line, k.Value, err)
 			}
 			s.Via = via
 			def.Image = s
@@ -199,12 +198,12 @@ func (f *File) offset(line, col int) int {
 	return end
 }
 
-var errForm = errors.New("the image is written in a form imgup does not edit (multi-line, escaped, or tagged); edit it by hand")
+var errForm = i18n.Err("the image is written in a form imgup does not edit (multi-line, escaped, or tagged); edit it by hand")
 
 // scalar finds the characters of a scalar node in the file.
 func (f *File) scalar(n *yaml.Node) (*Scalar, error) {
 	if n.Kind != yaml.ScalarNode {
-		return nil, fmt.Errorf("image: is not a string")
+		return nil, i18n.Errorf("image: is not a string")
 	}
 	o := f.offset(n.Line, n.Column)
 	if o < 0 {

@@ -1,11 +1,11 @@
 package composefile
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Where says where an image's tag characters are.
@@ -55,12 +55,17 @@ type Unset struct {
 	Vars []string
 }
 
-func (e *Unset) Error() string {
+func (e *Unset) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *Unset) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *Unset) err() error {
 	v := make([]string, len(e.Vars))
 	for i, n := range e.Vars {
 		v[i] = "${" + n + "}"
 	}
-	return fmt.Sprintf("image %q uses %s, which imgup cannot resolve: no file imgup reads sets it, or its value is built by the shell ($(...), `...`, $OTHER) when a control script runs; set it to a plain value, or name the file that does in env-files: of imgup.yaml",
+	return i18n.Errorf("image %q uses %s, which imgup cannot resolve: no file imgup reads sets it, or its value is built by the shell ($(...), `...`, $OTHER) when a control script runs; set it to a plain value, or name the file that does in env-files: of imgup.yaml",
 		e.Raw, strings.Join(v, ", "))
 }
 
@@ -130,9 +135,9 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	}
 	if err != nil {
 		if r != s.Raw {
-			return nil, fmt.Errorf("image %q (written %q) is not a valid image reference: %v", r, s.Raw, err)
+			return nil, i18n.Errorf("image %q (written %q) is not a valid image reference: %v", r, s.Raw, err)
 		}
-		return nil, fmt.Errorf("image %q is not a valid image reference: %v", r, err)
+		return nil, i18n.Errorf("image %q is not a valid image reference: %v", r, err)
 	}
 	t.Name = reference.FamiliarName(n)
 	t.Tag = "latest"
@@ -164,18 +169,18 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 	}
 	t.Old = r[ts:te]
 	if len(hold) != 1 {
-		return t, fmt.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
+		return t, i18n.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
 	}
 	p := hold[0]
 	g := p.seg
 	switch {
 	case g.Var == "":
 		if strings.Contains(s.Raw[g.Start:g.End], "$$") {
-			return t, fmt.Errorf("image %q: the tag sits beside an escaped $$; edit it by hand", s.Raw)
+			return t, i18n.Errorf("image %q: the tag sits beside an escaped $$; edit it by hand", s.Raw)
 		}
 		t.Where, t.Start, t.End = InFile, s.Start+g.Start+(ts-p.rs), s.Start+g.Start+(te-p.rs)
 	case g.Op == "nested":
-		return t, fmt.Errorf("image %q: the tag comes from a default that holds variables; edit it by hand", s.Raw)
+		return t, i18n.Errorf("image %q: the tag comes from a default that holds variables; edit it by hand", s.Raw)
 	case p.fromDefault:
 		t.Where, t.Start, t.End = InFile, s.Start+g.DefStart+(ts-p.rs), s.Start+g.DefStart+(te-p.rs)
 	default:

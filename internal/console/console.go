@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/update"
 )
 
@@ -87,20 +87,20 @@ func New(base context.Context, o Options) (*Server, error) {
 	}
 	s := &Server{o: o, token: randomHex(24), sessions: map[string]*session{}, jobs: newJobs(), base: base}
 	if err := os.MkdirAll(history.Dir(o.Root), 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create %s: %w", history.Dir(o.Root), err)
+		return nil, i18n.Errorf("cannot create %s: %w", history.Dir(o.Root), err)
 	}
 	tf := TokenFile(o.Root)
 	os.Remove(tf) // a planted file or symlink is replaced, not followed
 	f, err := os.OpenFile(tf, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write the login token to %s: %w", tf, err)
+		return nil, i18n.Errorf("cannot write the login token to %s: %w", tf, err)
 	}
 	_, err = f.WriteString(s.token + "\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot write the login token to %s: %w", tf, err)
+		return nil, i18n.Errorf("cannot write the login token to %s: %w", tf, err)
 	}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/encoo-tools/imgup/internal/status"
 	"github.com/encoo-tools/imgup/internal/textedit"
@@ -223,12 +224,12 @@ func (s *Server) request(r *http.Request) (update.Request, []string, error) {
 		}
 		p := filepath.Join(s.imageDir(), name)
 		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
-			return update.Request{}, nil, fmt.Errorf("image/%s is not a file on the server (upload it first)", name)
+			return update.Request{}, nil, i18n.Errorf("image/%s is not a file on the server (upload it first)", name)
 		}
 		names, files = append(names, name), append(files, p)
 	}
 	if len(files) == 0 {
-		return update.Request{}, nil, fmt.Errorf("pick at least one archive or bundle from image/")
+		return update.Request{}, nil, i18n.Errorf("pick at least one archive or bundle from image/")
 	}
 	restart := q.Get("restart")
 	if restart == "" {
@@ -391,7 +392,7 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 		}
 		defer pr.Close()
 		if got := update.Fingerprint(pr.Plan); got != want {
-			return "", nil, fmt.Errorf("the plan is not the one you confirmed: the archives or the deployment changed since; nothing was changed. Open the plan again, read it, and apply that")
+			return "", nil, i18n.Errorf("the plan is not the one you confirmed: the archives or the deployment changed since; nothing was changed. Open the plan again, read it, and apply that")
 		}
 		if pr.Plan.UpToDate() {
 			j.emit(apply.Event{Kind: apply.EvNote, Text: "already up to date: nothing to do"})
@@ -445,7 +446,7 @@ func (s *Server) outcome(ctx context.Context, snap *update.Snapshot, p *plan.Pla
 func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 	j := s.jobs.get(r.PathValue("id"))
 	if j == nil {
-		s.fail(w, r, http.StatusNotFound, "history", fmt.Errorf("no such job in this console (it keeps the last 50 since it started); see the history"))
+		s.fail(w, r, http.StatusNotFound, "history", i18n.Errorf("no such job in this console (it keeps the last 50 since it started); see the history"))
 		return
 	}
 	done, rec, rows, errText := j.state()
@@ -519,7 +520,7 @@ func (s *Server) record(id string) (*history.Record, error) {
 			return rec, nil
 		}
 	}
-	return nil, fmt.Errorf("no update %s in %s", id, filepath.Join(history.Dir(s.o.Root), "history"))
+	return nil, i18n.Errorf("no update %s in %s", id, filepath.Join(history.Dir(s.o.Root), "history"))
 }
 
 // report downloads an update's report: markdown for the vendor, or the masked record.
@@ -575,7 +576,7 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 			return "", nil, err
 		}
 		if update.Fingerprint(rb.Plan) != want {
-			return "", nil, fmt.Errorf("the rollback plan is not the one you confirmed: the deployment changed since; nothing was changed. Open the rollback again")
+			return "", nil, i18n.Errorf("the rollback plan is not the one you confirmed: the deployment changed since; nothing was changed. Open the rollback again")
 		}
 		j.emit(apply.Event{Kind: apply.EvNote, Text: plan.Describe(rb.Of)})
 		out, err := snap.Rollback(ctx, rb, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command + " (rollback)", Events: j.emit})

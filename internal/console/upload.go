@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
@@ -36,19 +37,19 @@ func (s *Server) imageDir() string { return filepath.Join(s.o.Root, "image") }
 func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
-		return "", errors.New("no file name")
+		return "", i18n.Err("no file name")
 	case len(name) > 200:
-		return "", errors.New("the file name is longer than 200 bytes")
+		return "", i18n.Err("the file name is longer than 200 bytes")
 	case !utf8.ValidString(name):
-		return "", errors.New("the file name is not UTF-8")
+		return "", i18n.Err("the file name is not UTF-8")
 	case strings.ContainsAny(name, `/\`) || name == "." || name == ".." || strings.Contains(name, ".."):
-		return "", fmt.Errorf("%q is a path, not a file name", name)
+		return "", i18n.Errorf("%q is a path, not a file name", name)
 	case strings.HasPrefix(name, "."):
-		return "", fmt.Errorf("%q is a hidden file name", name)
+		return "", i18n.Errorf("%q is a hidden file name", name)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == 0x7f || !unicode.IsPrint(r) {
-			return "", fmt.Errorf("%q holds a control character", name)
+			return "", i18n.Errorf("%q holds a control character", name)
 		}
 	}
 	return name, nil

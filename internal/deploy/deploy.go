@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v4"
@@ -146,8 +147,13 @@ var composeNames = []string{"docker-compose.yml", "docker-compose.yaml", "compos
 // NotDeployment is returned when a folder holds no compose files.
 type NotDeployment struct{ Dir string }
 
-func (e *NotDeployment) Error() string {
-	return fmt.Sprintf("%s is not a docker-compose deployment: no docker-compose*.yml or compose*.yaml there or in vicode/, no compose container made from it, and no stacks: in imgup.yaml; give the deployment root with --dir",
+func (e *NotDeployment) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *NotDeployment) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *NotDeployment) err() error {
+	return i18n.Errorf("%s is not a docker-compose deployment: no docker-compose*.yml or compose*.yaml there or in vicode/, no compose container made from it, and no stacks: in imgup.yaml; give the deployment root with --dir",
 		e.Dir)
 }
 
@@ -172,12 +178,12 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	st, err := os.Stat(abs)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: no such folder", root)
+			return nil, i18n.Errorf("%s: no such folder", root)
 		}
 		return nil, err
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("%s is a file; give the deployment's folder", root)
+		return nil, i18n.Errorf("%s is a file; give the deployment's folder", root)
 	}
 	d := &Deployment{Root: abs, ConfigKeys: map[string]string{}}
 	set, err := d.readSettings()
@@ -188,7 +194,7 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	if set.Script != "" {
 		scriptPath = filepath.Join(abs, set.Script)
 		if _, err := os.Stat(scriptPath); err != nil {
-			return nil, fmt.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
+			return nil, i18n.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
 		}
 	}
 	if _, err := os.Lstat(scriptPath); err == nil {
@@ -196,7 +202,7 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 			return nil, err
 		}
 		if st, err := os.Stat(scriptPath); err == nil && st.Size() > maxFile {
-			return nil, fmt.Errorf("%s is larger than %d MiB: not a control script imgup reads", d.Rel(scriptPath), maxFile>>20)
+			return nil, i18n.Errorf("%s is larger than %d MiB: not a control script imgup reads", d.Rel(scriptPath), maxFile>>20)
 		}
 	}
 	script := readScript(scriptPath, func(sourced []string) map[string]string { return d.rootEnv(sourced, set.EnvFiles) })
@@ -294,11 +300,11 @@ func (d *Deployment) readSettings() (*settings, error) {
 		return nil, err
 	}
 	if err := yaml.Unmarshal(b, s); err != nil {
-		return nil, fmt.Errorf("%s: %v", p, engine.FirstLine(err.Error()))
+		return nil, i18n.Errorf("%s: %v", p, engine.FirstLine(err.Error()))
 	}
 	inside := func(what, rel string) error {
 		if rel == "" || filepath.IsAbs(rel) || strings.HasPrefix(filepath.Clean(rel), "..") {
-			return fmt.Errorf("%s: %s %q: give a path inside the deployment root", p, what, rel)
+			return i18n.Errorf("%s: %s %q: give a path inside the deployment root", p, what, rel)
 		}
 		return nil
 	}
@@ -313,7 +319,7 @@ func (d *Deployment) readSettings() (*settings, error) {
 		}
 		for _, f := range st.Files {
 			if strings.Contains(f, "..") || filepath.IsAbs(f) {
-				return nil, fmt.Errorf("%s: stacks: files: %q: name a file in the stack's folder", p, f)
+				return nil, i18n.Errorf("%s: stacks: files: %q: name a file in the stack's folder", p, f)
 			}
 		}
 	}
@@ -410,8 +416,13 @@ func (d *Deployment) inside(p string) error {
 // OutsideRoot is returned for a deployment file that resolves outside the root.
 type OutsideRoot struct{ Path, Real, Root string }
 
-func (e *OutsideRoot) Error() string {
-	return fmt.Sprintf("%s resolves to %s, outside the deployment root %s: imgup reads and edits only the deployment's own files; copy it into the deployment, or point --dir at a folder that holds it", e.Path, e.Real, e.Root)
+func (e *OutsideRoot) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *OutsideRoot) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *OutsideRoot) err() error {
+	return i18n.Errorf("%s resolves to %s, outside the deployment root %s: imgup reads and edits only the deployment's own files; copy it into the deployment, or point --dir at a folder that holds it", e.Path, e.Real, e.Root)
 }
 
 // readFile reads a deployment file, inside the root and of a sane size.
@@ -429,7 +440,7 @@ func (d *Deployment) readFile(p string) ([]byte, error) {
 		return nil, err
 	}
 	if len(b) > maxFile {
-		return nil, fmt.Errorf("%s is larger than %d MiB: not a deployment file imgup reads", d.Rel(p), maxFile>>20)
+		return nil, i18n.Errorf("%s is larger than %d MiB: not a deployment file imgup reads", d.Rel(p), maxFile>>20)
 	}
 	return b, nil
 }
@@ -544,7 +555,7 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 		p := filepath.Join(d.Root, x)
 		f, err := d.configFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d.Rel(p), err)
+			return nil, i18n.Errorf("%s: %w", d.Rel(p), err)
 		}
 		s.Extra = append(s.Extra, f)
 	}
@@ -697,7 +708,7 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 			continue // an unresolved variable says more than compose-go's reading of it
 		}
 		if c.Image != svc.Target.Ref {
-			svc.Err = fmt.Errorf("imgup reads image %q but compose reads %q; not editing it", svc.Target.Ref, c.Image)
+			svc.Err = i18n.Errorf("imgup reads image %q but compose reads %q; not editing it", svc.Target.Ref, c.Image)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
+
 	"github.com/encoo-tools/imgup/internal/engine"
 )
 
@@ -151,12 +153,17 @@ type AmbiguousProject struct {
 	Candidates []*Made
 }
 
-func (e *AmbiguousProject) Error() string {
+func (e *AmbiguousProject) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *AmbiguousProject) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *AmbiguousProject) err() error {
 	var c []string
 	for _, m := range e.Candidates {
 		c = append(c, fmt.Sprintf("%s (%d of %d containers running)", m.Project, m.Running, m.Total))
 	}
-	return fmt.Sprintf("%s: containers of %d compose projects were made from the %s stack: %s; say which is the deployment's with --project %s=NAME (or projects: {%s: NAME} in imgup.yaml)",
+	return i18n.Errorf("%s: containers of %d compose projects were made from the %s stack: %s; say which is the deployment's with --project %s=NAME (or projects: {%s: NAME} in imgup.yaml)",
 		e.Dir, len(e.Candidates), e.Stack, strings.Join(c, ", "), e.Stack, e.Stack)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/moby/moby/client"
 )
 
@@ -26,7 +27,7 @@ type Docker struct {
 func Dial(ctx context.Context) (*Docker, error) {
 	c, err := client.New(client.FromEnv)
 	if err != nil {
-		return nil, fmt.Errorf("cannot set up the Docker client: %w (check DOCKER_HOST, DOCKER_CERT_PATH)", err)
+		return nil, i18n.Errorf("cannot set up the Docker client: %w (check DOCKER_HOST, DOCKER_CERT_PATH)", err)
 	}
 	d := &Docker{c: c}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -44,19 +45,22 @@ type Unreachable struct {
 	Err  error
 }
 
-func (e *Unreachable) Error() string {
-	hint := "is dockerd running (systemctl status docker)? is DOCKER_HOST right?"
+func (e *Unreachable) Error() string { return e.In(i18n.EN) }
+
+// In is the error in tr's language.
+func (e *Unreachable) In(tr *i18n.Printer) string {
+	hint := tr.T("is dockerd running (systemctl status docker)? is DOCKER_HOST right?")
 	if strings.Contains(e.Err.Error(), "permission denied") {
-		hint = "run as root or as a member of the docker group"
+		hint = tr.T("run as root or as a member of the docker group")
 	} else if strings.Contains(e.Err.Error(), "not supported") {
-		hint = "imgup needs Docker Engine 19.03 (API 1.40) or later"
+		hint = tr.T("imgup needs Docker Engine 19.03 (API 1.40) or later")
 	}
 	var cause error = e.Err
 	var op *net.OpError
 	if errors.As(e.Err, &op) {
 		cause = op // "dial unix /var/run/docker.sock: connect: permission denied"
 	}
-	return fmt.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, FirstLine(cause.Error()), hint)
+	return tr.Sprintf("cannot reach the Docker engine at %s: %v; %s", e.Host, FirstLine(cause.Error()), hint)
 }
 
 func (e *Unreachable) Unwrap() error { return e.Err }
@@ -104,7 +108,7 @@ type message struct {
 func (d *Docker) Load(ctx context.Context, tar io.Reader) ([]string, error) {
 	res, err := d.c.ImageLoad(ctx, tar, client.ImageLoadWithQuiet(true))
 	if err != nil {
-		return nil, fmt.Errorf("engine refused the load: %w", err)
+		return nil, i18n.Errorf("engine refused the load: %w", err)
 	}
 	defer res.Close()
 	return decodeLoad(res)
@@ -119,13 +123,13 @@ func decodeLoad(r io.Reader) ([]string, error) {
 		if err := dec.Decode(&m); err == io.EOF {
 			break
 		} else if err != nil {
-			return loaded, fmt.Errorf("reading the engine's answer to the load: %w", err)
+			return loaded, i18n.Errorf("reading the engine's answer to the load: %w", err)
 		}
 		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
-			return loaded, fmt.Errorf("engine: %s", m.ErrorDetail.Message)
+			return loaded, i18n.Errorf("engine: %s", m.ErrorDetail.Message)
 		}
 		if m.Error != "" {
-			return loaded, fmt.Errorf("engine: %s", m.Error)
+			return loaded, i18n.Errorf("engine: %s", m.Error)
 		}
 		for _, line := range strings.Split(m.Stream, "\n") {
 			if ref, ok := strings.CutPrefix(line, "Loaded image: "); ok {

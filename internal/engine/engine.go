@@ -2,10 +2,11 @@ package engine
 
 import (
 	"context"
-	"github.com/distribution/reference"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 // Client lists the Engine calls imgup makes.

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/google/renameio/v2"
 )
 
@@ -189,14 +189,14 @@ func Begin(root string, r *Record) (*Journal, error) {
 	for _, f := range r.Files {
 		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
-			return nil, fmt.Errorf("backing up %s: %w", f, err)
+			return nil, i18n.Errorf("backing up %s: %w", f, err)
 		}
 		dst := filepath.Join(j.dir, "backup", f)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return nil, err
 		}
 		if err := renameio.WriteFile(dst, b, 0o600); err != nil {
-			return nil, fmt.Errorf("backing up %s: %w", f, err)
+			return nil, i18n.Errorf("backing up %s: %w", f, err)
 		}
 	}
 	return j, j.save()
@@ -233,13 +233,13 @@ func Open(root, id string) (*Journal, error) {
 	dir := filepath.Join(historyDir(root), id)
 	b, err := os.ReadFile(filepath.Join(dir, "record.json"))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no update %s in %s", id, historyDir(root))
+		return nil, i18n.Errorf("no update %s in %s", id, historyDir(root))
 	} else if err != nil {
 		return nil, err
 	}
 	r := &Record{}
 	if err := json.Unmarshal(b, r); err != nil {
-		return nil, fmt.Errorf("%s: %v", filepath.Join(dir, "record.json"), err)
+		return nil, i18n.Errorf("%s: %v", filepath.Join(dir, "record.json"), err)
 	}
 	return &Journal{root: root, dir: dir, R: r}, nil
 }

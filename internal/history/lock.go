@@ -3,12 +3,12 @@ package history
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/gofrs/flock"
 )
 
@@ -32,8 +32,13 @@ type Busy struct {
 	Holder Holder
 }
 
-func (e *Busy) Error() string {
-	return fmt.Sprintf("another imgup (%s, pid %d, started %s) is changing this deployment; wait for it to finish (lock: %s)",
+func (e *Busy) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *Busy) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *Busy) err() error {
+	return i18n.Errorf("another imgup (%s, pid %d, started %s) is changing this deployment; wait for it to finish (lock: %s)",
 		e.Holder.Command, e.Holder.PID, e.Holder.Started.Local().Format(time.DateTime), e.Path)
 }
 
@@ -50,7 +55,7 @@ func Acquire(ctx context.Context, root, command string, wait time.Duration) (*Lo
 	ok, err := f.TryLockContext(ctx, 100*time.Millisecond)
 	if !ok {
 		if ctx.Err() == nil && err != nil {
-			return nil, fmt.Errorf("cannot lock %s: %w", p, err)
+			return nil, i18n.Errorf("cannot lock %s: %w", p, err)
 		}
 		var h Holder
 		if b, rerr := os.ReadFile(p); rerr == nil {
@@ -102,12 +107,12 @@ func Interrupted(root string) ([]*Record, error) {
 func makeDir(p string, mode os.FileMode) error {
 	if fi, err := os.Lstat(p); err == nil {
 		if fi.Mode()&os.ModeSymlink != 0 || !fi.IsDir() {
-			return fmt.Errorf("%s is a symlink or not a folder: imgup keeps its records there and will not follow it; remove it", p)
+			return i18n.Errorf("%s is a symlink or not a folder: imgup keeps its records there and will not follow it; remove it", p)
 		}
 		return nil
 	}
 	if err := os.MkdirAll(p, mode); err != nil {
-		return fmt.Errorf("cannot create %s: %w", p, err)
+		return i18n.Errorf("cannot create %s: %w", p, err)
 	}
 	return nil
 }
@@ -116,7 +121,7 @@ func makeDir(p string, mode os.FileMode) error {
 func writeNoFollow(p string, b []byte) error {
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", p, err)
+		return i18n.Errorf("cannot write %s: %w", p, err)
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()

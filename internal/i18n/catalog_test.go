@@ -14,7 +14,7 @@ import (
 )
 
 // formats finds every literal format given to a Printer (a variable or call named tr
-// or tr()) and to Msg, in the module's code.
+// or tr()), to Msg, Errorf and Err, and to the CLI's usageError, in the module's code.
 func formats(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -38,13 +38,20 @@ func formats(t *testing.T) map[string]string {
 			if !ok {
 				return true
 			}
+			if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "usageError" && len(call.Args) > 0 {
+				if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					s, _ := strconv.Unquote(lit.Value)
+					out[s] = p
+				}
+				return true
+			}
 			sel, ok := call.Fun.(*ast.SelectorExpr)
 			if !ok {
 				return true
 			}
 			arg := -1
 			switch {
-			case sel.Sel.Name == "Msg" && isIdent(sel.X, "i18n"):
+			case (sel.Sel.Name == "Msg" || sel.Sel.Name == "Errorf" || sel.Sel.Name == "Err") && isIdent(sel.X, "i18n"):
 				arg = 0
 			case isPrinter(sel.X) && (sel.Sel.Name == "Sprintf" || sel.Sel.Name == "T"):
 				arg = 0

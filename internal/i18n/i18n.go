@@ -1,7 +1,12 @@
 // Package i18n gives imgup's operator-facing text in English or Chinese. Text is
 // written in English in the code, as the format passed to a Printer; the Chinese
-// catalog (zh.go) maps each English format to its translation, through
-// golang.org/x/text/message. A format without a translation prints in English.
+// catalog (zh.go, zh_errors.go) maps each English format to its translation, and
+// fmt formats it. A format without a translation prints in English.
+//
+// golang.org/x/text gives the language tags and Accept-Language parsing. Its message
+// catalogs are not used: their message syntax reads ${...} as a substitution, which
+// clashes with the compose variables imgup's messages quote, and its printer groups
+// digits ("line 1,234"), which would change numbers operators copy.
 //
 // Machine output never passes through a Printer: --json keys and values, exit codes
 // and record files are the same in every language.
@@ -17,8 +22,6 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-	"golang.org/x/text/message/catalog"
 )
 
 // Languages imgup speaks.
@@ -27,20 +30,9 @@ const (
 	Chinese = "zh"
 )
 
-var cat = func() *catalog.Builder {
-	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	for en, zh := range zhCatalog {
-		if err := b.SetString(language.SimplifiedChinese, en, zh); err != nil {
-			panic(fmt.Sprintf("i18n: %q: %v", en, err))
-		}
-	}
-	return b
-}()
-
 // Printer prints in one language.
 type Printer struct {
 	lang string
-	p    *message.Printer
 }
 
 // New returns a printer for lang (English or Chinese; anything else is English).
@@ -48,11 +40,7 @@ func New(lang string) *Printer {
 	if lang != Chinese {
 		lang = English
 	}
-	tag := language.English
-	if lang == Chinese {
-		tag = language.SimplifiedChinese
-	}
-	return &Printer{lang: lang, p: message.NewPrinter(tag, message.Catalog(cat))}
+	return &Printer{lang: lang}
 }
 
 // EN is the English printer.
@@ -63,10 +51,7 @@ func (tr *Printer) Lang() string { return tr.lang }
 
 // Sprintf formats the translation of format.
 func (tr *Printer) Sprintf(format string, args ...any) string {
-	if tr == nil {
-		return fmt.Sprintf(format, args...)
-	}
-	return tr.p.Sprintf(message.Key(format, format), args...)
+	return fmt.Sprintf(tr.T(format), args...)
 }
 
 // Fprintf writes the translation of format.

@@ -9,7 +9,7 @@ var extra = map[string]bool{
 
 // zhCatalog maps each English format to its Chinese, in the runbook's own terms
 // (加载镜像, 修改.systemconfig, 修改compose文件, 重启, 检查).
-var zhCatalog = map[string]string{
+var zhMessages = map[string]string{
 	// Progress and questions.
 	"reading":              "读取",
 	"loading":              "加载",

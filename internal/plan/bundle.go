@@ -12,6 +12,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
@@ -229,7 +230,7 @@ func configFile(d *deploy.Deployment, rel string) (*sysconfig.File, error) {
 			}
 		}
 	}
-	return nil, fmt.Errorf("this deployment has no %s", rel)
+	return nil, i18n.Errorf("this deployment has no %s", rel)
 }
 
 // envChange is what a bundle does to one service's environment: the variables that
@@ -377,7 +378,7 @@ func envSplices(svc *deploy.Service, c bundle.Change) ([]fileSplice, error) {
 		}
 	}
 	if pick < 0 {
-		return nil, fmt.Errorf("no compose file of stack %s defines service %s", svc.Stack.Name, svc.Name)
+		return nil, i18n.Errorf("no compose file of stack %s defines service %s", svc.Stack.Name, svc.Name)
 	}
 	sp, err := files[pick].SetEnv(svc.Name, c.Env, c.Value)
 	if err != nil {

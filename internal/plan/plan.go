@@ -15,6 +15,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
@@ -166,15 +167,24 @@ type Error struct {
 	Msg string
 	// Err is the cause, when there is one (an unresolved variable, a config file's error).
 	Err error
+	loc error
 }
 
 func (e *Error) Error() string { return e.Msg }
 func (e *Error) Unwrap() error { return e.Err }
 
+// In is the error in tr's language.
+func (e *Error) In(tr *i18n.Printer) string {
+	if e.loc == nil {
+		return e.Msg
+	}
+	return i18n.Localize(tr, e.loc)
+}
+
 // fail makes an *Error; a %w in format keeps the cause for errors.Is and errors.As.
 func fail(format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Msg: err.Error(), Err: errors.Unwrap(err)}
+	err := i18n.Errorf(format, args...)
+	return &Error{Msg: err.Error(), Err: errors.Unwrap(err), loc: err}
 }
 
 // newImage is an image an archive brings: its name, the tag to use, its ID.

@@ -1,11 +1,11 @@
 package sysconfig
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
 
@@ -22,7 +22,7 @@ func quote(value string) (string, error) {
 	case !strings.Contains(value, "'"):
 		return "'" + value + "'", nil
 	}
-	return "", fmt.Errorf("the value holds both kinds of quotes and shell syntax; set it by hand")
+	return "", i18n.Errorf("the value holds both kinds of quotes and shell syntax; set it by hand")
 }
 
 // Set returns the splices that give key the value: the value's characters of its last
@@ -30,12 +30,12 @@ func quote(value string) (string, error) {
 // last key of its group (the keys sharing the longest NAME_ prefix), or at the end.
 func (f *File) Set(key, value string) ([]textedit.Splice, error) {
 	if !utf8.ValidString(value) || strings.ContainsAny(value, "\r\n\x00") {
-		return nil, fmt.Errorf("%s: the value of %s is not one line of UTF-8 text", f.Path, key)
+		return nil, i18n.Errorf("%s: the value of %s is not one line of UTF-8 text", f.Path, key)
 	}
 	e, ok := f.Lookup(key)
 	if ok {
 		if !e.Editable {
-			return nil, fmt.Errorf("%s:%d: %s holds escapes or shell syntax; edit it by hand", f.Path, e.Line, key)
+			return nil, i18n.Errorf("%s:%d: %s holds escapes or shell syntax; edit it by hand", f.Path, e.Line, key)
 		}
 		if e.Value == value {
 			return nil, nil
@@ -48,24 +48,24 @@ func (f *File) Set(key, value string) ([]textedit.Splice, error) {
 		switch {
 		case f.Format == JSON:
 			if strings.ContainsAny(value, "\"\\") || strings.IndexFunc(value, func(r rune) bool { return r < 0x20 }) >= 0 {
-				return nil, fmt.Errorf("%s:%d: the new value of %s needs JSON escapes; set it by hand", f.Path, e.Line, key)
+				return nil, i18n.Errorf("%s:%d: the new value of %s needs JSON escapes; set it by hand", f.Path, e.Line, key)
 			}
 		case q == '"' && strings.ContainsAny(value, "\"\\$`"), q == '\'' && strings.Contains(value, "'"):
-			return nil, fmt.Errorf("%s:%d: the new value of %s does not fit its quotes; set it by hand", f.Path, e.Line, key)
+			return nil, i18n.Errorf("%s:%d: the new value of %s does not fit its quotes; set it by hand", f.Path, e.Line, key)
 		case q == 0:
 			var err error
 			if newText, err = quote(value); err != nil {
-				return nil, fmt.Errorf("%s:%d: %s: %v", f.Path, e.Line, key, err)
+				return nil, i18n.Errorf("%s:%d: %s: %v", f.Path, e.Line, key, err)
 			}
 		}
 		return []textedit.Splice{{Line: e.Line, Start: e.Start, End: e.End, Old: e.Value, New: newText}}, nil
 	}
 	if f.Format == JSON {
-		return nil, fmt.Errorf("%s: adding %s to a JSON file: set it by hand", f.Path, key)
+		return nil, i18n.Errorf("%s: adding %s to a JSON file: set it by hand", f.Path, key)
 	}
 	q, err := quote(value)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", f.Path, key, err)
+		return nil, i18n.Errorf("%s: %s: %v", f.Path, key, err)
 	}
 	return []textedit.Splice{textedit.InsertLineAfter(f.Data, f.groupEnd(key), key+"="+q)}, nil
 }
@@ -96,7 +96,7 @@ func (f *File) Unset(key string) ([]textedit.Splice, error) {
 			continue
 		}
 		if f.Format == JSON {
-			return nil, fmt.Errorf("%s:%d: removing %s from a JSON file: remove it by hand", f.Path, e.Line, key)
+			return nil, i18n.Errorf("%s:%d: removing %s from a JSON file: remove it by hand", f.Path, e.Line, key)
 		}
 		out = append(out, textedit.RemoveLine(f.Data, e.Start))
 	}

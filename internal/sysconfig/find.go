@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Kind says how an entry holds an image's version.
@@ -32,12 +33,17 @@ type Ambiguous struct {
 	Candidates []Match
 }
 
-func (e *Ambiguous) Error() string {
+func (e *Ambiguous) Error() string { return e.err().Error() }
+
+// In is the error in tr's language.
+func (e *Ambiguous) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
+
+func (e *Ambiguous) err() error {
 	var c []string
 	for _, m := range e.Candidates {
 		c = append(c, fmt.Sprintf("%s:%d %s=%s", m.File.Path, m.Entry.Line, m.Entry.Key, Shown(m.Entry)))
 	}
-	return fmt.Sprintf("cannot tell which config entry holds the version of %s; candidates: %s; say which with --config-key %s=KEY (or config-keys in imgup.yaml)",
+	return i18n.Errorf("cannot tell which config entry holds the version of %s; candidates: %s; say which with --config-key %s=KEY (or config-keys in imgup.yaml)",
 		e.Image, strings.Join(c, ", "), e.Image)
 }
 
@@ -61,17 +67,17 @@ func Find(files []*File, repo string, tags []string, key string) ([]Match, error
 				r, tag, isRef := splitRef(e.Value)
 				switch {
 				case Secret(key):
-					return nil, fmt.Errorf("config key %s (given for %s) is named like a secret; imgup never edits or prints one: give the key that holds %s's version", key, repo, repo)
+					return nil, i18n.Errorf("config key %s (given for %s) is named like a secret; imgup never edits or prints one: give the key that holds %s's version", key, repo, repo)
 				case isRef && r == repo && (tag == "" || slices.Contains(tags, tag)):
 					return []Match{{File: f, Entry: e, Kind: Reference}}, nil
 				case slices.Contains(tags, e.Value):
 					return []Match{{File: f, Entry: e, Kind: Version}}, nil
 				}
-				return nil, fmt.Errorf("%s:%d: config key %s (given for %s) holds neither its tag in use (%s) nor a reference to it; imgup will not edit it: give the key that holds %s's version",
+				return nil, i18n.Errorf("%s:%d: config key %s (given for %s) holds neither its tag in use (%s) nor a reference to it; imgup will not edit it: give the key that holds %s's version",
 					f.Path, e.Line, key, repo, strings.Join(tags[:len(tags)-1], ", "), repo)
 			}
 		}
-		return nil, fmt.Errorf("config key %s (given for %s) is in none of %s", key, repo, paths(files))
+		return nil, i18n.Errorf("config key %s (given for %s) is in none of %s", key, repo, paths(files))
 	}
 	var refs, versions []Match
 	for _, f := range files {
@@ -177,7 +183,7 @@ func paths(files []*File) string {
 // Edit returns the file's bytes with the entry's value replaced by value.
 func (f *File) Edit(e Entry, value string) ([]byte, error) {
 	if !e.Editable {
-		return nil, fmt.Errorf("%s:%d: %s holds escapes or shell syntax; edit it by hand", f.Path, e.Line, e.Key)
+		return nil, i18n.Errorf("%s:%d: %s holds escapes or shell syntax; edit it by hand", f.Path, e.Line, e.Key)
 	}
 	out := make([]byte, 0, len(f.Data)+len(value))
 	out = append(out, f.Data[:e.Start]...)

@@ -3,11 +3,12 @@ package sysconfig
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Format is how a config file is written.
@@ -45,7 +46,7 @@ func Parse(path string, data []byte) (*File, error) {
 	if t := bytes.TrimSpace(bytes.TrimPrefix(data, bom)); len(t) > 0 && t[0] == '{' {
 		f.Format = JSON
 		if err := f.parseJSON(); err != nil {
-			return nil, fmt.Errorf("%s: not valid JSON: %v", path, err)
+			return nil, i18n.Errorf("%s: not valid JSON: %v", path, err)
 		}
 		return f, nil
 	}
@@ -148,7 +149,7 @@ func (f *File) parseJSON() error {
 			return err
 		}
 		if done {
-			return fmt.Errorf("more data after the closing } at byte %d", start)
+			return i18n.Errorf("more data after the closing } at byte %d", start)
 		}
 		end := skip + int(dec.InputOffset())
 		top := len(stack) - 1

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
@@ -100,7 +100,7 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 	} else if rec != nil {
 		msg := InterruptedMessage(s.Deployment.Root, rec)
 		if r.Load {
-			return fail(errors.New(msg + " — then apply again"))
+			return fail(i18n.Err(msg + " — then apply again"))
 		}
 		notice(true, "%s", msg)
 	}

@@ -7,7 +7,6 @@ package update
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/encoo-tools/imgup/internal/status"
 )
@@ -148,7 +148,7 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 				return nil, err
 			}
 			if inv == nil {
-				return nil, fmt.Errorf("bundle %s %s is differential, and imgup cannot tell which layers the engine has (%s): ask the vendor for a full bundle", b.Manifest.Name, b.Manifest.Version, note)
+				return nil, i18n.Errorf("bundle %s %s is differential, and imgup cannot tell which layers the engine has (%s): ask the vendor for a full bundle", b.Manifest.Name, b.Manifest.Version, note)
 			}
 			chains = inv.Chains
 		}
@@ -229,7 +229,7 @@ func (s *Snapshot) PlanRollback(ctx context.Context, o RollbackOptions) (*Rollba
 			return nil, err
 		}
 		if in.Backup[f], err = j.Backup(f); err != nil {
-			return nil, fmt.Errorf("the backup of %s is missing (%w); restore it by hand", f, err)
+			return nil, i18n.Errorf("the backup of %s is missing (%w); restore it by hand", f, err)
 		}
 	}
 	for _, r := range s.Records {
@@ -263,7 +263,7 @@ func (s *Snapshot) Rollback(ctx context.Context, rb *Rollback, o apply.Options) 
 	res, err := apply.Run(ctx, s.Engine, s.Deployment, rb.Plan, s.Containers, o)
 	if err == nil && res != nil && res.Record != nil {
 		if jerr := rb.journal.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = res.Record.ID }); jerr != nil {
-			return res, fmt.Errorf("the rollback %s is done, but update %s's record could not say so: %w", res.Record.ID, rb.Of.ID, jerr)
+			return res, i18n.Errorf("the rollback %s is done, but update %s's record could not say so: %w", res.Record.ID, rb.Of.ID, jerr)
 		}
 	}
 	return res, err
@@ -277,10 +277,10 @@ func pickRollback(recs []*history.Record, id string) (*history.Record, error) {
 				continue
 			}
 			if r.RolledBackBy != "" || r.State == history.RolledBack {
-				return nil, fmt.Errorf("update %s is already undone", r.ID)
+				return nil, i18n.Errorf("update %s is already undone", r.ID)
 			}
 			if r.Kind != "apply" {
-				return nil, fmt.Errorf("%s is a rollback; to redo the update, run imgup apply again", r.ID)
+				return nil, i18n.Errorf("%s is a rollback; to redo the update, run imgup apply again", r.ID)
 			}
 			return r, nil
 		}
@@ -289,9 +289,9 @@ func pickRollback(recs []*history.Record, id string) (*history.Record, error) {
 		}
 	}
 	if id != "" {
-		return nil, fmt.Errorf("no update %s (see imgup history)", id)
+		return nil, i18n.Errorf("no update %s (see imgup history)", id)
 	}
-	return nil, errors.New("nothing to roll back: no update that is not undone yet (see imgup history)")
+	return nil, i18n.Err("nothing to roll back: no update that is not undone yet (see imgup history)")
 }
 
 func overlaps(a, b []string) bool {
