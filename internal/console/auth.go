@@ -75,7 +75,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.tokenOK(t) {
 		s.o.Log.Warn("console: a login with a wrong token", "remote", r.RemoteAddr)
-		s.render(w, r, http.StatusUnauthorized, "login", nil, page{Title: "Log in", Error: "That token is not this console's. Copy the URL imgup serve printed, or the token in " + TokenFile(s.o.Root) + "."})
+		s.render(w, r, http.StatusUnauthorized, "login", nil, page{Title: "Log in", Error: "That token is not this console's. Copy the URL imgup serve printed, or the token in the deployment's .imgup/console-token."})
 		return
 	}
 	id := randomHex(32)

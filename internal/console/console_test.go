@@ -23,6 +23,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/update"
 )
 
@@ -382,4 +383,43 @@ func TestShellApplyShowsAsRunning(t *testing.T) {
 		t.Error("the banner stays after the lock is released")
 	}
 	_ = csrf
+}
+
+// TestBothLanguages: the browser's Accept-Language picks Chinese, the switch picks
+// either and is remembered; everything the script shows has both languages.
+func TestBothLanguages(t *testing.T) {
+	h := newHarness(t, Options{})
+	c, _ := h.client()
+	_, body := h.do(c, "GET", "/upload", nil, map[string]string{"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
+	if !strings.Contains(body, "上传镜像包和更新包") || !strings.Contains(body, `lang="zh-CN"`) || !strings.Contains(body, "历史与回退") {
+		t.Errorf("Accept-Language zh does not give Chinese:\n%s", body)
+	}
+	_, body = h.do(c, "GET", "/upload?lang=en", nil, map[string]string{"Accept-Language": "zh-CN"})
+	if !strings.Contains(body, "Upload archives and bundles") {
+		t.Error("?lang=en does not switch to English")
+	}
+	_, body = h.do(c, "GET", "/history", nil, map[string]string{"Accept-Language": "zh-CN"})
+	if !strings.Contains(body, "History") || strings.Contains(body, "历史与回退") {
+		t.Error("the switch to English is not remembered")
+	}
+	_, body = h.do(c, "GET", "/history?lang=zh", nil, nil)
+	if !strings.Contains(body, "还没有更新") {
+		t.Error("?lang=zh does not switch to Chinese")
+	}
+	for _, s := range jsText {
+		if !i18n.Has(s) {
+			t.Errorf("console.js text %q has no Chinese", s)
+		}
+	}
+	for _, m := range (planView{}).Methods() {
+		if !i18n.Has(m.Label) {
+			t.Errorf("restart choice %q has no Chinese", m.Label)
+		}
+	}
+	// An upload's error comes in the reader's language.
+	c2, csrf := h.client()
+	resp, body := h.do(c2, "PUT", "/api/upload?name=../x.tar&size=3&offset=0", strings.NewReader("abc"), map[string]string{"X-CSRF-Token": csrf, "Accept-Language": "zh"})
+	if resp.StatusCode != 400 || !strings.Contains(body, "是路径，不是文件名") {
+		t.Errorf("a Chinese upload error: %d %s", resp.StatusCode, body)
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // maxEvents bounds a job's log: reading progress is folded into one event per archive,
@@ -18,9 +19,11 @@ const maxEvents = 5000
 // not a request's, so it goes on when the browser that started it closes; every
 // browser that opens its page replays its events and then follows it live.
 type job struct {
-	ID      string
-	Kind    string // apply or rollback
-	Title   string
+	ID    string
+	Kind  string // apply or rollback
+	Title string
+	// Subject is what the job works on: the files of an apply, the update a rollback undoes.
+	Subject string
 	Started time.Time
 
 	mu      sync.Mutex
@@ -31,7 +34,7 @@ type job struct {
 	// Result, once done: the record, the final table, and the error.
 	Record string
 	Rows   []history.Row
-	Err    string
+	Err    error
 }
 
 // Event kinds the console adds to apply's.
@@ -71,10 +74,7 @@ func (j *job) since(i int) ([]apply.Event, bool, <-chan struct{}) {
 
 func (j *job) finish(record string, rows []history.Row, err error) {
 	j.mu.Lock()
-	j.Record, j.Rows = record, rows
-	if err != nil {
-		j.Err = err.Error()
-	}
+	j.Record, j.Rows, j.Err = record, rows, err
 	if j.dropped > 0 {
 		j.events = append(j.events, apply.Event{Kind: apply.EvNote, Time: time.Now(), Text: fmt.Sprintf("%d more lines of restart output are in the record only", j.dropped)})
 	}
@@ -91,7 +91,7 @@ func (j *job) finish(record string, rows []history.Row, err error) {
 }
 
 // state is a copy of the job's result fields.
-func (j *job) state() (done bool, record string, rows []history.Row, errText string) {
+func (j *job) state() (done bool, record string, rows []history.Row, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.done, j.Record, append([]history.Row(nil), j.Rows...), j.Err
@@ -111,13 +111,14 @@ func newJobs() *jobs { return &jobs{all: map[string]*job{}} }
 
 // start runs fn as a new job unless one runs; it returns the job, or the running one
 // and false.
-func (js *jobs) start(ctx context.Context, kind, title string, fn func(ctx context.Context, j *job) (string, []history.Row, error)) (*job, bool) {
+func (js *jobs) start(ctx context.Context, kind, subject string, fn func(ctx context.Context, j *job) (string, []history.Row, error)) (*job, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if js.running != nil {
 		return js.running, false
 	}
-	j := &job{ID: randomHex(8), Kind: kind, Title: title, Started: time.Now(), changed: make(chan struct{})}
+	j := &job{ID: randomHex(8), Kind: kind, Subject: subject, Started: time.Now(), changed: make(chan struct{})}
+	j.Title = j.title(i18n.EN)
 	js.all[j.ID] = j
 	js.order = append(js.order, j.ID)
 	if len(js.order) > 50 {
@@ -150,3 +151,11 @@ func (js *jobs) current() *job {
 }
 
 func (js *jobs) wait() { js.wg.Wait() }
+
+// title names the job in tr's language.
+func (j *job) title(tr *i18n.Printer) string {
+	if j.Kind == "rollback" {
+		return tr.Sprintf("rollback of update %s", j.Subject)
+	}
+	return tr.Sprintf("apply of %s", j.Subject)
+}

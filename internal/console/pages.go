@@ -27,6 +27,8 @@ import (
 
 // page is what every page template gets besides its own data.
 type page struct {
+	tr    *i18n.Printer
+	Lang  string
 	Title string
 	Nav   string
 	CSRF  string
@@ -39,10 +41,44 @@ type page struct {
 }
 
 type busy struct {
-	Job     *job
-	Holder  *history.Holder
-	Record  *history.Record
-	Message string
+	Job    *job
+	Holder *history.Holder
+	Record *history.Record
+}
+
+// Printer is the page's printer (for data that renders itself in a language).
+func (p page) Printer() *i18n.Printer { return p.tr }
+
+// BusyText says who is at work, in the reader's language.
+func (p page) BusyText() string {
+	b := p.Busy
+	if b == nil {
+		return ""
+	}
+	if b.Job != nil {
+		return p.tr.Sprintf("%s is running in this console", b.Job.title(p.tr))
+	}
+	t := p.tr.Sprintf("%s (pid %d, started %s) is changing this deployment", b.Holder.Command, b.Holder.PID, b.Holder.Started.Local().Format("15:04:05"))
+	if b.Record != nil {
+		t += p.tr.Sprintf("; its record %s says: %s", b.Record.ID, b.Record.State)
+	}
+	return t
+}
+
+// jsText are the texts console.js shows, in the reader's language.
+var jsText = []string{"starting…", "resuming at %s", "the connection broke: %s", "the connection broke at %s of %s: %s",
+	"image/%s is already on the server", "%s of %s · %s/s · %s left", "✔ received in %s · sha256 ", "Plan with %s →",
+	"Resume", " (or drop the same file again)", "loaded: %s", "already loaded: %s", "wrote %s", "%s was down %s",
+	"✔ %s runs %s", "finished", "failed: %s", "done · %s", "%s: %s"}
+
+// JSText is the translations of jsText as JSON, for console.js.
+func (p page) JSText() template.JS {
+	m := map[string]string{}
+	for _, s := range jsText {
+		m[s] = p.tr.T(s)
+	}
+	b, _ := json.Marshal(m)
+	return template.JS(b)
 }
 
 var funcs = template.FuncMap{
@@ -87,9 +123,37 @@ func csrfOf(r *http.Request) string {
 	return ""
 }
 
+// T translates a text of a page into the reader's language.
+func (p page) T(text string) string { return p.tr.T(text) }
+
+// Tf formats a text of a page in the reader's language.
+func (p page) Tf(format string, args ...any) string { return p.tr.Sprintf(format, args...) }
+
+// Err is an error in the reader's language.
+func (p page) Err(err error) string { return i18n.Localize(p.tr, err) }
+
+// langOf is the reader's language: ?lang= (remembered in a cookie), else the cookie,
+// else the browser's Accept-Language.
+func langOf(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == i18n.Chinese || l == i18n.English {
+		http.SetCookie(w, &http.Cookie{Name: "imgup_lang", Value: l, Path: "/", SameSite: http.SameSiteStrictMode, MaxAge: 365 * 24 * 3600})
+		return l
+	}
+	if c, err := r.Cookie("imgup_lang"); err == nil && (c.Value == i18n.Chinese || c.Value == i18n.English) {
+		return c.Value
+	}
+	return i18n.FromAcceptLanguage(r.Header.Get("Accept-Language"))
+}
+
 // render writes a page; everything in it is escaped by html/template.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any, p page) {
 	p.CSRF, p.Root, p.Data = csrfOf(r), s.o.Root, data
+	p.Lang = langOf(w, r)
+	p.tr = i18n.New(p.Lang)
+	p.Title = p.tr.T(p.Title)
+	if p.Error != "" {
+		p.Error = p.tr.T(p.Error)
+	}
 	if p.Nav == "" {
 		p.Nav = name
 	}
@@ -109,25 +173,24 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 
 // fail shows an error page: one line naming the problem, and what to do.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, nav string, err error) {
-	s.render(w, r, code, "error", nil, page{Title: "Error", Nav: nav, Error: archive.Safe(err.Error())})
+	s.render(w, r, code, "error", nil, page{Title: "Error", Nav: nav, Error: archive.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
 }
 
 // busy says whether an apply or rollback is at work on the deployment: this console's
 // job, or another imgup (a shell) holding the lock, with its record's state.
 func (s *Server) busy() *busy {
 	if j := s.jobs.current(); j != nil {
-		return &busy{Job: j, Message: fmt.Sprintf("%s is running in this console", j.Title)}
+		return &busy{Job: j}
 	}
 	h, held := history.Held(s.o.Root)
 	if !held {
 		return nil
 	}
-	b := &busy{Holder: h, Message: fmt.Sprintf("%s (pid %d, started %s) is changing this deployment", h.Command, h.PID, h.Started.Local().Format("15:04:05"))}
+	b := &busy{Holder: h}
 	if recs, err := history.List(s.o.Root); err == nil {
 		for _, r := range recs {
 			if r.Unfinished() {
 				b.Record = r
-				b.Message += "; its record " + r.ID + " says: " + r.State
 				break
 			}
 		}
@@ -357,14 +420,14 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request) {
 	}
 	req, names, err := s.request(r)
 	if err != nil {
-		s.render(w, r, http.StatusBadRequest, "plan", planView{Available: s.archives()}, page{Title: "Plan", Error: err.Error()})
+		s.render(w, r, http.StatusBadRequest, "plan", planView{Available: s.archives()}, page{Title: "Plan", Error: i18n.Localize(i18n.New(langOf(w, r)), err)})
 		return
 	}
 	var notices []update.Notice
 	req.Notice = func(n update.Notice) { notices = append(notices, n) }
 	pr, err := s.o.Service.Prepare(r.Context(), s.o.Target, req)
 	if err != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, "plan", planView{Available: s.archives(), Files: names}, page{Title: "Plan", Error: archive.Safe(err.Error())})
+		s.render(w, r, http.StatusUnprocessableEntity, "plan", planView{Available: s.archives(), Files: names}, page{Title: "Plan", Error: archive.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
 		return
 	}
 	defer pr.Close()
@@ -383,7 +446,7 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 	}
 	want := r.PostFormValue("fingerprint")
 	req.Load = true
-	j, ok := s.jobs.start(s.base, "apply", "apply of "+strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []history.Row, error) {
+	j, ok := s.jobs.start(s.base, "apply", strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []history.Row, error) {
 		req.Notice = func(n update.Notice) { j.emit(apply.Event{Kind: apply.EvNote, Text: n.Text}) }
 		req.Reading = s.reading(j)
 		pr, err := s.o.Service.Prepare(ctx, s.o.Target, req)
@@ -402,7 +465,7 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 		return s.outcome(ctx, pr.Snapshot, pr.Plan, out, err)
 	})
 	if !ok {
-		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "plan", Error: j.Title + " is running; wait for it to end"})
+		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "plan", Error: i18n.New(langOf(w, r)).Sprintf("%s is running; wait for it to end", j.title(i18n.New(langOf(w, r))))})
 		return
 	}
 	s.o.Log.Info("console: apply started", "job", j.ID, "files", names)
@@ -413,7 +476,11 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 func (s *Server) reading(j *job) func(verb, path string, total int64) (func(int64), func(bool)) {
 	return func(verb, path string, total int64) (func(int64), func(bool)) {
 		name := filepath.Base(path)
-		j.emit(apply.Event{Kind: apply.EvStageStarted, Stage: "read", Archive: name, Total: total, Text: verb + " " + name})
+		msg := i18n.Msg("reading %s", name)
+		if verb == "verifying" {
+			msg = i18n.Msg("verifying %s", name)
+		}
+		j.emit(apply.Event{Kind: apply.EvStageStarted, Stage: "read", Archive: name, Total: total, Text: msg.String(), Msg: msg})
 		var read int64
 		last := time.Time{}
 		return func(n int64) {
@@ -449,14 +516,15 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "history", i18n.Errorf("no such job in this console (it keeps the last 50 since it started); see the history"))
 		return
 	}
-	done, rec, rows, errText := j.state()
+	done, rec, rows, jerr := j.state()
+	errText := i18n.Localize(i18n.New(langOf(w, r)), jerr)
 	s.render(w, r, http.StatusOK, "job", struct {
 		Job    *job
 		Done   bool
 		Record string
 		Rows   []history.Row
 		Err    string
-	}{j, done, rec, rows, errText}, page{Title: j.Title, Nav: "job"})
+	}{j, done, rec, rows, errText}, page{Title: j.title(i18n.New(langOf(w, r))), Nav: "job"})
 }
 
 // jobEvents streams a job's events as server-sent events, from the start (or from
@@ -474,6 +542,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	next := 0
 	fmt.Sscan(r.Header.Get("Last-Event-ID"), &next)
+	tr := i18n.New(langOf(w, r))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
@@ -484,6 +553,9 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		evs, done, changed := j.since(next)
 		for _, e := range evs {
 			next++
+			if e.Msg.Format != "" {
+				e.Text = e.Msg.In(tr)
+			}
 			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, "id: %d\ndata: %s\n\n", next, b)
 		}
@@ -560,12 +632,12 @@ func (s *Server) rollbackPage(w http.ResponseWriter, r *http.Request) {
 		Plan        *plan.Plan
 		Diff        []diffLine
 		Fingerprint string
-	}{rb.Of, plan.Describe(rb.Of), rb.Plan, diffOf(rb.Plan), update.Fingerprint(rb.Plan)}, page{Title: "Roll back " + rb.Of.ID, Nav: "history"})
+	}{rb.Of, plan.Describe(rb.Of), rb.Plan, diffOf(rb.Plan), update.Fingerprint(rb.Plan)}, page{Title: "Roll back", Nav: "history"})
 }
 
 func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 	id, want := r.PostFormValue("id"), r.PostFormValue("fingerprint")
-	j, ok := s.jobs.start(s.base, "rollback", "rollback of update "+id, func(ctx context.Context, j *job) (string, []history.Row, error) {
+	j, ok := s.jobs.start(s.base, "rollback", id, func(ctx context.Context, j *job) (string, []history.Row, error) {
 		snap, err := s.o.Service.Observe(ctx, s.o.Target, false)
 		if err != nil {
 			return "", nil, err
@@ -587,7 +659,7 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 		return s.outcome(ctx, snap, rb.Plan, out, err)
 	})
 	if !ok {
-		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "history", Error: j.Title + " is running; wait for it to end"})
+		s.render(w, r, http.StatusConflict, "error", nil, page{Title: "Busy", Nav: "history", Error: i18n.New(langOf(w, r)).Sprintf("%s is running; wait for it to end", j.title(i18n.New(langOf(w, r))))})
 		return
 	}
 	s.o.Log.Info("console: rollback started", "job", j.ID, "update", id)

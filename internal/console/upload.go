@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -71,15 +70,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func uploadError(w http.ResponseWriter, code int, name string, off int64, format string, args ...any) {
-	writeJSON(w, code, uploadStatus{Name: name, Offset: off, Error: fmt.Sprintf(format, args...)})
+// uploadError answers an upload request with its error, in the reader's language.
+func uploadError(w http.ResponseWriter, r *http.Request, code int, name string, off int64, format string, args ...any) {
+	tr := i18n.New(langOf(w, r))
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			args[i] = i18n.Localize(tr, err)
+		}
+	}
+	writeJSON(w, code, uploadStatus{Name: name, Offset: off, Error: tr.Sprintf(format, args...)})
 }
 
 // uploadState tells how much of an upload the server has: where to resume.
 func (s *Server) uploadState(w http.ResponseWriter, r *http.Request) {
 	name, err := cleanName(r.URL.Query().Get("name"))
 	if err != nil {
-		uploadError(w, http.StatusBadRequest, "", 0, "%v", err)
+		uploadError(w, r, http.StatusBadRequest, "", 0, "%v", err)
 		return
 	}
 	st := uploadStatus{Name: name}
@@ -99,21 +105,21 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	name, err := cleanName(q.Get("name"))
 	if err != nil {
-		uploadError(w, http.StatusBadRequest, "", 0, "%v", err)
+		uploadError(w, r, http.StatusBadRequest, "", 0, "%v", err)
 		return
 	}
 	size, err1 := strconv.ParseInt(q.Get("size"), 10, 64)
 	off, err2 := strconv.ParseInt(q.Get("offset"), 10, 64)
 	if err1 != nil || err2 != nil || size <= 0 || off < 0 || off > size {
-		uploadError(w, http.StatusBadRequest, name, 0, "size and offset must be numbers, 0 <= offset <= size, size > 0")
+		uploadError(w, r, http.StatusBadRequest, name, 0, "size and offset must be numbers, 0 <= offset <= size, size > 0")
 		return
 	}
 	if size > s.o.MaxUpload {
-		uploadError(w, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, plan.Human(size), plan.Human(s.o.MaxUpload))
+		uploadError(w, r, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, plan.Human(size), plan.Human(s.o.MaxUpload))
 		return
 	}
 	if r.ContentLength > s.o.MaxChunk {
-		uploadError(w, http.StatusRequestEntityTooLarge, name, off, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
+		uploadError(w, r, http.StatusRequestEntityTooLarge, name, off, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, s.o.MaxChunk)
@@ -121,28 +127,28 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 	s.uploads.Lock()
 	defer s.uploads.Unlock()
 	if err := os.MkdirAll(s.uploadDir(), 0o700); err != nil {
-		uploadError(w, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.uploadDir(), err)
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.uploadDir(), err)
 		return
 	}
 	if err := os.MkdirAll(s.imageDir(), 0o755); err != nil {
-		uploadError(w, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.imageDir(), err)
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.imageDir(), err)
 		return
 	}
 	final := filepath.Join(s.imageDir(), name)
 	if _, err := os.Lstat(final); err == nil {
-		uploadError(w, http.StatusConflict, name, 0, "image/%s already exists; remove or rename it on the server first, or upload under another name", name)
+		uploadError(w, r, http.StatusConflict, name, 0, "image/%s already exists; remove or rename it on the server first, or upload under another name", name)
 		return
 	}
 	part := filepath.Join(s.uploadDir(), name+".part")
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
-		uploadError(w, http.StatusInternalServerError, name, 0, "cannot open %s: %v", part, err)
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot open %s: %v", part, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		uploadError(w, http.StatusInternalServerError, name, 0, "%v", err)
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "%v", err)
 		return
 	}
 	have := fi.Size()
@@ -151,17 +157,17 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		have = 0
 	}
 	if off != have {
-		uploadError(w, http.StatusConflict, name, have, "the server has %d bytes of %s; send from there", have, name)
+		uploadError(w, r, http.StatusConflict, name, have, "the server has %d bytes of %s; send from there", have, name)
 		return
 	}
 	if off == 0 {
 		if free := freeBytes(s.imageDir()); free >= 0 && free < size+(64<<20) {
-			uploadError(w, http.StatusInsufficientStorage, name, 0, "%s needs %s, and %s has %s free: make room first", name, plan.Human(size), s.imageDir(), plan.Human(free))
+			uploadError(w, r, http.StatusInsufficientStorage, name, 0, "%s needs %s, and %s has %s free: make room first", name, plan.Human(size), s.imageDir(), plan.Human(free))
 			return
 		}
 	}
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		uploadError(w, http.StatusInternalServerError, name, have, "%v", err)
+		uploadError(w, r, http.StatusInternalServerError, name, have, "%v", err)
 		return
 	}
 	n, err := io.Copy(f, io.LimitReader(body, size-off))
@@ -169,10 +175,10 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		// What arrived stays: the client resumes from the part's length.
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			uploadError(w, http.StatusRequestEntityTooLarge, name, off+n, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
+			uploadError(w, r, http.StatusRequestEntityTooLarge, name, off+n, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
 			return
 		}
-		uploadError(w, http.StatusBadRequest, name, off+n, "the chunk broke off: %v", err)
+		uploadError(w, r, http.StatusBadRequest, name, off+n, "the chunk broke off: %v", err)
 		return
 	}
 	st := uploadStatus{Name: name, Offset: off + n, Size: size}
@@ -181,16 +187,16 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := f.Sync(); err != nil {
-		uploadError(w, http.StatusInternalServerError, name, off+n, "%v", err)
+		uploadError(w, r, http.StatusInternalServerError, name, off+n, "%v", err)
 		return
 	}
 	sum, err := fileSHA256(f)
 	if err != nil {
-		uploadError(w, http.StatusInternalServerError, name, off+n, "%v", err)
+		uploadError(w, r, http.StatusInternalServerError, name, off+n, "%v", err)
 		return
 	}
 	if err := os.Rename(part, final); err != nil {
-		uploadError(w, http.StatusInternalServerError, name, off+n, "cannot move the upload to %s: %v", final, err)
+		uploadError(w, r, http.StatusInternalServerError, name, off+n, "cannot move the upload to %s: %v", final, err)
 		return
 	}
 	st.Done, st.SHA256, st.Path = true, sum, filepath.Join("image", name)
@@ -202,7 +208,7 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 func (s *Server) uploadCancel(w http.ResponseWriter, r *http.Request) {
 	name, err := cleanName(r.URL.Query().Get("name"))
 	if err != nil {
-		uploadError(w, http.StatusBadRequest, "", 0, "%v", err)
+		uploadError(w, r, http.StatusBadRequest, "", 0, "%v", err)
 		return
 	}
 	s.uploads.Lock()

@@ -34,12 +34,25 @@ func formats(t *testing.T) map[string]string {
 			return err
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			// A console page's title: page{Title: "..."}.
+			if kv, ok := n.(*ast.KeyValueExpr); ok && strings.Contains(p, "console") {
+				if k, ok := kv.Key.(*ast.Ident); ok && (k.Name == "Title" || k.Name == "Error") {
+					if lit, ok := kv.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						s, _ := strconv.Unquote(lit.Value)
+						out[s] = p
+					}
+				}
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok {
 				return true
 			}
-			if id, ok := call.Fun.(*ast.Ident); ok && id.Name == "usageError" && len(call.Args) > 0 {
-				if lit, ok := call.Args[0].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			if id, ok := call.Fun.(*ast.Ident); ok {
+				arg := map[string]int{"usageError": 0, "uploadError": 5}[id.Name]
+				if id.Name != "usageError" && id.Name != "uploadError" || len(call.Args) <= arg {
+					return true
+				}
+				if lit, ok := call.Args[arg].(*ast.BasicLit); ok && lit.Kind == token.STRING {
 					s, _ := strconv.Unquote(lit.Value)
 					out[s] = p
 				}
@@ -72,6 +85,22 @@ func formats(t *testing.T) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The console's templates: {{.T "..."}}, {{$.T "..."}}, {{$.Tf "..." ...}}.
+	pages, _ := filepath.Glob(filepath.Join(root, "internal", "console", "templates", "*.html"))
+	call := regexp.MustCompile(`\.Tf? "((?:[^"\\]|\\.)*)"`)
+	for _, p := range pages {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			s, err := strconv.Unquote(`"` + m[1] + `"`)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", p, m[1], err)
+			}
+			out[s] = p
+		}
+	}
 	return out
 }
 
@@ -84,9 +113,12 @@ func isPrinter(e ast.Expr) bool {
 	if isIdent(e, "tr") {
 		return true
 	}
+	if s, ok := e.(*ast.SelectorExpr); ok && s.Sel.Name == "tr" {
+		return true // p.tr
+	}
 	if c, ok := e.(*ast.CallExpr); ok {
-		if s, ok := c.Fun.(*ast.SelectorExpr); ok && s.Sel.Name == "tr" {
-			return true
+		if s, ok := c.Fun.(*ast.SelectorExpr); ok && (s.Sel.Name == "tr" || s.Sel.Name == "New" && isIdent(s.X, "i18n")) {
+			return true // env.tr(), i18n.New(lang)
 		}
 	}
 	return false

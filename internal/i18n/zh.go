@@ -5,6 +5,19 @@ package i18n
 var extra = map[string]bool{
 	"reading": true, "loading": true, "verifying": true,
 	"Apply this plan?": true, "Roll back?": true, "Remove these images?": true,
+	// The console's record kinds, its restart choices and its script's lines (checked
+	// by the console's tests).
+	"apply": true, "rollback": true,
+	"auto: ./deploy.sh restart when there is one, else only the updated services":                                                true,
+	"deploy: ./deploy.sh restart (or restart: of imgup.yaml)":                                                                    true,
+	"services: recreate only the updated services' containers":                                                                   true,
+	"none: load and edit only; restart later by hand":                                                                            true,
+	"That token is not this console's. Copy the URL imgup serve printed, or the token in the deployment's .imgup/console-token.": true,
+	"starting…": true, "resuming at %s": true, "the connection broke: %s": true, "the connection broke at %s of %s: %s": true,
+	"image/%s is already on the server": true, "%s of %s · %s/s · %s left": true, "✔ received in %s · sha256 ": true,
+	"Plan with %s →": true, "Resume": true, " (or drop the same file again)": true, "loaded: %s": true,
+	"already loaded: %s": true, "wrote %s": true, "%s was down %s": true, "✔ %s runs %s": true, "finished": true,
+	"failed: %s": true, "done · %s": true, "%s: %s": true,
 }
 
 // zhCatalog maps each English format to its Chinese, in the runbook's own terms

@@ -260,11 +260,7 @@ func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 	}
 	tr.Fprintf(&b, "\n%d finding(s):\n", len(r.Findings))
 	for _, f := range r.Findings {
-		msg, fix := f.Message, f.Fix
-		if f.msg.Format != "" {
-			msg, fix = f.msg.In(tr), f.fix.In(tr)
-		}
-		tr.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, msg, fix)
+		tr.Fprintf(&b, "  [%s] %s\n      fix: %s\n", f.Kind, f.MessageIn(tr), f.FixIn(tr))
 	}
 	return b.String()
 }
@@ -275,4 +271,20 @@ func startHint(d *deploy.Deployment) string {
 		return "./" + filepath.Base(d.DeployScript) + " start"
 	}
 	return d.RestartHint()
+}
+
+// MessageIn is the finding's message in tr's language.
+func (f Finding) MessageIn(tr *i18n.Printer) string {
+	if f.msg.Format == "" {
+		return f.Message
+	}
+	return f.msg.In(tr)
+}
+
+// FixIn is the finding's fix in tr's language.
+func (f Finding) FixIn(tr *i18n.Printer) string {
+	if f.fix.Format == "" {
+		return f.Fix
+	}
+	return f.fix.In(tr)
 }

@@ -4,6 +4,13 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
+// The page's texts in its language (the server puts them in #i18n); tf fills each %s.
+const texts = (() => { try { return JSON.parse(document.getElementById("i18n").textContent); } catch (e) { return {}; } })();
+function tf(format, ...args) {
+  let i = 0;
+  return (texts[format] || format).replace(/%s/g, () => String(args[i++]));
+}
+
 function human(n) {
   if (n < 1000) return n + " B";
   const u = "kMGTPE"; let i = -1;
@@ -32,7 +39,7 @@ class Upload {
     this.row.dataset.name = file.name;
     this.title = el("div", "name", file.name + " (" + human(file.size) + ")");
     this.bar = el("progress"); this.bar.max = file.size; this.bar.value = 0;
-    this.info = el("div", "info", "starting…");
+    this.info = el("div", "info", tf("starting…"));
     this.actions = el("div", "actions");
     this.row.append(this.title, this.bar, this.info, this.actions);
     box.prepend(this.row);
@@ -46,10 +53,10 @@ class Upload {
       const r = await fetch(this.url(), { credentials: "same-origin" });
       const st = await r.json();
       if (!r.ok) return this.fail(st.error || r.statusText, false);
-      if (st.done) return this.fail("image/" + this.file.name + " is already on the server", false);
+      if (st.done) return this.fail(tf("image/%s is already on the server", this.file.name), false);
       off = st.offset;
-    } catch (e) { return this.fail("the connection broke: " + e.message, true); }
-    if (off > 0) this.info.textContent = "resuming at " + human(off);
+    } catch (e) { return this.fail(tf("the connection broke: %s", e.message), true); }
+    if (off > 0) this.info.textContent = tf("resuming at %s", human(off));
     const start = performance.now(), startOff = off;
     while (true) {
       const end = Math.min(off + this.chunk, this.file.size);
@@ -61,17 +68,17 @@ class Upload {
           body: this.file.slice(off, end),
         });
         st = await r.json();
-      } catch (e) { return this.fail("the connection broke at " + human(off) + " of " + human(this.file.size) + ": " + e.message, true); }
+      } catch (e) { return this.fail(tf("the connection broke at %s of %s: %s", human(off), human(this.file.size), e.message), true); }
       if (r.status === 409 && st.offset !== undefined && !st.error.includes("already exists")) { off = st.offset; continue; }
       if (!r.ok) return this.fail(st.error || r.statusText, r.status >= 500 && r.status !== 507);
       off = st.offset;
       this.bar.value = off;
       const secs = (performance.now() - start) / 1000, rate = (off - startOff) / Math.max(secs, 0.001);
-      this.info.textContent = human(off) + " of " + human(this.file.size) + " · " + human(rate) + "/s · " + duration((this.file.size - off) / rate) + " left";
+      this.info.textContent = tf("%s of %s · %s/s · %s left", human(off), human(this.file.size), human(rate), duration((this.file.size - off) / rate));
       if (st.done) {
         this.row.classList.add("done");
-        this.info.replaceChildren(el("span", "good", "✔ received in " + duration(secs) + " · sha256 "), el("code", "sha256", st.sha256));
-        const a = el("a", "button", "Plan with " + this.file.name + " →");
+        this.info.replaceChildren(el("span", "good", tf("✔ received in %s · sha256 ", duration(secs))), el("code", "sha256", st.sha256));
+        const a = el("a", "button", tf("Plan with %s →", this.file.name));
         a.href = "/plan?file=" + encodeURIComponent(this.file.name);
         this.actions.replaceChildren(a);
         return;
@@ -82,9 +89,9 @@ class Upload {
     this.row.classList.add("broken");
     this.info.replaceChildren(el("span", "bad", "✘ " + msg));
     if (resumable) {
-      const b = el("button", "resume", "Resume");
+      const b = el("button", "resume", tf("Resume"));
       b.addEventListener("click", () => this.run());
-      this.actions.replaceChildren(b, el("span", "dim", " (or drop the same file again)"));
+      this.actions.replaceChildren(b, el("span", "dim", tf(" (or drop the same file again)")));
     }
   }
 }
@@ -135,20 +142,20 @@ function setupJob() {
       case "stage-finished": {
         const b = bars[e.stage + e.archive];
         const li = b ? b.li : rows[e.stage];
-        if (b && e.ok) { b.p.value = b.p.max; b.i.textContent = "done · " + human(b.p.max); }
+        if (b && e.ok) { b.p.value = b.p.max; b.i.textContent = tf("done · %s", human(b.p.max)); }
         if (li) { li.classList.remove("running"); li.classList.add(e.ok ? "ok" : "failed"); }
         break;
       }
-      case "image-loaded": line("item", (e.skipped ? "already loaded: " : "loaded: ") + e.ref + " (" + (e.id || "").slice(7, 19) + ")"); break;
-      case "file-edited": line("item", "wrote " + e.file); break;
-      case "service-state": line("item", e.stack + "/" + e.service + ": " + e.state); break;
-      case "downtime": line("item", e.stack + "/" + e.service + " was down " + e.downtime); break;
-      case "verified": line("item good", "✔ " + e.stack + "/" + e.service + " runs " + (e.id || "").slice(7, 19) + (e.text ? " — " + e.text : "")); break;
+      case "image-loaded": line("item", tf(e.skipped ? "already loaded: %s" : "loaded: %s", e.ref + " (" + (e.id || "").slice(7, 19) + ")")); break;
+      case "file-edited": line("item", tf("wrote %s", e.file)); break;
+      case "service-state": line("item", tf("%s: %s", e.stack + "/" + e.service, e.state)); break;
+      case "downtime": line("item", tf("%s was down %s", e.stack + "/" + e.service, e.downtime)); break;
+      case "verified": line("item good", tf("✔ %s runs %s", e.stack + "/" + e.service, (e.id || "").slice(7, 19))); break;
       case "output": output.append(e.source + "| " + e.text + "\n"); output.scrollTop = output.scrollHeight; break;
       case "note": line("item note", e.text); break;
       case "job-done":
         src.close();
-        line(e.ok ? "stage ok" : "stage failed", e.ok ? "finished" : "failed: " + e.text);
+        line(e.ok ? "stage ok" : "stage failed", e.ok ? tf("finished") : tf("failed: %s", e.text));
         fetch(location.href, { credentials: "same-origin" }).then((r) => r.text()).then((html) => {
           const doc = new DOMParser().parseFromString(html, "text/html");
           document.getElementById("result").replaceWith(doc.getElementById("result"));
