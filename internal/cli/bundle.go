@@ -298,7 +298,7 @@ func (t *trustFlags) open(env *Env, root, path string) (*bundle.Bundle, error) {
 		return nil, err
 	}
 	if n, ok := update.Unsigned(path, b); ok {
-		printNotice(env, update.Notice{Warning: true, Text: archive.Safe(n)})
+		printNotice(env, n)
 	}
 	return b, nil
 }

@@ -74,10 +74,10 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*updat
 // printNotice prints a note or a warning of the service on stderr.
 func printNotice(env *Env, n update.Notice) {
 	if n.Warning {
-		env.tr().Fprintf(env.Stderr, "imgup: warning: %s\n", n.Text)
+		env.tr().Fprintf(env.Stderr, "imgup: warning: %s\n", n.In(env.tr()))
 		return
 	}
-	env.tr().Fprintf(env.Stderr, "imgup: note: %s\n", n.Text)
+	env.tr().Fprintf(env.Stderr, "imgup: note: %s\n", n.In(env.tr()))
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {

@@ -447,7 +447,7 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 	want := r.PostFormValue("fingerprint")
 	req.Load = true
 	j, ok := s.jobs.start(s.base, "apply", strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []history.Row, error) {
-		req.Notice = func(n update.Notice) { j.emit(apply.Event{Kind: apply.EvNote, Text: n.Text}) }
+		req.Notice = func(n update.Notice) { j.emit(apply.Event{Kind: apply.EvNote, Text: n.Text, Msg: n.Msg}) }
 		req.Reading = s.reading(j)
 		pr, err := s.o.Service.Prepare(ctx, s.o.Target, req)
 		if err != nil {

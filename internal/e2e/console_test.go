@@ -283,6 +283,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	if b := s.file(t, "docker-compose.service.yml"); string(s.files["docker-compose.service.yml"]) != b {
 		t.Error("docker-compose.service.yml is not as before after the rollback")
 	}
+
+	// The same console in Chinese, by its switch.
+	var zh string
+	run("the console in Chinese", tab, chromedp.Navigate(base+"/?lang=zh"), visible("table"), text("main", &zh), shoot("overview-zh"),
+		chromedp.Navigate(base+"/history"), visible("table"), shoot("history-zh"))
+	if !strings.Contains(zh, "现在运行的是什么") || !strings.Contains(zh, "全部一致") {
+		t.Errorf("the overview in Chinese:\n%s", zh)
+	}
 }
 
 func freePort(t *testing.T) string {

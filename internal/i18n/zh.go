@@ -23,6 +23,13 @@ var extra = map[string]bool{
 // zhCatalog maps each English format to its Chinese, in the runbook's own terms
 // (加载镜像, 修改.systemconfig, 修改compose文件, 重启, 检查).
 var zhMessages = map[string]string{
+	"skipping %s: not an image archive": "跳过 %s：不是镜像包",
+	"%s: it is signed by key %s, which is NOT TRUSTED here; accepted only because of --allow-unsigned":   "%s：签名密钥 %s 不受本部署信任；只因为用了 --allow-unsigned 才接受",
+	"%s: it is NOT SIGNED; accepted only because of --allow-unsigned":                                    "%s：未签名；只因为用了 --allow-unsigned 才接受",
+	"%s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG": "%s：镜像 %s 没有名字（是按 ID 导出的）；加载后用 docker tag %s 名称:标签 给它起名",
+	"%s: ignored files that are not image archives: %s":                                                  "%s：忽略了不是镜像包的文件：%s",
+	"update %s was interrupted (it reached: %s); undo it with: imgup rollback -C %s %s":                  "更新 %s 中途中断了（进行到：%s）；撤销它：imgup rollback -C %s %s",
+	"%s — then apply again": "%s——然后再执行一次",
 	// Progress and questions.
 	"reading":              "读取",
 	"loading":              "加载",

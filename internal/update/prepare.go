@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
 
@@ -41,10 +40,24 @@ type Request struct {
 	Notice func(Notice)
 }
 
-// Notice is a line for the operator: a note, or a warning.
+// Notice is a line for the operator: a note, or a warning. Text is the English; Msg,
+// when set, says it in the operator's language.
 type Notice struct {
 	Warning bool
 	Text    string
+	Msg     i18n.Message
+}
+
+// In is the notice in tr's language.
+func (n Notice) In(tr *i18n.Printer) string {
+	if n.Msg.Format == "" {
+		return n.Text
+	}
+	return archive.Safe(n.Msg.In(tr))
+}
+
+func notice(warn bool, m i18n.Message) Notice {
+	return Notice{Warning: warn, Text: archive.Safe(m.String()), Msg: m}
 }
 
 // Prepared is a snapshot with the archives read and the plan made from them. The
@@ -75,9 +88,9 @@ func (p *Prepared) Apply(ctx context.Context, o apply.Options) (*apply.Outcome, 
 // Prepare observes the deployment and the engine, reads the request's archives and
 // bundles (checking each bundle's signature), and makes the plan. Nothing changes.
 func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared, error) {
-	notice := func(warn bool, format string, args ...any) {
+	say := func(n Notice) {
 		if r.Notice != nil {
-			r.Notice(Notice{Warning: warn, Text: archive.Safe(fmt.Sprintf(format, args...))})
+			r.Notice(n)
 		}
 	}
 	if err := plan.CheckRestart(r.Restart); err != nil {
@@ -93,23 +106,23 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 		return nil, err
 	}
 	for _, w := range s.Deployment.Warnings {
-		notice(false, "%s", w)
+		say(Notice{Text: archive.Safe(w)})
 	}
 	if rec, err := s.Interrupted(); err != nil {
 		return fail(err)
 	} else if rec != nil {
 		msg := InterruptedMessage(s.Deployment.Root, rec)
 		if r.Load {
-			return fail(i18n.Err(msg + " — then apply again"))
+			return fail(i18n.Errorf("%s — then apply again", msg))
 		}
-		notice(true, "%s", msg)
+		say(notice(true, msg))
 	}
 	files, skipped, err := archive.Sources(r.Files)
 	if err != nil {
 		return fail(err)
 	}
 	for _, f := range skipped {
-		notice(false, "skipping %s: not an image archive", f)
+		say(notice(false, i18n.Msg("skipping %s: not an image archive", f)))
 	}
 	var have *archive.Inventory
 	if r.Load {
@@ -118,7 +131,7 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 			return fail(err)
 		}
 		if note != "" {
-			notice(false, "%s", note)
+			say(Notice{Text: archive.Safe(note)})
 		}
 		have = inv
 	}
@@ -135,18 +148,18 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 				return fail(err)
 			}
 			if n, ok := Unsigned(file, b); ok {
-				notice(true, "%s", n)
+				say(n)
 			}
 			p.Bundles = append(p.Bundles, b)
 		}
-		a, err := p.read(ctx, r, file, b, have, func(n string) { notice(false, "%s", n) })
+		a, err := p.read(ctx, r, file, b, have, func(n string) { say(Notice{Text: archive.Safe(n)}) })
 		if err != nil {
 			return fail(err)
 		}
 		p.Archives = append(p.Archives, a)
 	}
 	for _, n := range ArchiveNotices(p.Archives) {
-		notice(n.Warning, "%s", n.Text)
+		say(n)
 	}
 	if p.Plan, err = s.Plan(ctx, PlanOptions{Archives: p.Archives, Bundles: p.Bundles, Have: have, Services: r.Services, ConfigKeys: r.ConfigKeys, Restart: r.Restart}); err != nil {
 		return fail(err)
@@ -198,15 +211,14 @@ func Fingerprint(p *plan.Plan) string {
 
 // Unsigned says, for a bundle accepted without a trusted signature, why the operator
 // should worry.
-func Unsigned(path string, b *bundle.Bundle) (string, bool) {
+func Unsigned(path string, b *bundle.Bundle) (Notice, bool) {
 	if b.Signature.Verified {
-		return "", false
+		return Notice{}, false
 	}
-	who := "it is NOT SIGNED"
 	if b.Signature.KeyID != "" {
-		who = "it is signed by key " + b.Signature.KeyID + ", which is NOT TRUSTED here"
+		return notice(true, i18n.Msg("%s: it is signed by key %s, which is NOT TRUSTED here; accepted only because of --allow-unsigned", path, b.Signature.KeyID)), true
 	}
-	return path + ": " + who + "; accepted only because of --allow-unsigned", true
+	return notice(true, i18n.Msg("%s: it is NOT SIGNED; accepted only because of --allow-unsigned", path)), true
 }
 
 // ArchiveNotices are what an operator should know of the archives read, that is no
@@ -216,11 +228,11 @@ func ArchiveNotices(archives []*archive.Archive) []Notice {
 	for _, a := range archives {
 		for _, img := range a.Images() {
 			if len(img.Refs) == 0 {
-				out = append(out, Notice{Warning: true, Text: archive.Safe(fmt.Sprintf("%s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID)))})
+				out = append(out, notice(true, i18n.Msg("%s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID))))
 			}
 		}
 		if len(a.Ignored) > 0 {
-			out = append(out, Notice{Text: archive.Safe(fmt.Sprintf("%s: ignored files that are not image archives: %s", a.Path, strings.Join(a.Ignored, ", ")))})
+			out = append(out, notice(false, i18n.Msg("%s: ignored files that are not image archives: %s", a.Path, strings.Join(a.Ignored, ", "))))
 		}
 	}
 	return out

@@ -7,7 +7,6 @@ package update
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,8 +103,8 @@ func (s *Snapshot) Interrupted() (*history.Record, error) {
 }
 
 // InterruptedMessage tells the operator how to undo an interrupted update.
-func InterruptedMessage(root string, r *history.Record) string {
-	return fmt.Sprintf("update %s was interrupted (it reached: %s); undo it with: imgup rollback -C %s %s", r.ID, r.State, root, r.ID)
+func InterruptedMessage(root string, r *history.Record) i18n.Message {
+	return i18n.Msg("update %s was interrupted (it reached: %s); undo it with: imgup rollback -C %s %s", r.ID, r.State, root, r.ID)
 }
 
 // PlanOptions say what to update.
