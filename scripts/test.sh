@@ -19,6 +19,10 @@ if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium
   { apt-get install -y -qq chromium-headless-shell >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium-headless-shell >/dev/null; }; } \
     || { echo "test.sh: cannot install chromium-headless-shell: apt-get install chromium-headless-shell" >&2; exit 1; }
 fi
+if ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
+  echo "no Chinese font (the browser test photographs the console in Chinese for docs/console); installing fonts-wqy-microhei"
+  apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || echo "test.sh: note: fonts-wqy-microhei could not be installed; the Chinese screenshots will show boxes" >&2
+fi
 for tool in man:man-db rpm:rpm; do
   if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
     echo "${tool%%:*} is missing (the package test installs the .deb and lists the .rpm); installing ${tool##*:} from Debian's packages"
