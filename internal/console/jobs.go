@@ -118,7 +118,6 @@ func (js *jobs) start(ctx context.Context, kind, subject string, fn func(ctx con
 		return js.running, false
 	}
 	j := &job{ID: randomHex(8), Kind: kind, Subject: subject, Started: time.Now(), changed: make(chan struct{})}
-	j.Title = j.title(i18n.EN)
 	js.all[j.ID] = j
 	js.order = append(js.order, j.ID)
 	if len(js.order) > 50 {
