@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,8 +16,10 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
 	"github.com/sirupsen/logrus"
 	"go.yaml.in/yaml/v4"
@@ -40,10 +43,15 @@ type Deployment struct {
 	// ConfigKeys maps an image name to the .systemconfig key of its version, from
 	// <root>/imgup.yaml ("config-keys:").
 	ConfigKeys map[string]string
+	// Restart is what the restart command does, dry-run in the shell interpreter
+	// (nil when there is no restart command).
+	Restart *ctlscript.Result
 	// Warnings are things an operator should know that do not stop imgup.
 	Warnings []string
 	// configs are the config files read during discovery, by path.
 	configs map[string]*sysconfig.File
+	// hasSettings: the root holds imgup.yaml.
+	hasSettings bool
 }
 
 // Stack is one compose project of the deployment: a folder and the compose files
@@ -144,8 +152,12 @@ func (s *Stack) VarFile(name string) (*sysconfig.File, sysconfig.Entry, bool) {
 
 var composeNames = []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"}
 
-// NotDeployment is returned when a folder holds no compose files.
-type NotDeployment struct{ Dir string }
+// NotDeployment is returned when a folder holds no compose files, control script or
+// imgup.yaml. Found are deployments below it, relative to it.
+type NotDeployment struct {
+	Dir   string
+	Found []string
+}
 
 func (e *NotDeployment) Error() string { return e.err().Error() }
 
@@ -153,6 +165,9 @@ func (e *NotDeployment) Error() string { return e.err().Error() }
 func (e *NotDeployment) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
 
 func (e *NotDeployment) err() error {
+	if len(e.Found) > 0 {
+		return i18n.Errorf("not a deployment: %s (found one at %s: imgup -C %s)", e.Dir, strings.Join(e.Found, ", "), filepath.Join(e.Dir, e.Found[0]))
+	}
 	return i18n.Errorf("%s is not a docker-compose deployment: no docker-compose*.yml or compose*.yaml there or in vicode/, no compose container made from it, and no stacks: in imgup.yaml; give the deployment root with --dir",
 		e.Dir)
 }
@@ -165,11 +180,14 @@ type Options struct {
 	// Projects pins stacks' project names (stack name or folder -> project), from
 	// --project; they win over imgup.yaml and the labels.
 	Projects map[string]string
+	// Environ is the environment the restart command gets ("KEY=VALUE"): its dry
+	// run starts with it.
+	Environ []string
 }
 
 // Discover reads the deployment at root, and binds each stack to its compose
 // project: from the labels of the containers made from it, else from the operator's
-// settings, else from the control script read without running it.
+// settings, else from the control script dry-run in the shell interpreter.
 func Discover(ctx context.Context, root string, opt Options) (*Deployment, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
@@ -197,32 +215,27 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 			return nil, i18n.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
 		}
 	}
-	if _, err := os.Lstat(scriptPath); err == nil {
+	if st, err := os.Stat(scriptPath); err == nil && st.Mode().IsRegular() {
 		if err := d.inside(scriptPath); err != nil {
 			return nil, err
 		}
-		if st, err := os.Stat(scriptPath); err == nil && st.Size() > maxFile {
-			return nil, i18n.Errorf("%s is larger than %d MiB: not a control script imgup reads", d.Rel(scriptPath), maxFile>>20)
-		}
-	}
-	script := readScript(scriptPath, func(sourced []string) map[string]string { return d.rootEnv(sourced, set.EnvFiles) })
-	if script != nil {
 		d.DeployScript = scriptPath
 		d.RestartCommand = "./" + filepath.Base(scriptPath) + " restart"
+	} else if err == nil || set.Script != "" {
+		d.Warnings = append(d.Warnings, fmt.Sprintf("%s is not a file imgup reads as a control script", d.Rel(scriptPath)))
 	}
 	if set.Restart != "" {
 		d.RestartCommand = set.Restart
 	}
+	script := d.dryRun(ctx, d.DeployScript, d.RestartCommand, opt.Environ)
 	var extra []string
 	for _, f := range set.EnvFiles {
 		extra = append(extra, filepath.Clean(f))
 	}
-	if script != nil {
-		for _, f := range script.sourced {
-			if f != ".systemconfig" && f != ".env" && !strings.HasSuffix(f, "/.systemconfig") && !strings.HasSuffix(f, "/.env") && !slices.Contains(extra, f) {
-				if _, err := os.Stat(filepath.Join(abs, f)); err == nil {
-					extra = append(extra, f)
-				}
+	for _, f := range script.sourced() {
+		if f != ".systemconfig" && f != ".env" && !strings.HasSuffix(f, "/.systemconfig") && !strings.HasSuffix(f, "/.env") && !slices.Contains(extra, f) {
+			if st, err := os.Stat(filepath.Join(abs, f)); err == nil && st.Mode().IsRegular() {
+				extra = append(extra, f)
 			}
 		}
 	}
@@ -254,11 +267,12 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	for _, sub := range script.dirs() {
 		addCand(cand{dir: filepath.Join(abs, sub)})
 	}
-	realRoot := realPath(abs)
-	for _, g := range groups {
-		if rel, err := filepath.Rel(realRoot, g.Real); err == nil && !strings.HasPrefix(rel, "..") && g.Real != "" {
-			addCand(cand{dir: filepath.Join(abs, rel)})
-		}
+	// The root is the folder the operator named: a folder below it is this
+	// deployment's only when imgup.yaml, the control script or the Encoo layout
+	// (vicode/) reaches it. Another compose project or control script below it is
+	// another deployment.
+	if len(set.Stacks) == 0 && d.DeployScript == "" && !d.hasSettings && len(d.scanFiles(abs, script)) == 0 {
+		return nil, &NotDeployment{Dir: abs, Found: d.foundBelow(groups)}
 	}
 	for _, c := range cands {
 		s, err := d.readStack(ctx, c.dir, c.files, c.project, script, groups, claimed, opt.Projects, set.Projects, extra)
@@ -273,6 +287,52 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		return nil, &NotDeployment{Dir: abs}
 	}
 	return d, nil
+}
+
+// foundBelow names the deployments below a folder that is none: folders up to three
+// levels down with a compose file or a control script, and the folders the running
+// compose projects were made from. It reads a bounded number of folders.
+func (d *Deployment) foundBelow(groups []*Made) []string {
+	var found []string
+	add := func(rel string) {
+		if rel != "." && rel != "" && !slices.Contains(found, rel) && len(found) < 3 {
+			found = append(found, rel)
+		}
+	}
+	realRoot := realPath(d.Root)
+	for _, g := range groups {
+		if rel, err := filepath.Rel(realRoot, g.Real); err == nil && g.Real != "" && !strings.HasPrefix(rel, "..") {
+			add(rel)
+		}
+	}
+	budget := 2000
+	var walk func(dir string, depth int)
+	walk = func(dir string, depth int) {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if budget--; budget < 0 || len(found) >= 3 {
+				return
+			}
+			n := e.Name()
+			if e.Type().IsRegular() && (composeName(n) || n == "deploy.sh") {
+				add(d.Rel(dir))
+			}
+		}
+		if depth == 0 {
+			return
+		}
+		for _, e := range ents {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && e.Name() != "node_modules" && len(found) < 3 {
+				walk(filepath.Join(dir, e.Name()), depth-1)
+			}
+		}
+	}
+	walk(d.Root, 3)
+	sort.Strings(found)
+	return found
 }
 
 // settings is <root>/imgup.yaml.
@@ -293,10 +353,12 @@ type settings struct {
 func (d *Deployment) readSettings() (*settings, error) {
 	p := filepath.Join(d.Root, "imgup.yaml")
 	s := &settings{}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 		return s, nil
-	} else if err != nil {
+	}
+	d.hasSettings = true
+	b, err := d.readFile(p)
+	if err != nil {
 		return nil, err
 	}
 	if err := yaml.Unmarshal(b, s); err != nil {
@@ -425,24 +487,26 @@ func (e *OutsideRoot) err() error {
 	return i18n.Errorf("%s resolves to %s, outside the deployment root %s: imgup reads and edits only the deployment's own files; copy it into the deployment, or point --dir at a folder that holds it", e.Path, e.Real, e.Root)
 }
 
-// readFile reads a deployment file, inside the root and of a sane size.
+// readFile reads a deployment file: inside the root, a regular file (never a FIFO or
+// a device: it does not block), of a sane size.
 func (d *Deployment) readFile(p string) ([]byte, error) {
 	if err := d.inside(p); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxFile {
+	b, err := readfile.Read(p, maxFile)
+	var nr *readfile.NotRegular
+	var tl *readfile.TooLarge
+	switch {
+	case errors.As(err, &nr) && nr.Mode.IsDir():
+		return nil, i18n.Errorf("%s is a folder: imgup reads a deployment file only when it is a regular file", d.Rel(p))
+	case errors.As(err, &nr) && nr.Mode&fs.ModeNamedPipe != 0:
+		return nil, i18n.Errorf("%s is a FIFO: imgup reads a deployment file only when it is a regular file, so that reading never blocks", d.Rel(p))
+	case errors.As(err, &nr):
+		return nil, i18n.Errorf("%s is a device or a socket: imgup reads a deployment file only when it is a regular file", d.Rel(p))
+	case errors.As(err, &tl):
 		return nil, i18n.Errorf("%s is larger than %d MiB: not a deployment file imgup reads", d.Rel(p), maxFile>>20)
 	}
-	return b, nil
+	return b, err
 }
 
 // maxCrossCheckKeys is the largest mapping compose-go is given to cross-check.
@@ -574,13 +638,13 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 }
 
 // bindStatic names the project of a stack no container was made from yet: from the
-// control script read without running it, else COMPOSE_PROJECT_NAME, else compose's
+// control script dry-run in the shell interpreter, else COMPOSE_PROJECT_NAME, else compose's
 // default, the folder's name.
 func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
 	name, why, called := script.project(rel)
 	switch {
 	case name != "":
-		s.Project, s.ProjectFrom, s.ProjectWhy = name, FromScript, "from "+why+", read without running it"
+		s.Project, s.ProjectFrom, s.ProjectWhy = name, FromScript, "from "+why
 		return
 	case why != "":
 		s.ProjectFrom, s.ProjectWhy = FromUnknown, why
@@ -590,7 +654,7 @@ func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
 		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(v), FromDotEnv, "from COMPOSE_PROJECT_NAME"
 		return
 	}
-	if script != nil && !called && len(script.calls) > 0 {
+	if script != nil && !called && len(script.calls()) > 0 {
 		s.ProjectFrom, s.ProjectWhy = FromUnknown, fmt.Sprintf("no container runs yet and %s runs compose in no way imgup can follow for %s; say it with --project %s=NAME", filepath.Base(script.path), rel, s.Name)
 		return
 	}
@@ -616,8 +680,7 @@ func (d *Deployment) scanFiles(dir string, script *script) []string {
 	var extra []string
 	for _, e := range ents {
 		n := e.Name()
-		if e.Type().IsRegular() && (strings.HasPrefix(n, "docker-compose") || strings.HasPrefix(n, "compose")) &&
-			(strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml")) && !slices.Contains(names, n) {
+		if e.Type().IsRegular() && composeName(n) && !slices.Contains(names, n) {
 			extra = append(extra, n)
 		}
 	}
@@ -628,6 +691,11 @@ func (d *Deployment) scanFiles(dir string, script *script) []string {
 		out = append(out, filepath.Join(dir, n))
 	}
 	return out
+}
+
+// composeName tells a compose file by its name: docker-compose*.y(a)ml, compose*.y(a)ml.
+func composeName(n string) bool {
+	return (strings.HasPrefix(n, "docker-compose") || strings.HasPrefix(n, "compose")) && (strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml"))
 }
 
 func filesText(d *Deployment, files []string) string {

@@ -1,5 +1,5 @@
-// These fuzz tests lock down that no control script and no imgup.yaml makes the
-// deployment reader panic or hang: what it cannot follow, it reports.
+// This fuzz test locks down that no imgup.yaml makes the deployment reader panic or
+// hang: what it cannot follow, it reports. (Control scripts: ctlscript's FuzzDryRun.)
 package deploy
 
 import (
@@ -7,41 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
-
-func FuzzReadScript(f *testing.F) {
-	for _, style := range []string{"01-var-systemconfig", "03-project-name-eq", "05-v2-array", "06-case-upgrade", "08-cd-dirname", "09-loop", "11-ctl-script"} {
-		name := "deploy.sh"
-		if style == "11-ctl-script" {
-			name = "xxctl.sh"
-		}
-		if b, err := os.ReadFile(filepath.Join("..", "e2e", "testdata", "styles", style, name)); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add([]byte("for x in $(ls); do (cd \"$x\" && docker-compose -p \"${P:-a}_$x\" -f \"${F[@]}\" up); done\n"))
-	f.Add([]byte("A=(-f\nX=${Y:=${Z:-}}\ndocker compose -p"))
-	env := func([]string) map[string]string { return map[string]string{"PROJECT": "p", "F": "-f a.yml"} }
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(t.TempDir(), "deploy.sh")
-		os.WriteFile(p, data, 0o755)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			s := readScript(p, env)
-			for _, d := range append(s.dirs(), ".", "vicode") {
-				s.project(d)
-				s.files(d)
-			}
-		}()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-			t.Fatalf("reading the script took over 3 s: %q", data)
-		}
-	})
-}
 
 func FuzzSettings(f *testing.F) {
 	f.Add([]byte("config-keys: {a/b: X}\nprojects: {console: p}\nstacks:\n  - dir: .\n    files: [docker-compose.yml]\nenv-files: [x.env]\nscript: deploy.sh\nrestart: ./deploy.sh restart\n"))

@@ -36,7 +36,7 @@ const (
 	FromLabels   = "labels"     // the labels of the containers made from the stack
 	FromFlag     = "--project"  // the operator's flag
 	FromSettings = "imgup.yaml" // projects: or stacks: in imgup.yaml
-	FromScript   = "script"     // the control script, read without running it
+	FromScript   = "script"     // the control script, dry-run in the shell interpreter
 	FromDotEnv   = "env"        // COMPOSE_PROJECT_NAME in .env or .systemconfig
 	FromDefault  = "default"    // compose's default: the folder's name
 	FromUnknown  = "unknown"    // nothing tells: said in the plan

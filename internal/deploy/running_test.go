@@ -96,7 +96,7 @@ func TestScriptProjectUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := d.Stack("console")
-	if s.Project != "" || s.ProjectFrom != FromUnknown || !strings.Contains(s.ProjectWhy, "PROJECT: line") {
+	if s.Project != "" || s.ProjectFrom != FromUnknown || !strings.Contains(s.ProjectWhy, "from the output of hostname -s") {
 		t.Errorf("project %q from %s: %s", s.Project, s.ProjectFrom, s.ProjectWhy)
 	}
 	// The operator settles it.
@@ -179,18 +179,25 @@ func TestLabels(t *testing.T) {
 	}
 }
 
-// A stack only the labels reveal: compose files named docker-compose-<part>.yml in a
-// folder no script names, found through the containers made from them.
+// The root is the folder the operator names: compose files named
+// docker-compose-<part>.yml in a folder nothing of the root reaches are another
+// deployment, even with containers made from them; once imgup.yaml names the control
+// script, its dry run reaches them, and the labels bind them.
 func TestStackFromLabels(t *testing.T) {
 	root := t.TempDir()
 	os.MkdirAll(filepath.Join(root, "deploy", "compose"), 0o755)
 	f := filepath.Join(root, "deploy", "compose", "docker-compose-app.yml")
 	os.WriteFile(f, []byte("services:\n  api:\n    image: acme/api:3.1\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "xxctl.sh"), []byte("#!/bin/sh\ndocker compose -f \"$COMPOSE_DIR/docker-compose-app.yml\" up -d\n"), 0o755)
-	if _, err := Discover(context.Background(), root, Options{}); err == nil {
-		t.Fatal("a root with no compose file and nothing running must not be a deployment")
-	}
+	os.WriteFile(filepath.Join(root, "xxctl.sh"), []byte("#!/bin/sh\nCOMPOSE_DIR=deploy/compose\ndocker compose -f \"$COMPOSE_DIR/docker-compose-app.yml\" up -d\n"), 0o755)
 	cs := []engine.Container{ctr("acme", "api", filepath.Dir(f), f, "running", false)}
+	for _, c := range [][]engine.Container{nil, cs} {
+		_, err := Discover(context.Background(), root, Options{Containers: c})
+		var nd *NotDeployment
+		if !errors.As(err, &nd) || !strings.Contains(err.Error(), "found one at deploy/compose: imgup -C "+filepath.Join(root, "deploy", "compose")) {
+			t.Fatalf("a root that reaches no compose file must not be a deployment: %v", err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "imgup.yaml"), []byte("script: xxctl.sh\nrestart: ./xxctl.sh\n"), 0o644)
 	d, err := Discover(context.Background(), root, Options{Containers: cs})
 	if err != nil {
 		t.Fatal(err)
@@ -290,13 +297,14 @@ func TestOneLineDeploymentIsLinear(t *testing.T) {
 	}
 }
 
-// A control script larger than any real one is refused, as other deployment files are.
+// A control script larger than any real one is not read: a note, never an error.
 func TestHugeScriptRefused(t *testing.T) {
 	root := writeStyle(t, "02-default", "acme")
 	f, _ := os.OpenFile(filepath.Join(root, "deploy.sh"), os.O_APPEND|os.O_WRONLY, 0)
 	f.Truncate(17 << 20)
 	f.Close()
-	if _, err := Discover(context.Background(), root, Options{}); err == nil || !strings.Contains(err.Error(), "deploy.sh is larger than 16 MiB") {
-		t.Fatalf("got %v", err)
+	d, err := Discover(context.Background(), root, Options{})
+	if err != nil || d.Restart == nil || len(d.Restart.Notes) == 0 || !strings.Contains(d.Restart.Notes[0].Text, "deploy.sh is larger than 16 MiB") {
+		t.Fatalf("got %v %+v", err, d.Restart)
 	}
 }

@@ -54,9 +54,9 @@ func TestPlanNewLayout(t *testing.T) {
 		arch("rpa.tar.gz", "encoo/rpa-service:4.1.76383", "encoo/vicode-service:2.0.200"),
 	}, Images: map[string]string{"encoo/vicode-service:2.0.200": "sha256:" + strings.Repeat("b", 64)}})
 	want := `Deployment ROOT
-   stack console: compose project encoo, from deploy.sh line 8: -p "$COMPOSE_PROJECT", read without running it
+   stack console: compose project encoo, from deploy.sh line 8 (-p encoo) in a dry run of ./deploy.sh restart
       files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
-   stack vicode: compose project encoo-vicode, from deploy.sh line 9: -p "$COMPOSE_PROJECT-vicode", read without running it
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode) in a dry run of ./deploy.sh restart
       files vicode/docker-compose.yml (from deploy.sh and the folder)
 
 1. Load images
@@ -157,9 +157,9 @@ func TestPlanUpToDateAndUnused(t *testing.T) {
 	got := make1(t, d, Input{Archives: []*archive.Archive{arch("rpa.tar", "encoo/rpa-service:4.1.70002"), arch("x.tar", "other/thing:1")},
 		Images: map[string]string{"encoo/rpa-service:4.1.70002": "sha256:" + strings.Repeat("a", 64)}})
 	want := `Deployment ROOT
-   stack console: compose project encoo, from deploy.sh line 8: -p "$COMPOSE_PROJECT", read without running it
+   stack console: compose project encoo, from deploy.sh line 8 (-p encoo) in a dry run of ./deploy.sh restart
       files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
-   stack vicode: compose project encoo-vicode, from deploy.sh line 9: -p "$COMPOSE_PROJECT-vicode", read without running it
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode) in a dry run of ./deploy.sh restart
       files vicode/docker-compose.yml (from deploy.sh and the folder)
 
 Already up to date: every image is loaded, every file names it, every container runs it.

@@ -1,0 +1,1041 @@
+package ctlscript
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mvdan.cc/sh/v3/expand"
+	"mvdan.cc/sh/v3/interp"
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// Options say what to dry-run and where.
+type Options struct {
+	// Root is the deployment root (absolute): the command runs there, and files are
+	// read only inside it.
+	Root string
+	// Command is the shell command line to dry-run, as the restart would run it in
+	// Root: "./deploy.sh restart", or imgup.yaml's restart:.
+	Command string
+	// Environ is the environment the command starts with ("KEY=VALUE").
+	Environ []string
+	// ReadFile reads a file inside the root, bounded and without blocking (required).
+	ReadFile func(path string) ([]byte, error)
+	// Time, Steps and Memory bound the run: wall time (2 s), statements and commands
+	// run (200,000), and growth of the heap (8 MiB). Zero takes the default.
+	Time   time.Duration
+	Steps  int64
+	Memory uint64
+}
+
+// Result is what the dry run saw the command do.
+type Result struct {
+	Command string `json:"command"`
+	// Calls are the compose and docker commands it runs, in order (queries like
+	// docker ps left out).
+	Calls []Call `json:"calls"`
+	// NotRun are the other commands it runs, which the dry run did not run (each
+	// command line once).
+	NotRun []Command `json:"not_run,omitempty"`
+	// Scripts are the scripts it dry-ran (the control script, and those it runs),
+	// Sourced the files they source, Dirs the folders they change into: relative to
+	// the root when inside it.
+	Scripts []string `json:"scripts,omitempty"`
+	Sourced []string `json:"sourced,omitempty"`
+	Dirs    []string `json:"dirs,omitempty"`
+	// Notes say what the dry run could not follow, with the line.
+	Notes []Note `json:"notes,omitempty"`
+	// Exit is the command's exit status in the dry run.
+	Exit int `json:"exit"`
+}
+
+// Command is one command line the script runs.
+type Command struct {
+	// Script is the script it is in (relative to the root), Line its line there.
+	Script string `json:"script,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	// Dir is the folder it runs in: "." for the root, relative under it, else absolute.
+	Dir  string   `json:"dir"`
+	Args []string `json:"args"`
+}
+
+// Call is a compose or docker command.
+type Call struct {
+	Command
+	// Compose is true for docker-compose and docker compose, V2 for the latter.
+	Compose bool `json:"compose"`
+	V2      bool `json:"v2,omitempty"`
+	// Verb is the subcommand (up, down, restart, load...).
+	Verb string `json:"verb"`
+	// Project is the project name compose is given (-p, --project-name, else an
+	// exported COMPOSE_PROJECT_NAME); ProjectFrom says which; "" when compose takes
+	// its own default (a .env's COMPOSE_PROJECT_NAME, the file's name:, the folder).
+	Project     string `json:"project,omitempty"`
+	ProjectFrom string `json:"project_from,omitempty"`
+	// ProjectDir is compose's working folder: --project-directory, else the first
+	// file's folder, else Dir.
+	ProjectDir string `json:"project_dir,omitempty"`
+	// Files are the compose files (-f, else an exported COMPOSE_FILE), relative to
+	// the root when inside it; nil when compose takes its defaults in ProjectDir.
+	Files []string `json:"files,omitempty"`
+	// Services are the services named; nil means all of the project's.
+	Services []string `json:"services,omitempty"`
+	// Unknown names the command whose output the project, folder or files are built
+	// from, when the dry run did not run it: they are then not known.
+	Unknown string `json:"unknown,omitempty"`
+}
+
+// Note is something the dry run could not follow.
+type Note struct {
+	Script string `json:"script,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Text   string `json:"text"`
+}
+
+func (n Note) String() string {
+	switch {
+	case n.Script != "" && n.Line > 0:
+		return fmt.Sprintf("%s line %d: %s", n.Script, n.Line, n.Text)
+	case n.Script != "":
+		return n.Script + ": " + n.Text
+	}
+	return n.Text
+}
+
+// String is the call as a command line, quoted where a word needs it.
+func (c Command) String() string {
+	var b strings.Builder
+	for i, a := range c.Args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(Quote(a))
+	}
+	return b.String()
+}
+
+// Quote quotes a word for a shell when it needs it.
+func Quote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if q, err := syntax.Quote(s, syntax.LangBash); err == nil {
+		return q
+	}
+	return strconv.Quote(s)
+}
+
+// Default budget.
+const (
+	defaultTime   = 2 * time.Second
+	defaultSteps  = 200_000
+	defaultMemory = 8 << 20
+	// maxScripts bounds how deep scripts may run scripts.
+	maxScripts = 8
+	// maxNesting bounds the bracket nesting of a script the parser is given.
+	maxNesting = 500
+	// maxWords bounds the words one brace expansion may make.
+	maxWords = 10_000
+	// maxStack bounds the Go stack frames of the interpreter (deep recursion).
+	maxStack = 4000
+	// maxOutput bounds what a computed command prints (cat).
+	maxOutput = 1 << 20
+	// maxRecorded bounds the commands recorded.
+	maxRecorded = 2000
+)
+
+// DryRun runs o.Command in the interpreter with nothing real behind it. It never
+// returns an error: what it cannot follow is a note in the result.
+func DryRun(ctx context.Context, o Options) *Result {
+	if o.Time <= 0 {
+		o.Time = defaultTime
+	}
+	if o.Steps <= 0 {
+		o.Steps = defaultSteps
+	}
+	if o.Memory == 0 {
+		o.Memory = defaultMemory
+	}
+	res := dryRun(ctx, o, false)
+	if res.captured {
+		// The script reads the output of commands the dry run does not run. A second
+		// run in which each prints a marker tells which calls are built from it.
+		marked := dryRun(ctx, o, true)
+		res.taint(marked)
+	}
+	return &res.Result
+}
+
+// result is a Result with what the run learnt on the way.
+type result struct {
+	Result
+	// captured: a command not run had its output captured ($(...), a pipe into one).
+	captured bool
+	// markers are the command lines whose marker a marked run printed, by index.
+	markers []string
+}
+
+// marker is what command i prints in a marked run.
+func marker(i int) string { return fmt.Sprintf("\x1eimgup%d\x1e", i) }
+
+var markerRe = regexp.MustCompile("\x1eimgup(\\d+)\x1e")
+
+// taint marks the calls of r that a marked run m shows to be built from the output
+// of a command not run.
+func (r *result) taint(m *result) {
+	for i := range r.Calls {
+		c := &r.Calls[i]
+		var twin *Call
+		if len(m.Calls) == len(r.Calls) {
+			twin = &m.Calls[i]
+		} else {
+			for j := range m.Calls {
+				if m.Calls[j].Script == c.Script && m.Calls[j].Line == c.Line && m.Calls[j].Verb == c.Verb {
+					twin = &m.Calls[j]
+					break
+				}
+			}
+		}
+		if twin == nil {
+			continue
+		}
+		fields := append([]string{twin.Project, twin.ProjectDir, twin.Dir}, twin.Files...)
+		for _, f := range fields {
+			if sm := markerRe.FindStringSubmatch(f); sm != nil {
+				if k, err := strconv.Atoi(sm[1]); err == nil && k < len(m.markers) {
+					c.Unknown = m.markers[k]
+				}
+				break
+			}
+		}
+	}
+}
+
+func dryRun(ctx context.Context, o Options, mark bool) *result {
+	d := &dry{o: o, res: &result{Result: Result{Command: o.Command}}, seen: map[string]bool{}, sleeps: map[string]int{}, mark: mark}
+	d.realRoot = o.Root
+	if rr, err := filepath.EvalSymlinks(o.Root); err == nil {
+		d.realRoot = rr
+	}
+	b := newBudget(ctx, o)
+	defer b.cancel()
+	file, err := d.parse([]byte(o.Command), "")
+	if err != nil {
+		d.res.Exit = 2
+		return d.res
+	}
+	d.res.Exit = d.runFile(b, file, "", o.Root, o.Environ, nil, 0)
+	if why := b.why(); why != "" {
+		d.note("", d.lastLine(), "the dry run stopped: %s; what follows that point is not known", why)
+	}
+	return d.res
+}
+
+type dry struct {
+	o        Options
+	realRoot string
+	mark     bool
+	mu       sync.Mutex // background jobs record concurrently
+	res      *result
+	seen     map[string]bool
+	sleeps   map[string]int
+	last     struct {
+		script string
+		line   int
+	}
+}
+
+func (d *dry) note(script string, line int, format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := Note{Script: script, Line: line, Text: fmt.Sprintf(format, args...)}
+	if len(d.res.Notes) < 100 && !slices.Contains(d.res.Notes, n) {
+		d.res.Notes = append(d.res.Notes, n)
+	}
+}
+
+func (d *dry) lastLine() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last.line
+}
+
+// rel names p relative to the root when it lies inside it, else as it is.
+func (d *dry) rel(p string) string {
+	for _, root := range []string{d.o.Root, d.realRoot} {
+		if r, err := filepath.Rel(root, p); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+			return r
+		}
+	}
+	return p
+}
+
+// inside reports whether p (absolute) resolves inside the root.
+func (d *dry) inside(p string) bool {
+	rp, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		rp = filepath.Clean(p)
+		if dir, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+			rp = filepath.Join(dir, filepath.Base(p))
+		}
+	}
+	return rp == d.realRoot || strings.HasPrefix(rp, d.realRoot+string(filepath.Separator))
+}
+
+// parse parses a script; a script it cannot parse is a note.
+func (d *dry) parse(src []byte, script string) (*syntax.File, error) {
+	if depth := nesting(src); depth > maxNesting {
+		d.note(script, 0, "not dry-run: brackets nest %d deep", depth)
+		return nil, errors.New("too deep")
+	}
+	name := script
+	if name == "" {
+		name = "imgup-restart"
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(bytes.NewReader(src), name)
+	if err != nil {
+		var pe syntax.ParseError
+		line := 0
+		if errors.As(err, &pe) {
+			line = int(pe.Pos.Line())
+		}
+		d.note(script, line, "not dry-run: the shell parser stops here: %s", firstLine(err.Error()))
+		return nil, err
+	}
+	if why, line := d.tame(f); why != "" {
+		d.note(script, line, "not dry-run: %s", why)
+		return nil, errors.New(why)
+	}
+	if script == "" {
+		f.Name = ""
+	}
+	return f, nil
+}
+
+// nesting is the deepest bracket nesting in src, counted naively (quotes ignored):
+// an upper bound that keeps the recursive parser's stack small.
+func nesting(src []byte) int {
+	depth, max := 0, 0
+	for _, c := range src {
+		switch c {
+		case '(', '{', '[':
+			depth++
+			if depth > max {
+				max = depth
+			}
+		case ')', '}', ']':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return max
+}
+
+// tame makes a parsed script safe to interpret: a process substitution reads
+// /dev/null (it would need a FIFO and a reader), and a brace expansion that makes
+// more than maxWords words refuses the run.
+func (d *dry) tame(f *syntax.File) (why string, line int) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		w, ok := n.(*syntax.Word)
+		if !ok || why != "" {
+			return why == ""
+		}
+		for i, p := range w.Parts {
+			if ps, ok := p.(*syntax.ProcSubst); ok {
+				w.Parts[i] = &syntax.Lit{ValuePos: ps.Pos(), ValueEnd: ps.End(), Value: "/dev/null"}
+			}
+		}
+		if n := braceWords(w); n > maxWords {
+			why, line = fmt.Sprintf("a brace expansion makes %d words or more", maxWords), int(w.Pos().Line())
+		}
+		return true
+	})
+	return why, line
+}
+
+// braceWords is how many words a word's brace expansion makes (capped).
+func braceWords(w *syntax.Word) int {
+	hasBrace := false
+	for _, p := range w.Parts {
+		if l, ok := p.(*syntax.Lit); ok && strings.Contains(l.Value, "{") {
+			hasBrace = true
+		}
+	}
+	if !hasBrace {
+		return 1
+	}
+	c := &syntax.Word{Parts: slices.Clone(w.Parts)}
+	if !syntax.SplitBraces(c) {
+		return 1
+	}
+	return countBraces(c)
+}
+
+var seqRe = regexp.MustCompile(`^(-?\d+|[a-zA-Z])$`)
+
+func countBraces(w *syntax.Word) int {
+	n := 1
+	for _, p := range w.Parts {
+		b, ok := p.(*syntax.BraceExp)
+		if !ok {
+			continue
+		}
+		k := 0
+		if b.Sequence && len(b.Elems) >= 2 {
+			from, to := b.Elems[0].Lit(), b.Elems[1].Lit()
+			k = maxWords + 1
+			if seqRe.MatchString(from) && seqRe.MatchString(to) {
+				x, errX := strconv.ParseInt(from, 10, 64)
+				y, errY := strconv.ParseInt(to, 10, 64)
+				switch {
+				case errX == nil && errY == nil:
+					if diff := y - x; diff > -maxWords && diff < maxWords {
+						k = int(max(diff, -diff)) + 1
+					}
+				case len(from) == 1 && len(to) == 1:
+					k = 64
+				}
+			}
+		} else {
+			for _, e := range b.Elems {
+				k += countBraces(e)
+				if k > maxWords {
+					break
+				}
+			}
+		}
+		n *= max(k, 1)
+		if n > maxWords {
+			return maxWords + 1
+		}
+	}
+	return n
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// runFile interprets one parsed script in dir with env and params; it returns the
+// exit status.
+func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []string, params []string, depth int) int {
+	r := &run{d: d, b: b, script: script, depth: depth}
+	opts := []interp.RunnerOption{
+		interp.Env(expand.ListEnviron(env...)),
+		interp.Dir(dir),
+		interp.StdIO(nil, io.Discard, io.Discard),
+		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return r.exec }),
+		interp.OpenHandler(r.open),
+		interp.ReadDirHandler2(r.readDir),
+		interp.CallHandler(r.call),
+	}
+	if params != nil {
+		opts = append(opts, interp.Params(append([]string{"--"}, params...)...))
+	}
+	runner, err := interp.New(opts...)
+	if err != nil {
+		d.note(script, 0, "not dry-run: %v", err)
+		return 2
+	}
+	if script != "" {
+		// bash sets BASH_SOURCE; the interpreter does not.
+		pre, _ := syntax.NewParser().Parse(strings.NewReader("BASH_SOURCE=("+Quote(f.Name)+")\n"), "")
+		runner.Run(b, pre)
+	}
+	err = runner.Run(b, f)
+	if code, ok := interp.IsExitStatus(err); ok {
+		return int(code)
+	}
+	if err != nil {
+		if b.why() == "" && !errors.Is(err, errBudget) {
+			d.note(script, r.line, "the dry run stopped: %s", firstLine(err.Error()))
+		}
+		return 1
+	}
+	return 0
+}
+
+// run is one script's interpretation.
+type run struct {
+	d      *dry
+	b      *budget
+	script string
+	depth  int
+	line   int
+}
+
+func (r *run) pos(ctx context.Context) int {
+	hc := interp.HandlerCtx(ctx)
+	if hc.Pos.IsValid() {
+		return int(hc.Pos.Line())
+	}
+	return 0
+}
+
+var widthRe = regexp.MustCompile(`%[-+ #0']*(\*|\d{6,})`)
+
+// call sees every simple command (builtins and functions too) after expansion.
+func (r *run) call(ctx context.Context, args []string) ([]string, error) {
+	r.line = r.pos(ctx)
+	r.d.mu.Lock()
+	r.d.last.script, r.d.last.line = r.script, r.line
+	r.d.mu.Unlock()
+	var pcs [maxStack]uintptr
+	if runtime.Callers(0, pcs[:]) == len(pcs) {
+		r.b.stop("the script recurses deeper than imgup follows")
+		return nil, errBudget
+	}
+	hc := interp.HandlerCtx(ctx)
+	switch args[0] {
+	case "sleep":
+		// A loop that sleeps waits for something the dry run never makes happen: its
+		// third round breaks out of it, and the script goes on.
+		key := fmt.Sprintf("s\x00%s\x00%d", r.script, r.line)
+		r.d.mu.Lock()
+		r.d.sleeps[key]++
+		n := r.d.sleeps[key]
+		r.d.mu.Unlock()
+		if n >= 3 {
+			if n == 3 {
+				r.d.note(r.script, r.line, "a loop that waits (it sleeps) is left after %d rounds: the dry run cannot wait for what it waits for", n-1)
+			}
+			return []string{"break"}, nil
+		}
+	case "printf":
+		for _, a := range args[1:] {
+			if widthRe.MatchString(a) {
+				r.d.note(r.script, r.line, "printf with a width of 100000 or more, or *: not computed")
+				return []string{"true"}, nil
+			}
+		}
+	case "source", ".":
+		if len(args) > 1 {
+			p := abs(hc.Dir, args[1])
+			if r.d.inside(p) {
+				r.d.addUnique(&r.d.res.Sourced, r.d.rel(p))
+			}
+		}
+	case "cd", "pushd":
+		for _, a := range args[1:] {
+			if strings.HasPrefix(a, "-") && a != "-" {
+				continue
+			}
+			if p := abs(hc.Dir, a); a != "-" && r.d.inside(p) {
+				if st, err := os.Stat(p); err == nil && st.IsDir() {
+					if rel := r.d.rel(p); rel != "." {
+						r.d.addUnique(&r.d.res.Dirs, rel)
+					}
+				}
+			}
+			break
+		}
+	}
+	return args, nil
+}
+
+func (d *dry) addUnique(list *[]string, s string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !slices.Contains(*list, s) && len(*list) < maxRecorded {
+		*list = append(*list, s)
+	}
+}
+
+func abs(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
+}
+
+// exec answers every command that is not a builtin or a function.
+func (r *run) exec(ctx context.Context, args []string) error {
+	hc := interp.HandlerCtx(ctx)
+	line := r.pos(ctx)
+	name := filepath.Base(args[0])
+	switch name {
+	case "docker-compose":
+		r.compose(hc, line, args, 1, false)
+		return nil
+	case "docker":
+		i := dockerGlobals(args)
+		if i < len(args) && args[i] == "compose" {
+			r.compose(hc, line, args, i+1, true)
+			return nil
+		}
+		r.docker(hc, line, args, i)
+		return nil
+	case "sleep", "wait":
+		return nil
+	case "dirname":
+		for _, a := range operands(args[1:]) {
+			fmt.Fprintln(hc.Stdout, filepath.Dir(a))
+		}
+		return nil
+	case "basename":
+		ops := operands(args[1:])
+		if len(ops) > 0 {
+			base := filepath.Base(ops[0])
+			if len(ops) > 1 && ops[1] != base {
+				base = strings.TrimSuffix(base, ops[1])
+			}
+			fmt.Fprintln(hc.Stdout, base)
+		}
+		return nil
+	case "readlink", "realpath":
+		ops := operands(args[1:])
+		canon := name == "realpath" || slices.ContainsFunc(args[1:], func(a string) bool {
+			return strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsAny(a, "fem") || a == "--canonicalize"
+		})
+		for _, a := range ops {
+			p := abs(hc.Dir, a)
+			if !canon {
+				l, err := os.Readlink(p)
+				if err != nil {
+					return interp.NewExitStatus(1)
+				}
+				fmt.Fprintln(hc.Stdout, l)
+				continue
+			}
+			if rp, err := filepath.EvalSymlinks(p); err == nil {
+				p = rp
+			}
+			fmt.Fprintln(hc.Stdout, p)
+		}
+		return nil
+	case "id":
+		switch {
+		case slices.Contains(args, "-u"):
+			fmt.Fprintln(hc.Stdout, os.Getuid())
+		case slices.Contains(args, "-g"):
+			fmt.Fprintln(hc.Stdout, os.Getgid())
+		default:
+			r.notRun(hc, line, args)
+		}
+		return nil
+	case "cat":
+		ops := operands(args[1:])
+		if len(ops) == 0 {
+			if hc.Stdin != nil {
+				io.Copy(hc.Stdout, io.LimitReader(hc.Stdin, maxOutput))
+			}
+			return nil
+		}
+		for _, a := range ops {
+			b, err := r.read(abs(hc.Dir, a), line)
+			if err != nil {
+				return interp.NewExitStatus(1)
+			}
+			hc.Stdout.Write(b[:min(len(b), maxOutput)])
+		}
+		return nil
+	}
+	if path, params, ok := r.scriptOf(hc, args); ok {
+		return r.nested(ctx, hc, line, path, params)
+	}
+	if name == "bash" || name == "sh" || name == "dash" {
+		if i := slices.Index(args, "-c"); i > 0 && i+1 < len(args) {
+			return r.inline(ctx, hc, line, args[i+1], args[i+2:])
+		}
+	}
+	r.notRun(hc, line, args)
+	return nil
+}
+
+// operands are the words that are not options.
+func operands(args []string) []string {
+	var out []string
+	dash := false
+	for _, a := range args {
+		if !dash && a == "--" {
+			dash = true
+			continue
+		}
+		if !dash && strings.HasPrefix(a, "-") && a != "-" {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func (r *run) notRun(hc interp.HandlerContext, line int, args []string) {
+	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	key := "n\x00" + c.Dir + "\x00" + strings.Join(args, "\x00")
+	r.d.mu.Lock()
+	defer r.d.mu.Unlock()
+	if captured(hc.Stdout) {
+		r.d.res.captured = true
+		if r.d.mark && len(r.d.res.markers) < maxRecorded {
+			io.WriteString(hc.Stdout, marker(len(r.d.res.markers)))
+			r.d.res.markers = append(r.d.res.markers, c.String())
+		}
+	}
+	if !r.d.seen[key] && len(r.d.res.NotRun) < maxRecorded {
+		r.d.seen[key] = true
+		r.d.res.NotRun = append(r.d.res.NotRun, c)
+	}
+}
+
+func (r *run) record(c Call) {
+	key := "c\x00" + c.Dir + "\x00" + strings.Join(c.Args, "\x00")
+	r.d.mu.Lock()
+	defer r.d.mu.Unlock()
+	// A loop that calls compose again with the same words calls it once more for
+	// real; the plan lists it once.
+	if !r.d.seen[key] && len(r.d.res.Calls) < maxRecorded {
+		r.d.seen[key] = true
+		r.d.res.Calls = append(r.d.res.Calls, c)
+	}
+}
+
+// dockerGlobals is the index of docker's subcommand, after its global options.
+func dockerGlobals(args []string) int {
+	i := 1
+	for i < len(args) {
+		a := args[i]
+		switch {
+		case a == "-H" || a == "--host" || a == "-c" || a == "--context" || a == "--config" || a == "-l" || a == "--log-level" ||
+			a == "--tlscacert" || a == "--tlscert" || a == "--tlskey":
+			i += 2
+		case strings.HasPrefix(a, "-"):
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// docker queries print nothing; other docker commands are recorded.
+var dockerQueries = map[string]bool{"ps": true, "inspect": true, "images": true, "version": true, "info": true, "logs": true,
+	"stats": true, "top": true, "events": true, "port": true, "history": true, "search": true, "diff": true, "wait": true}
+
+var dockerQueryObjects = map[string]bool{"ls": true, "list": true, "inspect": true, "ps": true, "show": true, "df": true, "info": true, "logs": true, "history": true}
+
+func (r *run) docker(hc interp.HandlerContext, line int, args []string, i int) {
+	if i >= len(args) {
+		return
+	}
+	verb := args[i]
+	if dockerQueries[verb] || (i+1 < len(args) && dockerQueryObjects[args[i+1]]) {
+		return
+	}
+	r.record(Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb})
+}
+
+// compose's global options that take a value.
+var composeValueFlags = map[string]bool{"-f": true, "--file": true, "-p": true, "--project-name": true, "--project-directory": true,
+	"--env-file": true, "--profile": true, "--ansi": true, "--progress": true, "--parallel": true, "-H": true, "--host": true,
+	"-c": true, "--context": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true}
+
+// the options of compose's subcommands that take a value.
+var verbValueFlags = map[string]bool{"-t": true, "--timeout": true, "--scale": true, "--exit-code-from": true, "--pull": true,
+	"--wait-timeout": true, "--rmi": true, "-s": true, "--signal": true, "--attach": true, "--no-attach": true, "--tail": true,
+	"-n": true, "--since": true, "--until": true, "-e": true, "--env": true, "-u": true, "--user": true, "-w": true, "--workdir": true,
+	"--name": true, "--entrypoint": true, "-l": true, "--label": true, "-v": true, "--volume": true, "--index": true}
+
+// compose records a compose call; args[from:] follow docker-compose or docker compose.
+func (r *run) compose(hc interp.HandlerContext, line int, args []string, from int, v2 bool) {
+	c := Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Compose: true, V2: v2}
+	var files []string
+	projectDir := ""
+	words := args[from:]
+	i := 0
+	for ; i < len(words); i++ {
+		w := words[i]
+		name, val, hasVal := w, "", false
+		if strings.HasPrefix(w, "--") {
+			name, val, hasVal = strings.Cut(w, "=")
+		} else if len(w) > 2 && w[0] == '-' && (w[1] == 'f' || w[1] == 'p') {
+			name, val, hasVal = w[:2], strings.TrimPrefix(w[2:], "="), true
+		}
+		if !strings.HasPrefix(name, "-") {
+			break
+		}
+		if composeValueFlags[name] && !hasVal && i+1 < len(words) {
+			val, hasVal = words[i+1], true
+			i++
+		}
+		switch name {
+		case "-f", "--file":
+			files = append(files, val)
+		case "-p", "--project-name":
+			c.Project, c.ProjectFrom = val, name
+		case "--project-directory":
+			projectDir = abs(hc.Dir, val)
+		case "-v", "--version":
+			c.Verb = "version"
+		}
+	}
+	if i < len(words) {
+		c.Verb = words[i]
+		c.Services = services(c.Verb, words[i+1:])
+	}
+	switch c.Verb {
+	case "version", "":
+		fmt.Fprintln(hc.Stdout, composeVersion(v2, slices.Contains(words, "--short")))
+		return
+	case "ps", "config", "ls", "images", "logs", "top", "port", "events":
+		return // queries: nothing
+	}
+	env := func(k string) string {
+		if v := hc.Env.Get(k); v.Exported && v.Kind == expand.String {
+			return v.Str
+		}
+		return ""
+	}
+	if c.Project == "" {
+		if v := env("COMPOSE_PROJECT_NAME"); v != "" {
+			c.Project, c.ProjectFrom = v, "COMPOSE_PROJECT_NAME"
+		}
+	}
+	if len(files) == 0 {
+		if v := env("COMPOSE_FILE"); v != "" {
+			sep := env("COMPOSE_PATH_SEPARATOR")
+			if sep == "" {
+				sep = ":"
+			}
+			files = strings.Split(v, sep)
+		}
+	}
+	var absFiles []string
+	for _, f := range files {
+		if f == "-" || f == "" {
+			continue
+		}
+		p := abs(hc.Dir, f)
+		absFiles = append(absFiles, p)
+		c.Files = append(c.Files, r.d.rel(p))
+	}
+	switch {
+	case projectDir != "":
+	case len(absFiles) > 0:
+		projectDir = filepath.Dir(absFiles[0])
+	default:
+		projectDir = hc.Dir
+	}
+	c.ProjectDir = r.d.rel(projectDir)
+	r.record(c)
+}
+
+func composeVersion(v2, short bool) string {
+	switch {
+	case v2 && short:
+		return "2.29.7"
+	case v2:
+		return "Docker Compose version v2.29.7"
+	case short:
+		return "1.29.2"
+	}
+	return "docker-compose version 1.29.2, build unknown"
+}
+
+// services are the services a compose subcommand names.
+func services(verb string, words []string) []string {
+	var pos []string
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		if w == "--" {
+			pos = append(pos, words[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(w, "-") {
+			if verbValueFlags[w] && !strings.Contains(w, "=") {
+				i++
+			}
+			continue
+		}
+		pos = append(pos, w)
+	}
+	switch verb {
+	case "run", "exec":
+		if len(pos) > 0 {
+			return pos[:1]
+		}
+		return nil
+	case "up", "down", "stop", "start", "restart", "rm", "create", "kill", "pull", "pause", "unpause", "build", "push":
+		return pos
+	}
+	return nil
+}
+
+// scriptOf tells whether args run a shell script inside the root: ./x.sh ARGS, or
+// bash|sh x.sh ARGS.
+func (r *run) scriptOf(hc interp.HandlerContext, args []string) (path string, params []string, ok bool) {
+	name := filepath.Base(args[0])
+	i := 0
+	switch {
+	case name == "bash" || name == "sh" || name == "dash":
+		i = 1
+		for i < len(args) && strings.HasPrefix(args[i], "-") {
+			if args[i] == "-c" {
+				return "", nil, false
+			}
+			if args[i] == "-o" || args[i] == "+o" {
+				i++
+			}
+			i++
+		}
+		if i >= len(args) {
+			return "", nil, false
+		}
+	case strings.Contains(args[0], "/"):
+	default:
+		return "", nil, false
+	}
+	p := abs(hc.Dir, args[i])
+	if !r.d.inside(p) {
+		return "", nil, false
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		return "", nil, false
+	}
+	return p, args[i+1:], true
+}
+
+var shebangRe = regexp.MustCompile(`^#!\s*\S*?(?:/|\s|env\s+)(?:ba|da|k|a)?sh\b`)
+
+func (r *run) nested(ctx context.Context, hc interp.HandlerContext, line int, path string, params []string) error {
+	rel := r.d.rel(path)
+	if r.depth+1 >= maxScripts {
+		r.d.note(r.script, line, "%s: scripts run scripts more than %d deep; not followed", rel, maxScripts)
+		return nil
+	}
+	src, err := r.read(path, line)
+	if err != nil {
+		return interp.NewExitStatus(1)
+	}
+	if bytes.HasPrefix(src, []byte("#!")) && !shebangRe.Match(src) {
+		r.notRun(hc, line, append([]string{"./" + rel}, params...))
+		return nil
+	}
+	f, err := r.d.parse(src, rel)
+	if err != nil {
+		return nil
+	}
+	f.Name = "./" + rel
+	if rp, err := filepath.Rel(hc.Dir, path); err == nil && !strings.HasPrefix(rp, "../") {
+		f.Name = "./" + rp
+	}
+	r.d.addUnique(&r.d.res.Scripts, rel)
+	code := r.d.runFile(r.b, f, rel, hc.Dir, exported(hc.Env), params, r.depth+1)
+	if code != 0 {
+		return interp.NewExitStatus(uint8(code))
+	}
+	return nil
+}
+
+// inline dry-runs bash -c "STRING".
+func (r *run) inline(ctx context.Context, hc interp.HandlerContext, line int, src string, params []string) error {
+	if r.depth+1 >= maxScripts {
+		return nil
+	}
+	f, err := r.d.parse([]byte(src), r.script)
+	if err != nil {
+		return nil
+	}
+	if code := r.d.runFile(r.b, f, r.script, hc.Dir, exported(hc.Env), params, r.depth+1); code != 0 {
+		return interp.NewExitStatus(uint8(code))
+	}
+	return nil
+}
+
+// exported is the environment a command started from the script gets.
+func exported(env expand.Environ) []string {
+	var out []string
+	env.Each(func(name string, vr expand.Variable) bool {
+		if vr.Exported && vr.Kind == expand.String {
+			out = append(out, name+"="+vr.Str)
+		}
+		return true
+	})
+	return out
+}
+
+// read reads a file inside the root through the caller's reader; anything else is
+// a note and an error.
+func (r *run) read(p string, line int) ([]byte, error) {
+	rel := r.d.rel(p)
+	if !r.d.inside(p) {
+		r.d.note(r.script, line, "not read: %s is outside the deployment root", p)
+		return nil, fmt.Errorf("%s: outside the deployment root", p)
+	}
+	b, err := r.d.o.ReadFile(p)
+	if err != nil {
+		msg := err.Error()
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = "no such file"
+		}
+		r.d.note(r.script, line, "not read: %s: %s", rel, strings.TrimPrefix(msg, p+": "))
+		return nil, err
+	}
+	return b, nil
+}
+
+// open serves redirections and source: reads inside the root only; writes go nowhere.
+func (r *run) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
+	hc := interp.HandlerCtx(ctx)
+	if path == "/dev/null" || flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC) != 0 {
+		return devNull{}, nil
+	}
+	if path == "/dev/stdin" || path == "/dev/zero" || path == "/dev/urandom" || path == "/dev/random" {
+		return devNull{}, nil
+	}
+	b, err := r.read(abs(hc.Dir, path), r.line)
+	if err != nil {
+		return nil, err
+	}
+	return readOnly{bytes.NewReader(b)}, nil
+}
+
+// readDir lists a folder for globbing, a bounded number of entries.
+func (r *run) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(maxWords)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	slices.SortFunc(ents, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return ents, err
+}
+
+// captured reports whether w is read by the script: a command substitution, or a
+// pipe (which may feed one), rather than the script's own output or /dev/null.
+func captured(w io.Writer) bool {
+	switch w.(type) {
+	case devNull, nil:
+		return false
+	}
+	return w != io.Discard
+}
+
+type devNull struct{}
+
+func (devNull) Read([]byte) (int, error)    { return 0, io.EOF }
+func (devNull) Write(p []byte) (int, error) { return len(p), nil }
+func (devNull) Close() error                { return nil }
+
+type readOnly struct{ *bytes.Reader }
+
+func (readOnly) Write([]byte) (int, error) { return 0, errors.New("read only") }
+func (readOnly) Close() error              { return nil }
