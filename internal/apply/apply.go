@@ -90,6 +90,9 @@ func (f *Failure) Unwrap() error { return f.Err }
 // plan was made.
 func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, before []engine.Container, opt Options) (*Outcome, error) {
 	em := &emitter{fn: opt.Events}
+	if len(p.Conflicts) > 0 {
+		return nil, i18n.Errorf("%s; nothing was changed: choose --restart services, or say the project with --project STACK=NAME", p.Conflicts[0])
+	}
 	if opt.Settle == 0 {
 		opt.Settle = 3 * time.Second
 	}
@@ -103,6 +106,11 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		return out, nil
 	}
 	rec := &history.Record{Kind: opt.kind(), Of: opt.Of, Restart: p.Restart}
+	if p.DryRun != nil {
+		for _, c := range p.DryRun.Calls {
+			rec.RestartRuns = append(rec.RestartRuns, history.Run{Dir: c.Dir, Command: c.String()})
+		}
+	}
 	for _, a := range p.Archives {
 		rec.Archives = append(rec.Archives, history.Archive{Path: a.Path, Size: a.Size, SHA256: a.SHA256})
 	}

@@ -794,6 +794,9 @@ func RelTo(root, p string) string {
 
 var projectChars = regexp.MustCompile(`[^a-z0-9_-]`)
 
+// NormalizeProject is a project name as compose normalises it.
+func NormalizeProject(n string) string { return normalizeProject(n) }
+
 // normalizeProject is compose's default project name for a folder.
 func normalizeProject(n string) string {
 	return projectChars.ReplaceAllString(strings.ToLower(n), "")

@@ -45,10 +45,13 @@ type Record struct {
 	// Edits are the file edits, with paths relative to the root.
 	Edits []Edit `json:"edits,omitempty"`
 	// Files are the files backed up, relative to the root.
-	Files   []string  `json:"files,omitempty"`
-	Restart string    `json:"restart"`
-	Updates []Service `json:"updates,omitempty"`
-	Verify  []string  `json:"verify,omitempty"`
+	Files   []string `json:"files,omitempty"`
+	Restart string   `json:"restart"`
+	// RestartRuns are the compose and docker commands the restart command runs, as
+	// its dry run saw them before the update.
+	RestartRuns []Run     `json:"restart_runs,omitempty"`
+	Updates     []Service `json:"updates,omitempty"`
+	Verify      []string  `json:"verify,omitempty"`
 	// RolledBackBy is the id of the rollback that undid this update.
 	RolledBackBy string    `json:"rolled_back_by,omitempty"`
 	Error        string    `json:"error,omitempty"`
@@ -59,6 +62,12 @@ type Record struct {
 	Stages []Stage `json:"stages,omitempty"`
 	// Table is the deployment's containers after verification.
 	Table []Row `json:"table,omitempty"`
+}
+
+// Run is one command a restart runs, and the folder it runs in.
+type Run struct {
+	Dir     string `json:"dir"`
+	Command string `json:"command"`
 }
 
 // Row is one row of the final table, like docker ps -a: a service and its container.

@@ -133,4 +133,13 @@ var zhMessages = map[string]string{
 	"see docker inspect --format '{{json .State.Health}}' %s": "查看 docker inspect --format '{{json .State.Health}}' %s",
 	"%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit": "%s：容器运行的是 %s（%s），但 compose 文件写的是 %s（%s）：改了没重启，或者重启了没改",
 	"restart to run what the files say (%s), or imgup rollback to go back":                                                      "重启以运行文件里写的版本（%s），或者 imgup rollback 回到原来的",
+	"      %s\t(in %s)\n": "      %s\t（在 %s）\n",
+	"      ... and %d more commands not run by imgup's reading (--json lists them)\n": "      ……还有 %d 条命令 imgup 的解读没有运行（--json 会全部列出）\n",
+	"      not run by imgup's reading: %s\n":                                          "      imgup 的解读没有运行：%s\n",
+	"      note: %s\n":                                                                "      注意：%s\n",
+	"   %s will run\n":                                                                "   %s 将会运行\n",
+	"   %s: its dry run runs no compose or docker command\n":                          "   %s：演练中它不运行任何 compose 或 docker 命令\n",
+	"   REFUSED: %s; apply refuses this restart: choose --restart services, or say the project with --project\n":                                                                     "   拒绝：%s；apply 不会做这样的重启：请选 --restart services，或者用 --project 指明项目\n",
+	"   There is no deploy.sh here, and imgup.yaml names no restart: command, so imgup restarts the updated services with compose itself; the vendor's step 4 has nothing to run.\n": "   这里没有 deploy.sh，imgup.yaml 也没有写 restart: 命令，所以 imgup 直接用 compose 重启更新过的服务；厂商手册的第 4 步在这里没有可运行的脚本。\n",
+	"(built from the output of %s, not run here)": "（由 %s 的输出拼成，这里没有运行它）",
 }

@@ -151,4 +151,9 @@ var zhConsole = map[string]string{
 	"failed: %s":                           "失败：%s",
 	"done · %s":                            "完成 · %s",
 	"%s: %s":                               "%s：%s",
+	"There is no deploy.sh here, and imgup.yaml names no restart: command, so imgup restarts the updated services with compose itself.": "这里没有 deploy.sh，imgup.yaml 也没有写 restart: 命令，所以 imgup 直接用 compose 重启更新过的服务。",
+	"A dry run of the restart command says it will run:": "演练重启命令，它将会运行：",
+	"command":                    "命令",
+	"folder":                     "文件夹",
+	"not run by imgup's reading": "imgup 的解读没有运行",
 }

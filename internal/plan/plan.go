@@ -12,6 +12,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
@@ -69,9 +70,17 @@ type Plan struct {
 	Edits    []Edit       `json:"edits"`
 	Updates  []Update     `json:"updates"`
 	// Restart is the method; RestartCommand what runs ("" for none).
-	Restart        string   `json:"restart"`
-	RestartCommand string   `json:"restart_command,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
+	Restart        string `json:"restart"`
+	RestartCommand string `json:"restart_command,omitempty"`
+	// DryRun is what the restart command does, dry-run in the shell interpreter: the
+	// compose calls it will make, the commands the dry run did not run, its notes.
+	DryRun *ctlscript.Result `json:"restart_dry_run,omitempty"`
+	// NoScript: the deployment has no control script, so compose restarts it.
+	NoScript bool `json:"no_control_script,omitempty"`
+	// Conflicts are restart calls that would start a compose project other than the
+	// one the running containers were made by; apply refuses them.
+	Conflicts []string `json:"conflicts,omitempty"`
+	Notes     []string `json:"notes,omitempty"`
 }
 
 // Stack is one stack as imgup found it.
@@ -287,6 +296,8 @@ func Make(in Input) (*Plan, error) {
 	if err := p.setRestart(d, in.Restart); err != nil {
 		return nil, err
 	}
+	p.setDryRun(d)
+	p.NoScript = d.RestartCommand == "" && p.Restart == RestartServices && (in.Restart == "" || in.Restart == RestartAuto)
 	for _, st := range d.Stacks {
 		if st.Project == "" && p.Restart == RestartServices && touches(p, st) {
 			return nil, fail("the %s stack: its compose project is unknown (%s), and --restart services needs it; say it with --project %s=NAME", st.Name, st.ProjectWhy, st.Name)

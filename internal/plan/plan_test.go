@@ -80,7 +80,11 @@ func TestPlanNewLayout(t *testing.T) {
       for service console/rpa-scheduler: encoo/rpa-service:4.1.70002 -> encoo/rpa-service:4.1.76383
 
 4. Restart
-   ./deploy.sh restart
+   ./deploy.sh restart will run
+      docker-compose -p encoo-vicode -f docker-compose.yml down                          (in vicode)
+      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml down   (in .)
+      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml up -d  (in .)
+      docker-compose -p encoo-vicode -f docker-compose.yml up -d                         (in vicode)
 
 5. Verify that these run the new image (and are healthy where they have a healthcheck)
    console/console-web    encoo/console-web-v4-pvt:4.1.70000 -> encoo/console-web-v4-pvt:4.1.76383  aaaaaaaaaaaa

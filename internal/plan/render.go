@@ -8,6 +8,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/i18n"
 
 	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
@@ -80,8 +81,13 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		} else {
 			b.WriteString(tr.T("   none (--restart none): the containers keep their images until the next restart\n"))
 		}
+	case RestartDeploy:
+		p.renderDryRun(&b, tr)
 	default:
 		tr.Fprintf(&b, "   %s\n", p.RestartCommand)
+		if p.NoScript {
+			b.WriteString(tr.T("   There is no deploy.sh here, and imgup.yaml names no restart: command, so imgup restarts the updated services with compose itself; the vendor's step 4 has nothing to run.\n"))
+		}
 	}
 	if len(p.Updates) > 0 {
 		b.WriteString(tr.T("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n"))
@@ -107,6 +113,53 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 	}
 	p.notes(&b, tr)
 	return b.String()
+}
+
+// maxNotRunShown bounds the commands not run that the plan's text lists.
+const maxNotRunShown = 8
+
+// renderDryRun shows what the restart command will run, from its dry run.
+func (p *Plan) renderDryRun(b *strings.Builder, tr *i18n.Printer) {
+	r := p.DryRun
+	if r == nil {
+		tr.Fprintf(b, "   %s\n", p.RestartCommand)
+		return
+	}
+	var calls []ctlscript.Call
+	for _, c := range r.Calls {
+		calls = append(calls, c)
+	}
+	if len(calls) == 0 {
+		tr.Fprintf(b, "   %s: its dry run runs no compose or docker command\n", archive.Safe(p.RestartCommand))
+	} else {
+		tr.Fprintf(b, "   %s will run\n", archive.Safe(p.RestartCommand))
+		tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
+		for _, c := range calls {
+			dir := c.Dir
+			if dir == "" {
+				dir = "."
+			}
+			line := archive.Safe(c.String())
+			if c.Unknown != "" {
+				line += "  " + tr.Sprintf("(built from the output of %s, not run here)", archive.Safe(c.Unknown))
+			}
+			tr.Fprintf(tw, "      %s\t(in %s)\n", line, archive.Safe(dir))
+		}
+		tw.Flush()
+	}
+	for i, c := range r.NotRun {
+		if i == maxNotRunShown {
+			tr.Fprintf(b, "      ... and %d more commands not run by imgup's reading (--json lists them)\n", len(r.NotRun)-maxNotRunShown)
+			break
+		}
+		tr.Fprintf(b, "      not run by imgup's reading: %s\n", archive.Safe(c.String()))
+	}
+	for _, n := range r.Notes {
+		tr.Fprintf(b, "      note: %s\n", archive.Safe(n.String()))
+	}
+	for _, c := range p.Conflicts {
+		tr.Fprintf(b, "   REFUSED: %s; apply refuses this restart: choose --restart services, or say the project with --project\n", archive.Safe(c))
+	}
 }
 
 // mask hides a secret's value inside a whole line ("KEY=***").
