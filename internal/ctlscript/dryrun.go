@@ -132,6 +132,9 @@ func Quote(s string) string {
 	if s == "" {
 		return "''"
 	}
+	if plainWord.MatchString(s) {
+		return s
+	}
 	if q, err := syntax.Quote(s, syntax.LangBash); err == nil {
 		return q
 	}
@@ -384,6 +387,8 @@ func braceWords(w *syntax.Word) int {
 	}
 	return countBraces(c)
 }
+
+var plainWord = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
 
 var seqRe = regexp.MustCompile(`^(-?\d+|[a-zA-Z])$`)
 
