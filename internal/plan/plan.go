@@ -67,8 +67,10 @@ type Plan struct {
 	// Archives are the archives apply loads from.
 	Archives []ArchiveRef `json:"archives,omitempty"`
 	Loads    []Load       `json:"loads"`
-	Edits    []Edit       `json:"edits"`
-	Updates  []Update     `json:"updates"`
+	// Unused are the archive images no service uses.
+	Unused  []Unused `json:"unused,omitempty"`
+	Edits   []Edit   `json:"edits"`
+	Updates []Update `json:"updates"`
 	// Restart is the method; RestartCommand what runs ("" for none).
 	Restart        string `json:"restart"`
 	RestartCommand string `json:"restart_command,omitempty"`
@@ -156,6 +158,42 @@ type Update struct {
 	UnsetEnv []string `json:"unset_env,omitempty"`
 }
 
+// Unused is an archive image no service uses, and the repositories the deployment
+// uses that look like it (the same last path element, or the same name from another
+// registry).
+type Unused struct {
+	Ref     string   `json:"ref"`
+	Archive string   `json:"archive"`
+	Closest []string `json:"closest,omitempty"`
+}
+
+// closest are the repositories services use that look like name.
+func closest(d *deploy.Deployment, name string) []string {
+	last := name[strings.LastIndexByte(name, '/')+1:]
+	var out []string
+	for _, st := range d.Stacks {
+		for _, svc := range st.Services {
+			if svc.Target == nil || svc.Target.Name == "" || svc.Target.Name == name || slices.Contains(out, svc.Target.Name) {
+				continue
+			}
+			n := svc.Target.Name
+			if n[strings.LastIndexByte(n, '/')+1:] == last || withoutRegistry(n) == withoutRegistry(name) {
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withoutRegistry is a repository name without its registry host.
+func withoutRegistry(name string) string {
+	if i := strings.IndexByte(name, '/'); i > 0 && strings.ContainsAny(name[:i], ".:") {
+		return name[i+1:]
+	}
+	return name
+}
+
 // UpToDate reports that apply has nothing to do.
 func (p *Plan) UpToDate() bool {
 	return len(p.Edits) == 0 && len(p.Updates) == 0 && !p.NeedsLoad()
@@ -239,7 +277,13 @@ func Make(in Input) (*Plan, error) {
 			return nil, err
 		}
 		if len(users) == 0 {
-			p.Notes = append(p.Notes, fmt.Sprintf("%s (from %s) is used by no service%s: nothing changes for it", img.ref, filepath.Base(img.archive), narrowed(in.Services)))
+			u := Unused{Ref: img.ref, Archive: img.archive, Closest: closest(d, img.name)}
+			p.Unused = append(p.Unused, u)
+			note := fmt.Sprintf("%s (from %s) is used by no service%s: nothing changes for it", img.ref, filepath.Base(img.archive), narrowed(in.Services))
+			if len(u.Closest) > 0 {
+				note += fmt.Sprintf("; the deployment uses %s", strings.Join(u.Closest, ", "))
+			}
+			p.Notes = append(p.Notes, note)
 			continue
 		}
 		used[img.archive] = true
@@ -272,6 +316,16 @@ func Make(in Input) (*Plan, error) {
 	updated = p.envUpdates(d, in.Containers, envs, updated)
 	if err := e.checkShared(updated); err != nil {
 		return nil, err
+	}
+	if len(images) > 0 && len(used) == 0 && len(p.Edits) == 0 {
+		var refs []string
+		for _, u := range p.Unused {
+			refs = append(refs, u.Ref)
+			for _, c := range u.Closest {
+				refs[len(refs)-1] += " (the deployment uses " + c + ")"
+			}
+		}
+		return nil, fail("nothing in these archives is used by this deployment%s: %s; check that the archives are this product's and edition's, or name the service with --service", narrowed(in.Services), strings.Join(refs, ", "))
 	}
 	for _, a := range in.Archives {
 		if !used[a.Path] {

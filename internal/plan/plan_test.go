@@ -166,7 +166,7 @@ func TestPlanUpToDateAndUnused(t *testing.T) {
    stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode) in a dry run of ./deploy.sh restart
       files vicode/docker-compose.yml (from deploy.sh and the folder)
 
-Already up to date: every image is loaded, every file names it, every container runs it.
+Nothing to do for the images services use, and 1 image(s) of the archives are used by no service (see the notes): check that these are the archives you meant.
 
 Notes
    other/thing:1 (from x.tar) is used by no service: nothing changes for it

@@ -33,6 +33,11 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 	for _, bd := range p.Bundles {
 		p.renderBundle(&b, bd, tr)
 	}
+	if p.UpToDate() && len(p.Unused) > 0 {
+		tr.Fprintf(&b, "\nNothing to do for the images services use, and %d image(s) of the archives are used by no service (see the notes): check that these are the archives you meant.\n", len(p.Unused))
+		p.notes(&b, tr)
+		return b.String()
+	}
 	if p.UpToDate() {
 		b.WriteString(tr.T("\nAlready up to date: every image is loaded, every file names it, every container runs it.\n"))
 		p.notes(&b, tr)
