@@ -100,15 +100,20 @@ func TestCorpus(t *testing.T) {
 				fmt.Fprintf(&golden, "%s: refused: %v\n", s.Name, err)
 				continue
 			}
-			const newTag = "imgup-NEW"
+			newTag := tg.Prefix + "imgup-NEW" + tg.Suffix
+			repl, err := tg.Replacement(newTag)
+			if err != nil {
+				t.Errorf("%s %s: %v", rel, s.Name, err)
+				continue
+			}
 			var after map[string]string
 			switch tg.Where {
 			case InFile:
 				if got := string(data[tg.Start:tg.End]); got != tg.Old {
 					t.Errorf("%s %s: bytes at the tag are %q, want %q", rel, s.Name, got, tg.Old)
 				}
-				out := Splice(data, tg.Start, tg.End, tg.Replacement(newTag))
-				if !bytes.Equal(out[:tg.Start], data[:tg.Start]) || !bytes.Equal(out[tg.Start+len(tg.Replacement(newTag)):], data[tg.End:]) {
+				out := Splice(data, tg.Start, tg.End, repl)
+				if !bytes.Equal(out[:tg.Start], data[:tg.Start]) || !bytes.Equal(out[tg.Start+len(repl):], data[tg.End:]) {
 					t.Errorf("%s %s: bytes outside the tag changed", rel, s.Name)
 				}
 				nf, err := Parse(rel, out)
@@ -118,14 +123,14 @@ func TestCorpus(t *testing.T) {
 				}
 				after = resolveAll(t, nf, env)
 				line := 1 + bytes.Count(data[:tg.Start], []byte("\n"))
-				fmt.Fprintf(&golden, "%s: %s:%d %q -> %q (%s%s)\n", s.Name, rel, line, tg.Old, tg.Replacement(newTag), tg.Ref, via(s.Image))
+				fmt.Fprintf(&golden, "%s: %s:%d %q -> %q (%s%s)\n", s.Name, rel, line, tg.Old, repl, tg.Ref, via(s.Image))
 			case InVariable:
 				e, ok := envFile.Lookup(tg.Var)
 				if !ok {
 					t.Errorf("%s %s: variable %s not in the env file", rel, s.Name, tg.Var)
 					continue
 				}
-				nv := e.Value[:tg.VarStart] + tg.Replacement(newTag) + e.Value[tg.VarEnd:]
+				nv := e.Value[:tg.VarStart] + repl + e.Value[tg.VarEnd:]
 				ne, _ := envFile.Edit(e, nv)
 				nenv, _ := sysconfig.Parse(envFile.Path, ne)
 				m := nenv.Env()

@@ -41,7 +41,10 @@ func FuzzTagEdit(f *testing.F) {
 			if string(data[tg.Start:tg.End]) != tg.Old {
 				t.Fatalf("%s: bytes at the tag are %q, target says %q", s.Name, data[tg.Start:tg.End], tg.Old)
 			}
-			rep := tg.Replacement("9.9")
+			rep, err := tg.Replacement(tg.Prefix + "9.9" + tg.Suffix)
+			if err != nil {
+				t.Fatalf("%s: %v", s.Name, err)
+			}
 			out := Splice(data, tg.Start, tg.End, rep)
 			if !bytes.Equal(out[:tg.Start], data[:tg.Start]) || !bytes.Equal(out[tg.Start+len(rep):], data[tg.End:]) {
 				t.Fatalf("%s: bytes outside the tag changed", s.Name)
@@ -52,7 +55,7 @@ func FuzzTagEdit(f *testing.F) {
 			}
 			// The same service by position: names may repeat (duplicate empty keys).
 			if i < len(nf.Services) && nf.Services[i].Image != nil {
-				if nt, err := Locate(nf.Services[i].Image, env); err == nil && nt.Tag != "9.9" {
+				if nt, err := Locate(nf.Services[i].Image, env); err == nil && nt.Tag != tg.Prefix+"9.9"+tg.Suffix {
 					t.Fatalf("%s: after the edit the tag is %q", s.Name, nt.Tag)
 				}
 			}

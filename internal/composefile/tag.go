@@ -34,17 +34,28 @@ type Target struct {
 	// (no tag was written, or only a digest).
 	Old   string `json:"old"`
 	Colon bool   `json:"-"`
+	// Prefix and Suffix are fixed text of the tag written around the variable that
+	// holds the rest (${V:-8.2}-ubi8, v${VERSION}): a new tag must keep them.
+	Prefix string `json:"prefix,omitempty"`
+	Suffix string `json:"suffix,omitempty"`
 	// Vars are all the variables the image uses: changing one changes every image
 	// that uses it.
 	Vars []string `json:"vars,omitempty"`
 }
 
-// Replacement is the text that gives the image tag instead of Old.
-func (t *Target) Replacement(tag string) string {
+// Replacement is the text that gives the image tag instead of Old; an error when the
+// tag does not keep the fixed text written around the variable.
+func (t *Target) Replacement(tag string) (string, error) {
 	if t.Colon {
-		return ":" + tag
+		return ":" + tag, nil
 	}
-	return tag
+	if t.Prefix != "" || t.Suffix != "" {
+		if len(tag) < len(t.Prefix)+len(t.Suffix) || !strings.HasPrefix(tag, t.Prefix) || !strings.HasSuffix(tag, t.Suffix) {
+			return "", i18n.Errorf("the tag of image %q is written as %q around ${%s}; the new tag %q does not keep that fixed text, so no value of the variable gives it: edit the image by hand", t.Ref, t.Prefix+"${"+t.Var+"}"+t.Suffix, t.Var, tag)
+		}
+		return tag[len(t.Prefix) : len(tag)-len(t.Suffix)], nil
+	}
+	return tag, nil
 }
 
 // Unset is returned when an image uses variables that nothing imgup reads sets (and
@@ -168,6 +179,26 @@ func Locate(s *Scalar, env Lookup) (*Target, error) {
 		}
 	}
 	t.Old = r[ts:te]
+	if len(hold) > 1 {
+		// Fixed text around one variable: the variable (or its default) holds what
+		// lies between, and a new tag must keep the fixed text.
+		var vars []string
+		var vp *piece
+		for i := range hold {
+			if hold[i].seg.Var != "" {
+				vars = append(vars, "${"+hold[i].seg.Var+"}")
+				vp = &hold[i]
+			}
+		}
+		if len(vars) != 1 {
+			return t, i18n.Errorf("the tag of image %q is built from %s in %q; imgup edits a tag held by one variable, with fixed text around it at most: edit it by hand", r, strings.Join(vars, " and "), s.Raw)
+		}
+		vs, ve := max(ts, vp.rs), min(te, vp.re)
+		t.Prefix, t.Suffix, t.Old = r[ts:vs], r[ve:te], r[vs:ve]
+		t.Var = vp.seg.Var
+		ts, te = vs, ve
+		hold = []piece{*vp}
+	}
 	if len(hold) != 1 {
 		return t, i18n.Errorf("the tag of image %q is built from several parts of %q; imgup edits a tag held by one literal or one variable: edit it by hand", r, s.Raw)
 	}

@@ -595,10 +595,14 @@ func (e *editor) add(ed Edit) error {
 func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	t := svc.Target
 	cause := fmt.Sprintf("service %s/%s: %s -> %s", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag))
+	repl, err := t.Replacement(img.tag)
+	if err != nil {
+		return fail("service %s/%s at %s:%d: %w", svc.Stack.Name, svc.Name, e.d.Rel(svc.Image.File), svc.Image.Line, err)
+	}
 	switch t.Where {
 	case composefile.InFile:
 		f := fileOf(svc.Stack, svc.Image.File)
-		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: t.Replacement(img.tag)}, Cause: []string{cause}})
+		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}, Cause: []string{cause}})
 	case composefile.InVariable:
 		f, entry, ok := svc.Stack.VarFile(t.Var)
 		if !ok {
@@ -607,7 +611,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 		if !entry.Editable {
 			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
 		}
-		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: t.Replacement(img.tag), Key: entry.Key, Secret: sysconfig.Secret(entry.Key)},
+		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: repl, Key: entry.Key, Secret: sysconfig.Secret(entry.Key)},
 			Variable: true, Cause: []string{cause + " (image: ${" + t.Var + "})"}})
 	}
 	return nil
