@@ -13,8 +13,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/encoo-tools/imgup/internal/archive/archivetest"
@@ -32,7 +34,11 @@ func TestMain(m *testing.M) {
 			if p := os.Getenv("IMGUP_FAKE_ENGINE"); p != "" {
 				env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 					Dial: func(ctx context.Context) (engine.Client, error) { return loadFake(p) }}
-				os.Exit(cli.Run(context.Background(), env, os.Args[1:]))
+				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+				code := cli.Run(ctx, env, os.Args[1:])
+				stop()
+				reportHWM()
+				os.Exit(code)
 			}
 			code := cli.Main()
 			reportHWM()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"os"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/update"
@@ -44,4 +45,6 @@ func (w *where) observe(ctx context.Context, env *Env, withImages bool) (*update
 }
 
 // service is the update service on this environment's engine.
-func (e *Env) service() *update.Service { return &update.Service{Dial: e.dial} }
+func (e *Env) service() *update.Service {
+	return &update.Service{Dial: e.dial, Environ: os.Environ()}
+}

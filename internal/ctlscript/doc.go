@@ -6,7 +6,7 @@
 //   - every docker-compose, docker compose and docker call is recorded (arguments,
 //     folder, the COMPOSE_* environment) and answered harmlessly: compose version
 //     succeeds, queries like docker ps print nothing;
-//   - dirname, basename, readlink -f, realpath, id, cat (of a file inside the root),
+//   - dirname, basename, readlink -f, realpath, seq, id, cat (of a file inside the root),
 //     and the shell's builtins (pwd, echo, printf, true, false, test, cd...) are
 //     computed; sleep returns at once and read meets the end of its input;
 //   - a script inside the root that the script runs (./scripts/x.sh, bash x.sh) is

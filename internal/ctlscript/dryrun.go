@@ -35,7 +35,7 @@ type Options struct {
 	// ReadFile reads a file inside the root, bounded and without blocking (required).
 	ReadFile func(path string) ([]byte, error)
 	// Time, Steps and Memory bound the run: wall time (2 s), statements and commands
-	// run (200,000), and growth of the heap (8 MiB). Zero takes the default.
+	// run (200,000), and growth of the heap (4 MiB). Zero takes the default.
 	Time   time.Duration
 	Steps  int64
 	Memory uint64
@@ -60,6 +60,8 @@ type Result struct {
 	Notes []Note `json:"notes,omitempty"`
 	// Exit is the command's exit status in the dry run.
 	Exit int `json:"exit"`
+	// Stopped: the budget ended the dry run before the command did.
+	Stopped bool `json:"stopped,omitempty"`
 }
 
 // Command is one command line the script runs.
@@ -145,7 +147,7 @@ func Quote(s string) string {
 const (
 	defaultTime   = 2 * time.Second
 	defaultSteps  = 200_000
-	defaultMemory = 8 << 20
+	defaultMemory = 4 << 20
 	// maxScripts bounds how deep scripts may run scripts.
 	maxScripts = 8
 	// maxNesting bounds the bracket nesting of a script the parser is given.
@@ -242,6 +244,7 @@ func dryRun(ctx context.Context, o Options, mark bool) *result {
 	}
 	d.res.Exit = d.runFile(b, file, "", o.Root, o.Environ, nil, 0)
 	if why := b.why(); why != "" {
+		d.res.Stopped = true
 		d.note("", d.lastLine(), "the dry run stopped: %s; what follows that point is not known", why)
 	}
 	return d.res
@@ -621,6 +624,32 @@ func (r *run) exec(ctx context.Context, args []string) error {
 				p = rp
 			}
 			fmt.Fprintln(hc.Stdout, p)
+		}
+		return nil
+	case "seq":
+		ops := operands(args[1:])
+		nums := make([]int, 0, 3)
+		for _, o := range ops {
+			n, err := strconv.Atoi(o)
+			if err != nil {
+				r.notRun(hc, line, args)
+				return nil
+			}
+			nums = append(nums, n)
+		}
+		first, step, last := 1, 1, 0
+		switch len(nums) {
+		case 1:
+			last = nums[0]
+		case 2:
+			first, last = nums[0], nums[1]
+		case 3:
+			first, step, last = nums[0], nums[1], nums[2]
+		default:
+			return nil
+		}
+		for i, n := first, 0; step != 0 && (step > 0 && i <= last || step < 0 && i >= last) && n < maxWords; i, n = i+step, n+1 {
+			fmt.Fprintln(hc.Stdout, i)
 		}
 		return nil
 	case "id":

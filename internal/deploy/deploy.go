@@ -216,9 +216,8 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		}
 	}
 	if st, err := os.Stat(scriptPath); err == nil && st.Mode().IsRegular() {
-		if err := d.inside(scriptPath); err != nil {
-			return nil, err
-		}
+		// A script that resolves outside the root still restarts the deployment; its
+		// dry run does not read it, and says so.
 		d.DeployScript = scriptPath
 		d.RestartCommand = "./" + filepath.Base(scriptPath) + " restart"
 	} else if err == nil || set.Script != "" {
@@ -234,7 +233,9 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	}
 	for _, f := range script.sourced() {
 		if f != ".systemconfig" && f != ".env" && !strings.HasSuffix(f, "/.systemconfig") && !strings.HasSuffix(f, "/.env") && !slices.Contains(extra, f) {
-			if st, err := os.Stat(filepath.Join(abs, f)); err == nil && st.Mode().IsRegular() {
+			// A file the script sources gives compose variables when imgup can read it;
+			// one it cannot is the dry run's note, never an error.
+			if _, err := d.configFile(filepath.Join(abs, f)); err == nil {
 				extra = append(extra, f)
 			}
 		}

@@ -50,6 +50,14 @@ func TestScriptStylesWhenNothingRuns(t *testing.T) {
 		{"07-symlink-root", map[string]string{"console": "acme"}},
 		{"08-cd-dirname", map[string]string{"console": "acme", "vicode": "acme_vicode"}},
 		{"09-loop", map[string]string{"base": "acme_base", "app": "acme_app"}},
+		{"12-for-stacks", map[string]string{"console": "acme-001", "vicode": "acme-vicode"}},
+		{"13-func-arg", map[string]string{"console": "acme"}},
+		{"14-basename-pwd", map[string]string{"console": "001"}},
+		{"15-cd-subshell", map[string]string{"services": "acme-svc"}},
+		{"16-while-read", map[string]string{"data": "acme_data", "app": "acme_app"}},
+		{"17-case-aliases", map[string]string{"console": "acme"}},
+		{"18-set-e-trap", map[string]string{"console": "acme"}},
+		{"19-wait-health", map[string]string{"console": "acme"}},
 	} {
 		t.Run(c.style, func(t *testing.T) {
 			root := writeStyle(t, c.style, "acme")

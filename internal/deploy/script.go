@@ -33,7 +33,7 @@ func (d *Deployment) dryRun(ctx context.Context, scriptPath, restart string, env
 		d.Restart = run(restart)
 		s.runs = append(s.runs, d.Restart)
 	}
-	if scriptPath != "" && !s.composes() {
+	if scriptPath != "" && !s.composes() && (d.Restart == nil || !d.Restart.Stopped) {
 		for _, entry := range []string{"start", "up"} {
 			s.runs = append(s.runs, run("./"+ctlscript.Quote(filepath.Base(scriptPath))+" "+entry))
 			if s.composes() {

@@ -48,6 +48,14 @@ var styles = []style{
 	{dir: "09-loop", updated: []string{"web"}, containers: 2},
 	{dir: "10-no-p", updated: []string{"web"}, containers: 2, noP: true},
 	{dir: "11-ctl-script", updated: []string{"web"}, containers: 2, script: "xxctl.sh"},
+	{dir: "12-for-stacks", updated: []string{"web", "editor"}, containers: 3},
+	{dir: "13-func-arg", updated: []string{"web"}, containers: 2},
+	{dir: "14-basename-pwd", v2: true, updated: []string{"web"}, containers: 2, noP: true},
+	{dir: "15-cd-subshell", updated: []string{"web"}, containers: 2},
+	{dir: "16-while-read", updated: []string{"web"}, containers: 2},
+	{dir: "17-case-aliases", updated: []string{"web"}, containers: 2},
+	{dir: "18-set-e-trap", v2: true, updated: []string{"web"}, containers: 2},
+	{dir: "19-wait-health", updated: []string{"web"}, containers: 2},
 }
 
 func TestDeployStyles(t *testing.T) {

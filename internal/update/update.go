@@ -29,6 +29,9 @@ import (
 type Service struct {
 	// Dial connects to the engine.
 	Dial func(ctx context.Context) (engine.Client, error)
+	// Environ is the environment the restart command runs with ("KEY=VALUE"): the
+	// dry run of the control script starts with it too.
+	Environ []string
 }
 
 // Target names a deployment: its root, and the compose project names the operator
@@ -67,7 +70,7 @@ func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Sn
 	if s.Containers, err = eng.Containers(ctx); err != nil {
 		return fail(err)
 	}
-	if s.Deployment, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.Containers, Projects: t.Projects}); err != nil {
+	if s.Deployment, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.Containers, Projects: t.Projects, Environ: svc.Environ}); err != nil {
 		return fail(err)
 	}
 	if s.Records, err = history.List(s.Deployment.Root); err != nil {
