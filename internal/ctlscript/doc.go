@@ -7,8 +7,10 @@
 //     folder, the COMPOSE_* environment) and answered harmlessly: compose version
 //     succeeds, queries like docker ps print nothing;
 //   - dirname, basename, readlink -f, realpath, seq, id, cat (of a file inside the root),
-//     and the shell's builtins (pwd, echo, printf, true, false, test, cd...) are
-//     computed; sleep returns at once and read meets the end of its input;
+//     the text filters scripts read configuration with, in their common forms (grep,
+//     cut, awk's print, sed's s, sort, head, tail, tr, uniq, wc -l, ls), and the shell's
+//     builtins (pwd, echo, printf, true, false, test, cd...) are computed; sleep returns
+//     at once and read meets the end of its input;
 //   - a script inside the root that the script runs (./scripts/x.sh, bash x.sh) is
 //     dry-run in turn; every other command is recorded as not run and succeeds with
 //     no output;

@@ -679,6 +679,12 @@ func (r *run) exec(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
+	if code, ok := r.filter(hc, line, args); ok {
+		if code != 0 {
+			return interp.NewExitStatus(uint8(code))
+		}
+		return nil
+	}
 	if path, params, ok := r.scriptOf(hc, args); ok {
 		return r.nested(ctx, hc, line, path, params)
 	}

@@ -136,6 +136,22 @@ bash -c "cd sub && docker-compose -p inner up -d"
 `, "scripts/run.sh": "#!/bin/sh\ncd \"$(dirname \"$0\")/..\"\ndocker compose -p nested $1\n", "sub/x": ""},
 			want: []string{"(in sub) docker-compose -p inner up -d", "docker compose -p nested restart"},
 		},
+		{name: "configuration read with grep, awk, cut, sed, ls, sort, tail", files: map[string]string{
+			"deploy.sh": `#!/usr/bin/env bash
+CONFIG_FILE=./config.txt
+get_config() {
+  value=$(grep "^${1}=" "${CONFIG_FILE}" | awk -F= '{ print $2 }' | awk -F' ' '{ print $1 }')
+  echo "${value:-$2}"
+}
+NAME=$(get_config PROJECT default)
+TAG=$(grep VERSION config.txt | cut -d= -f2 | sed 's/^v//')
+DIR="$(ls -d "$(pwd)"/compose/*/ | sort -V | tail -n 1)"
+if grep -q '^USE_IPV6=1' config.txt; then NET=v6; else NET=v4; fi
+docker-compose -p "$NAME-$TAG-$NET" --project-directory "$DIR" -f "$DIR/app.yml" up -d
+sed -i 's/a/b/' config.txt
+`, "config.txt": "PROJECT=jms  # the name\nVERSION=v4.10\nUSE_IPV6=0\n", "compose/2.9/app.yml": "", "compose/2.10/app.yml": ""},
+			want: []string{"-p jms-4.10-v4 --project-directory", "project=jms-4.10-v4 dir=compose/2.10 files=compose/2.10/app.yml", "not run: sed -i s/a/b/ config.txt"},
+		},
 		{name: "sourced files: a folder, a FIFO, /dev/zero, missing, outside", files: map[string]string{
 			"deploy.sh": `. vicode
 . ./fifo

@@ -216,23 +216,27 @@ func TestStackFromLabels(t *testing.T) {
 	}
 }
 
-// A control script not called deploy.sh that picks its compose folder at run time:
-// with nothing running, imgup cannot know the stack until imgup.yaml names it, and
-// then says the project is unknown rather than guessing the folder's name.
+// A control script not called deploy.sh that picks its compose folder at run time
+// (ls -d compose/*/ | sort -V | tail -n 1): with nothing running, its dry run finds
+// the folder and the project; imgup.yaml's stacks: still pins what it says.
 func TestCtlScriptWhenNothingRuns(t *testing.T) {
 	root := writeStyle(t, "11-ctl-script", "acme")
-	if _, err := Discover(context.Background(), root, Options{}); err == nil {
-		t.Fatal("want: not a deployment until imgup.yaml names the stack")
-	}
-	y := filepath.Join(root, "imgup.yaml")
-	b, _ := os.ReadFile(y)
-	os.WriteFile(y, append(b, "stacks:\n  - dir: compose/2.3\n    files: [docker-compose-base.yml, docker-compose-app.yml]\n"...), 0o644)
 	d, err := Discover(context.Background(), root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s := d.Stack("compose/2.3"); s == nil || len(s.Files) != 2 || s.Project != "acme" || s.ProjectFrom != FromScript {
+		t.Fatalf("%+v", d.Stacks)
+	}
+	y := filepath.Join(root, "imgup.yaml")
+	b, _ := os.ReadFile(y)
+	os.WriteFile(y, append(b, "stacks:\n  - dir: compose/2.3\n    files: [docker-compose-base.yml, docker-compose-app.yml]\n"...), 0o644)
+	d, err = Discover(context.Background(), root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := d.Stack("compose/2.3")
-	if s == nil || len(s.Files) != 2 || s.Project != "" || s.ProjectFrom != FromUnknown || d.RestartCommand != "./xxctl.sh restart" {
+	if s == nil || len(s.Files) != 2 || s.Project != "acme" || d.RestartCommand != "./xxctl.sh restart" {
 		t.Fatalf("%+v restart %q", s, d.RestartCommand)
 	}
 	if len(s.Extra) != 1 || s.Env()["APP_VERSION"] != "1.0.0" {

@@ -10,6 +10,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,6 +103,8 @@ func TestDeployStyles(t *testing.T) {
 				return out + errOut
 			}
 			run(0, "status")
+			checkDryRun(t, root, st.script, archives)
+			waitStyle(t, name, st.containers)
 			check := func(ids map[string]string, keep map[string]string) map[string]ctr {
 				t.Helper()
 				now := waitStyle(t, name, st.containers)
@@ -255,5 +258,85 @@ func expectSame(t *testing.T, root string, want map[string]string) {
 		if got[f] != w {
 			t.Errorf("%s differs after the rollback:\n--- got\n%s\n--- want\n%s", f, got[f], w)
 		}
+	}
+}
+
+// checkDryRun holds the plan's dry run of the restart against what the script really
+// does: it runs "SCRIPT restart" with docker-compose and docker behind shims that
+// record each call's folder and words, then pass it to the real program. Every compose
+// call the script makes must be in the dry run, in the same folder with the same words,
+// and nothing else (queries like ps aside).
+func checkDryRun(t *testing.T, root, scriptName, archives string) {
+	t.Helper()
+	out, errOut, code := imgup(t, "plan", "--json", "-C", root, archives)
+	if code != 0 {
+		t.Fatalf("plan --json: exit %d\n%s", code, errOut)
+	}
+	var p struct {
+		DryRun *struct {
+			Calls []struct {
+				Dir     string   `json:"dir"`
+				Args    []string `json:"args"`
+				Compose bool     `json:"compose"`
+			} `json:"calls"`
+		} `json:"restart_dry_run"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.DryRun == nil {
+		t.Fatalf("plan --json has no restart_dry_run (%v):\n%s", err, out)
+	}
+	var dry []string
+	for _, c := range p.DryRun.Calls {
+		if c.Compose {
+			dry = append(dry, c.Dir+": "+strings.Join(c.Args, " "))
+		}
+	}
+	shims := t.TempDir()
+	log := filepath.Join(shims, "calls.log")
+	for _, prog := range []string{"docker-compose", "docker"} {
+		real, err := exec.LookPath(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh := "#!/bin/sh\n{ printf '%s' \"$PWD\"; printf '\\037%s' " + prog + " \"$@\"; echo; } >> " + log + "\nexec " + real + " \"$@\"\n"
+		os.WriteFile(filepath.Join(shims, prog), []byte(sh), 0o755)
+	}
+	cmd := exec.Command("./"+scriptName, "restart")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "PATH="+shims+":"+os.Getenv("PATH"))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s restart: %v\n%s", scriptName, err, b)
+	}
+	realRoot, _ := filepath.EvalSymlinks(root)
+	b, _ := os.ReadFile(log)
+	var real []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\x1f")
+		if len(f) < 2 {
+			continue
+		}
+		dir, _ := filepath.Rel(realRoot, f[0])
+		args := f[1:]
+		if args[0] == "docker" && (len(args) < 2 || args[1] != "compose") {
+			continue // docker itself: queries here, and docker compose's own call is logged as docker
+		}
+		verb := ""
+		for i := 1; i < len(args); i++ {
+			if a := args[i]; a != "compose" && !strings.HasPrefix(a, "-") && (i == 1 || !strings.HasPrefix(args[i-1], "-") || strings.Contains(args[i-1], "=") || args[i-1] == "-d") {
+				verb = a
+				break
+			}
+		}
+		if verb == "version" || verb == "ps" || verb == "config" {
+			continue
+		}
+		c := dir + ": " + strings.Join(args, " ")
+		if !seen[c] {
+			seen[c] = true
+			real = append(real, c)
+		}
+	}
+	if strings.Join(real, "\n") != strings.Join(dry, "\n") {
+		t.Errorf("the dry run of %s restart differs from what it does:\n--- dry run\n%s\n--- real\n%s", scriptName, strings.Join(dry, "\n"), strings.Join(real, "\n"))
 	}
 }
