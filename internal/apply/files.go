@@ -2,6 +2,7 @@ package apply
 
 import (
 	"errors"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,7 +26,7 @@ func newContents(edits []plan.Edit) (map[string][]byte, []string, error) {
 	}
 	out := map[string][]byte{}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readfile.Read(f, 0)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"hash"
 	"io"
 	"math"
@@ -81,11 +82,16 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 	fail := func(format string, args ...any) error {
 		return &Error{Path: path, Err: i18n.Errorf(format, args...)}
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fail("no such file")
-		}
+	f, err := readfile.Open(path)
+	var nr *readfile.NotRegular
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, fail("no such file")
+	case errors.As(err, &nr) && nr.Mode.IsDir():
+		return nil, fail("is a folder, not an archive")
+	case errors.As(err, &nr):
+		return nil, fail("is a FIFO, a device or a socket, not an archive: imgup reads archives only from regular files")
+	case err != nil:
 		return nil, &Error{Path: path, Err: err}
 	}
 	defer f.Close()

@@ -3,6 +3,7 @@ package archive
 import (
 	"bufio"
 	"errors"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,7 +56,7 @@ func Sources(args []string) (files, skipped []string, err error) {
 }
 
 func isArchive(p string) bool {
-	f, err := os.Open(p)
+	f, err := readfile.Open(p)
 	if err != nil {
 		return false
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,7 +68,7 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 // LoadKey reads a minisign secret key (imgup's or minisign -G's), decrypting it with
 // password when it is encrypted.
 func LoadKey(path, password string) (minisign.PrivateKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readfile.Read(path, 1<<20)
 	if err != nil {
 		return minisign.PrivateKey{}, err
 	}
@@ -130,7 +131,7 @@ func LoadTrust(root string, files []string) (*Trust, error) {
 		sort.Strings(files)
 	}
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := readfile.Read(f, 1<<20)
 		if err != nil {
 			return nil, err
 		}

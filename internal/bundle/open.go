@@ -7,8 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -30,7 +30,7 @@ type Bundle struct {
 // IsBundle tells whether the file at path starts like a bundle: a plain tar whose first
 // entry is bundle.json.
 func IsBundle(path string) bool {
-	f, err := os.Open(path)
+	f, err := readfile.Open(path)
 	if err != nil {
 		return false
 	}
@@ -63,7 +63,7 @@ func (e *Error) Unwrap() error              { return e.Err }
 // ReadOptions checks them while they stream.
 func Open(path string, o OpenOptions) (*Bundle, error) {
 	fail := func(err error) (*Bundle, error) { return nil, &Error{Path: path, Err: err} }
-	f, err := os.Open(path)
+	f, err := readfile.Open(path)
 	if err != nil {
 		return fail(err)
 	}

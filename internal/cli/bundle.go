@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -45,7 +46,7 @@ docs/bundle.md describes the format.`,
 
 func keyPassword(file string) (string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := readfile.Read(file, 0)
 		if err != nil {
 			return "", err
 		}
@@ -205,7 +206,7 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 		if file == "" {
 			continue
 		}
-		b, err := os.ReadFile(file)
+		b, err := readfile.Read(file, 0)
 		if err != nil {
 			return err
 		}

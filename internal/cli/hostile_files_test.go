@@ -139,3 +139,39 @@ func TestHostileDeploymentFiles(t *testing.T) {
 		})
 	}
 }
+
+// An archive, a trust key or a bundle path that is a FIFO or a device is refused in
+// one line at once; SIGTERM is never needed.
+func TestHostileArchivePaths(t *testing.T) {
+	exe, _ := os.Executable()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "imgup-bin")
+	os.Symlink(exe, bin)
+	fifo := filepath.Join(dir, "update.tar.gz")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "zero.bundle")
+	os.Symlink("/dev/zero", zero)
+	keyFifo := filepath.Join(dir, "vendor.pub")
+	syscall.Mkfifo(keyFifo, 0o644)
+	for _, args := range [][]string{
+		{"inspect", fifo}, {"inspect", zero}, {"bundle", "verify", zero}, {"bundle", "verify", "--trust", keyFifo, zero},
+	} {
+		t.Run(strings.Join(args[:len(args)-1], "-")+"-"+filepath.Base(args[len(args)-1]), func(t *testing.T) {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = append(os.Environ(), "DOCKER_HOST=unix:///nonexistent.sock")
+			var errb bytes.Buffer
+			cmd.Stderr = &errb
+			start := time.Now()
+			cmd.Start()
+			kill := time.AfterFunc(5*time.Second, func() { cmd.Process.Kill() })
+			cmd.Wait()
+			kill.Stop()
+			lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+			if took := time.Since(start); took > 2*time.Second || cmd.ProcessState.ExitCode() == 0 || len(lines) != 1 {
+				t.Errorf("%v: exit %d in %v:\n%s", args, cmd.ProcessState.ExitCode(), took, errb.String())
+			}
+		})
+	}
+}

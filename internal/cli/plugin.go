@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,7 +91,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 		var cfg struct {
 			CurrentContext string `json:"currentContext"`
 		}
-		if b, err := os.ReadFile(filepath.Join(configDir, "config.json")); err == nil {
+		if b, err := readfile.Read(filepath.Join(configDir, "config.json"), 1<<20); err == nil {
 			json.Unmarshal(b, &cfg)
 		}
 		ctxName = cfg.CurrentContext
@@ -100,7 +101,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 	}
 	sum := sha256.Sum256([]byte(ctxName))
 	meta := filepath.Join(configDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
-	b, err := os.ReadFile(meta)
+	b, err := readfile.Read(meta, 1<<20)
 	if err != nil {
 		return nil, "", i18n.Errorf("docker context %q: %v (see docker context ls)", ctxName, err)
 	}

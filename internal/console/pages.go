@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -327,7 +328,7 @@ func diffOf(p *plan.Plan) []diffLine {
 	for _, e := range p.Edits {
 		data, ok := cache[e.File]
 		if !ok {
-			data, _ = os.ReadFile(e.File)
+			data, _ = readfile.Read(e.File, 0)
 			cache[e.File] = data
 		}
 		old, nw := e.Edit.Shown()

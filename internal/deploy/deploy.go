@@ -124,7 +124,7 @@ func (s *Stack) FreshEnv() (map[string]string, error) {
 	env := map[string]string{}
 	files := s.ConfigFiles()
 	for i := len(files) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(files[i].Path)
+		b, err := readfile.Read(files[i].Path, maxFile)
 		if err != nil {
 			return nil, err
 		}

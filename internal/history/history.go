@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -196,7 +197,7 @@ func Begin(root string, r *Record) (*Journal, error) {
 		}
 	}
 	for _, f := range r.Files {
-		b, err := os.ReadFile(filepath.Join(root, f))
+		b, err := readfile.Read(filepath.Join(root, f), 0)
 		if err != nil {
 			return nil, i18n.Errorf("backing up %s: %w", f, err)
 		}

@@ -98,3 +98,22 @@ func IsRefused(err error) bool {
 	var tl *TooLarge
 	return errors.As(err, &nr) || errors.As(err, &tl)
 }
+
+// Open opens the regular file at path (symlinks followed) for reading, without
+// blocking on a FIFO or a device: an archive, which is streamed and so not bounded.
+func Open(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &NotRegular{Path: path, Mode: st.Mode()}
+	}
+	return f, nil
+}

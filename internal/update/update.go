@@ -7,6 +7,7 @@ package update
 
 import (
 	"context"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,7 +228,7 @@ func (s *Snapshot) PlanRollback(ctx context.Context, o RollbackOptions) (*Rollba
 	}
 	in := plan.RollbackInput{Deployment: d, Record: target, Current: map[string][]byte{}, Backup: map[string][]byte{}, HasImage: map[string]bool{}, Force: o.Force, Containers: s.Containers}
 	for _, f := range target.Files {
-		if in.Current[f], err = os.ReadFile(filepath.Join(d.Root, f)); err != nil {
+		if in.Current[f], err = readfile.Read(filepath.Join(d.Root, f), 0); err != nil {
 			return nil, err
 		}
 		if in.Backup[f], err = j.Backup(f); err != nil {
