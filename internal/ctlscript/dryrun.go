@@ -74,6 +74,9 @@ type Command struct {
 	Args []string `json:"args"`
 }
 
+// Knows reports whether the dry run knows the call's field: "project", "dir" or "files".
+func (c Call) Knows(field string) bool { return !slices.Contains(c.UnknownFields, field) }
+
 // Call is a compose or docker command.
 type Call struct {
 	Command
@@ -96,8 +99,10 @@ type Call struct {
 	// Services are the services named; nil means all of the project's.
 	Services []string `json:"services,omitempty"`
 	// Unknown names the command whose output the project, folder or files are built
-	// from, when the dry run did not run it: they are then not known.
-	Unknown string `json:"unknown,omitempty"`
+	// from, when the dry run did not run it; UnknownFields says which of "project",
+	// "dir" and "files" are then not known.
+	Unknown       string   `json:"unknown,omitempty"`
+	UnknownFields []string `json:"unknown_fields,omitempty"`
 }
 
 // Note is something the dry run could not follow.
@@ -217,13 +222,18 @@ func (r *result) taint(m *result) {
 		if twin == nil {
 			continue
 		}
-		fields := append([]string{twin.Project, twin.ProjectDir, twin.Dir}, twin.Files...)
-		for _, f := range fields {
-			if sm := markerRe.FindStringSubmatch(f); sm != nil {
-				if k, err := strconv.Atoi(sm[1]); err == nil && k < len(m.markers) {
-					c.Unknown = m.markers[k]
+		for _, f := range []struct {
+			name   string
+			values []string
+		}{{"project", []string{twin.Project}}, {"dir", []string{twin.ProjectDir, twin.Dir}}, {"files", twin.Files}} {
+			for _, v := range f.values {
+				if sm := markerRe.FindStringSubmatch(v); sm != nil {
+					if k, err := strconv.Atoi(sm[1]); err == nil && k < len(m.markers) && c.Unknown == "" {
+						c.Unknown = m.markers[k]
+					}
+					c.UnknownFields = append(c.UnknownFields, f.name)
+					break
 				}
-				break
 			}
 		}
 	}

@@ -270,8 +270,16 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	}
 	// The root is the folder the operator named: a folder below it is this
 	// deployment's only when imgup.yaml, the control script or the Encoo layout
-	// (vicode/) reaches it. Another compose project or control script below it is
-	// another deployment.
+	// (vicode/) reaches it; containers below it made by a project the script's dry
+	// run names are the script's too (it may pick its folder at run time). Another
+	// compose project or control script below it is another deployment.
+	realRoot := realPath(abs)
+	scriptProjects := script.projects()
+	for _, g := range groups {
+		if rel, err := filepath.Rel(realRoot, g.Real); err == nil && g.Real != "" && !strings.HasPrefix(rel, "..") && slices.Contains(scriptProjects, g.Project) {
+			addCand(cand{dir: filepath.Join(abs, rel)})
+		}
+	}
 	if len(set.Stacks) == 0 && d.DeployScript == "" && !d.hasSettings && len(d.scanFiles(abs, script)) == 0 {
 		return nil, &NotDeployment{Dir: abs, Found: d.foundBelow(groups)}
 	}

@@ -99,7 +99,7 @@ func (s *script) dirs() []string {
 		}
 	}
 	for _, c := range s.calls() {
-		if c.Unknown != "" {
+		if !c.Knows("dir") || !c.Knows("files") {
 			continue
 		}
 		add(c.ProjectDir)
@@ -120,7 +120,7 @@ func (s *script) dirs() []string {
 func (s *script) files(dir string) []string {
 	var out []string
 	for _, c := range s.calls() {
-		if c.Unknown != "" {
+		if !c.Knows("dir") || !c.Knows("files") {
 			continue
 		}
 		for _, f := range c.Files {
@@ -147,8 +147,8 @@ func (s *script) project(dir string) (name, from string, ok bool) {
 				continue
 			}
 			ok = true
-			if c.Unknown != "" {
-				return "", fmt.Sprintf("%s line %d builds the project name, folder or files from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command), true
+			if !c.Knows("project") || !c.Knows("dir") {
+				return "", fmt.Sprintf("%s line %d builds the project name or folder from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command), true
 			}
 			if c.Project == "" {
 				continue
@@ -174,6 +174,21 @@ func (s *script) project(dir string) (name, from string, ok bool) {
 		return "", fmt.Sprintf("%s gives compose several project names here: %s", base, strings.Join(names, ", ")), true
 	}
 	return "", "", ok
+}
+
+// projects are the project names the script's compose calls give, normalised: the
+// running containers of these projects are the script's, wherever below the root they
+// were made.
+func (s *script) projects() []string {
+	var out []string
+	for _, c := range s.calls() {
+		if c.Project != "" && c.Knows("project") && len(c.Project) <= maxProjectName {
+			if n := normalizeProject(c.Project); !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }
 
 // maxProjectName bounds a project name imgup passes on: compose's own are short.

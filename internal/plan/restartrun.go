@@ -22,7 +22,7 @@ func (p *Plan) setDryRun(d *deploy.Deployment) {
 	}
 	p.DryRun = d.Restart
 	for _, c := range d.Restart.Calls {
-		if !c.Compose || !slices.Contains(startVerbs, c.Verb) || c.Project == "" || c.Unknown != "" {
+		if !c.Compose || !slices.Contains(startVerbs, c.Verb) || c.Project == "" || !c.Knows("project") || !c.Knows("dir") {
 			continue
 		}
 		st := stackIn(d, c.ProjectDir)
