@@ -200,6 +200,11 @@ rollback 会在改动任何东西之前说明。
 监听其他地址需要 --tls-cert 和 --tls-key，或者 --insecure-http（这时令牌和会话以明文
 经过网络）。
 
+上传一开始就按声明的大小预留空间（算上所有正在进行的上传），并且永远不占用磁盘最后的
+5%（最多 1 GiB；--keep-free）：这块盘上还有部署和它的数据库。一个分块 60 秒没有数据就
+结束，上传从已收到的地方继续。分块只写进部署自己的 .imgup/uploads（绝不经过符号链接）；
+image/ 可以是指向另一块盘的符号链接。
+
 同一个部署同一时间只运行一个 apply 或 rollback：在命令行里开始的更新在控制台里显示为
 进行中，两边都会等对方持有的锁。按 Ctrl-C 停止控制台；它正在执行的更新会被还原，和
 apply 一样。`,
@@ -260,6 +265,7 @@ var zhFlag = map[string]string{
 	"allow plain HTTP beyond loopback (prints a warning)":                                                  "允许在本机回环之外使用明文 HTTP（会打印警告）",
 	"the address to listen on (HOST:PORT); beyond loopback it needs TLS or --insecure-http":                "监听地址（HOST:PORT）；本机回环以外需要 TLS 或 --insecure-http",
 	"the largest file an upload may be, in bytes":                                                          "上传文件的最大字节数",
+	"free space uploads never take, in bytes (default: 5% of the filesystem, at most 1 GiB)":               "上传永远不占用的空闲空间，字节数（默认：文件系统的 5%，最多 1 GiB）",
 	"serve HTTPS with this certificate (PEM)":                                                              "用这个证书提供 HTTPS（PEM）",
 	"the certificate's private key (PEM)":                                                                  "证书的私钥（PEM）",
 	"print the report as JSON (schema imgup.status/v1)":                                                    "以 JSON 输出报告（格式 imgup.status/v1）",

@@ -18,7 +18,7 @@ func newServeCmd(env *Env) *cobra.Command {
 	var at where
 	var listen, cert, key string
 	var insecure bool
-	var maxUpload int64
+	var maxUpload, keepFree int64
 	c := &cobra.Command{
 		Use:   "serve [-C ROOT] [--listen ADDR]",
 		Short: "Open the web console: upload archives, see the plan, apply, watch it live, roll back",
@@ -42,6 +42,12 @@ tunnel:
 
 Listening on another address needs --tls-cert and --tls-key, or --insecure-http (the
 token and your session then cross the network in clear).
+
+Uploads reserve their declared size when they start, counting every upload under way,
+and never take the last 5 % of the disk (at most 1 GiB; --keep-free): the disk holds the
+deployment and its database too. A chunk that stops moving for 60 s ends, and the
+upload resumes from what arrived. Parts are written only into the deployment's own
+.imgup/uploads (never through a symlink); image/ may be a symlink to another disk.
 
 One apply or rollback runs at a time per deployment: an update started in a shell
 shows in the console as running, and each waits for the lock the other holds.
@@ -70,7 +76,7 @@ Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 				return err
 			}
 			log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			srv, err := console.New(ctx, console.Options{Service: env.service(), Target: t, Root: root, MaxUpload: maxUpload, Secure: tls, Log: log})
+			srv, err := console.New(ctx, console.Options{Service: env.service(), Target: t, Root: root, MaxUpload: maxUpload, KeepFree: keepFree, Secure: tls, Log: log})
 			if err != nil {
 				return err
 			}
@@ -92,7 +98,9 @@ Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 			}
 			fmt.Fprintf(env.Stdout, "imgup console for %s\n\n    %s://%s/login?token=%s\n\nOpen that URL (from a laptop: ssh -L %s:127.0.0.1:%s SERVER first). Ctrl-C stops the console.\n",
 				root, scheme, shown, srv.Token(), portOf(shown), portOf(shown))
-			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			// ReadTimeout bounds every request's body (a slow POST /login holds nothing);
+			// an upload chunk pushes its own deadline forward while its bytes move.
+			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
 				BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 			errc := make(chan error, 1)
 			go func() {
@@ -123,6 +131,7 @@ Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 	c.Flags().StringVar(&key, "tls-key", "", "the certificate's private key (PEM)")
 	c.Flags().BoolVar(&insecure, "insecure-http", false, "allow plain HTTP beyond loopback (prints a warning)")
 	c.Flags().Int64Var(&maxUpload, "max-upload", 64<<30, "the largest file an upload may be, in bytes")
+	c.Flags().Int64Var(&keepFree, "keep-free", 0, "free space uploads never take, in bytes (default: 5% of the filesystem, at most 1 GiB)")
 	return c
 }
 

@@ -86,6 +86,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			delete(s.sessions, k)
 		}
 	}
+	// Sessions are bounded: past maxSessions, the oldest is logged out.
+	for len(s.sessions) >= maxSessions {
+		oldest := ""
+		for k, v := range s.sessions {
+			if oldest == "" || v.created.Before(s.sessions[oldest].created) {
+				oldest = k
+			}
+		}
+		delete(s.sessions, oldest)
+	}
 	s.sessions[id] = &session{csrf: randomHex(32), created: now}
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: s.o.Secure, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
@@ -95,6 +105,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
+
+// maxSessions bounds the sessions a console keeps.
+const maxSessions = 64
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(cookieName); err == nil {

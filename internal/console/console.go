@@ -39,6 +39,11 @@ type Options struct {
 	// MaxUpload is the largest file accepted (bytes); MaxChunk the largest request body
 	// of one upload chunk.
 	MaxUpload, MaxChunk int64
+	// KeepFree is the free space an upload never takes (bytes); 0: 5 % of the
+	// filesystem, at most 1 GiB.
+	KeepFree int64
+	// ChunkIdle ends a chunk whose body does not move for this long (60 s).
+	ChunkIdle time.Duration
 	// Secure marks the session cookie Secure (the console is served over TLS).
 	Secure bool
 	// Log receives one line per request that changes something, and errors.
@@ -55,8 +60,11 @@ type Server struct {
 	static   http.Handler
 	mu       sync.Mutex
 	sessions map[string]*session
-	uploads  sync.Mutex
-	jobs     *jobs
+	// uploads guards active: the uploads under way, by name, with the bytes each
+	// still declares; it is held only for that bookkeeping, never while a body is read.
+	uploads sync.Mutex
+	active  map[string]*upload
+	jobs    *jobs
 	// base is the context jobs run under: a closed browser does not stop an update;
 	// stopping the server does (the update then undoes what it changed).
 	base context.Context
@@ -85,7 +93,10 @@ func New(base context.Context, o Options) (*Server, error) {
 	if o.Command == "" {
 		o.Command = "imgup serve"
 	}
-	s := &Server{o: o, token: randomHex(24), sessions: map[string]*session{}, jobs: newJobs(), base: base}
+	if o.ChunkIdle == 0 {
+		o.ChunkIdle = 60 * time.Second
+	}
+	s := &Server{o: o, token: randomHex(24), sessions: map[string]*session{}, jobs: newJobs(), base: base, active: map[string]*upload{}}
 	if err := os.MkdirAll(history.Dir(o.Root), 0o755); err != nil {
 		return nil, i18n.Errorf("cannot create %s: %w", history.Dir(o.Root), err)
 	}

@@ -61,14 +61,19 @@ func (j *job) emit(e apply.Event) {
 	j.changed = make(chan struct{})
 }
 
+// clamp bounds an event index to the events there are.
+func (j *job) clamp(i int) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return min(max(i, 0), len(j.events))
+}
+
 // since returns the events from index i, whether the job is done, and a channel closed
 // at the next change.
 func (j *job) since(i int) ([]apply.Event, bool, <-chan struct{}) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if i > len(j.events) {
-		i = len(j.events)
-	}
+	i = min(max(i, 0), len(j.events)) // Last-Event-ID is the browser's word: clamp it both ways
 	return append([]apply.Event(nil), j.events[i:]...), j.done, j.changed
 }
 
@@ -84,10 +89,13 @@ func (j *job) finish(record string, rows []history.Row, err error) {
 		text = err.Error()
 	}
 	j.emit(apply.Event{Kind: evTable})
+	// The last event and done together: a reader that sees done has every event.
 	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.events = append(j.events, apply.Event{Kind: evJobDone, OK: err == nil, Text: text, Time: time.Now()})
 	j.done = true
-	j.mu.Unlock()
-	j.emit(apply.Event{Kind: evJobDone, OK: err == nil, Text: text})
+	close(j.changed)
+	j.changed = make(chan struct{})
 }
 
 // state is a copy of the job's result fields.

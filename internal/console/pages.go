@@ -543,6 +543,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	next := 0
 	fmt.Sscan(r.Header.Get("Last-Event-ID"), &next)
+	next = j.clamp(next) // the browser's word: never before the first event or past the last
 	tr := i18n.New(langOf(w, r))
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -561,8 +562,8 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "id: %d\ndata: %s\n\n", next, b)
 		}
 		fl.Flush()
-		if done && len(evs) == 0 {
-			return
+		if done {
+			return // since gave every event there will be
 		}
 		select {
 		case <-changed:

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -122,16 +123,8 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		uploadError(w, r, http.StatusRequestEntityTooLarge, name, off, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
 		return
 	}
-	body := http.MaxBytesReader(w, r.Body, s.o.MaxChunk)
-	// One chunk at a time: two tabs uploading the same name must not interleave.
-	s.uploads.Lock()
-	defer s.uploads.Unlock()
-	if err := os.MkdirAll(s.uploadDir(), 0o700); err != nil {
-		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.uploadDir(), err)
-		return
-	}
-	if err := os.MkdirAll(s.imageDir(), 0o755); err != nil {
-		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot create %s: %v", s.imageDir(), err)
+	if err := s.uploadDirs(); err != nil {
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "%v", err)
 		return
 	}
 	final := filepath.Join(s.imageDir(), name)
@@ -140,15 +133,27 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	part := filepath.Join(s.uploadDir(), name+".part")
+	// Claim the upload and reserve its space; the lock is held for this bookkeeping
+	// only, never while the body is read.
+	s.uploads.Lock()
+	u := s.active[name]
+	if u != nil && u.busy {
+		have := u.have
+		s.uploads.Unlock()
+		uploadError(w, r, http.StatusConflict, name, have, "another chunk of %s is being written; send again from byte %d when it ends", name, have)
+		return
+	}
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
+		s.uploads.Unlock()
 		uploadError(w, r, http.StatusInternalServerError, name, 0, "cannot open %s: %v", part, err)
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil {
-		uploadError(w, r, http.StatusInternalServerError, name, 0, "%v", err)
+	if err != nil || !fi.Mode().IsRegular() {
+		s.uploads.Unlock()
+		uploadError(w, r, http.StatusInternalServerError, name, 0, "%s is not a regular file", part)
 		return
 	}
 	have := fi.Size()
@@ -157,20 +162,42 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		have = 0
 	}
 	if off != have {
+		s.uploads.Unlock()
 		uploadError(w, r, http.StatusConflict, name, have, "the server has %d bytes of %s; send from there", have, name)
 		return
 	}
-	if off == 0 {
-		if free := freeBytes(s.imageDir()); free >= 0 && free < size+(64<<20) {
-			uploadError(w, r, http.StatusInsufficientStorage, name, 0, "%s needs %s, and %s has %s free: make room first", name, plan.Human(size), s.imageDir(), plan.Human(free))
-			return
-		}
+	if err := s.reserve(name, size-have); err != nil {
+		s.uploads.Unlock()
+		uploadError(w, r, http.StatusInsufficientStorage, name, have, "%v", err)
+		return
 	}
+	if u == nil {
+		u = &upload{}
+		s.active[name] = u
+	}
+	u.size, u.have, u.busy, u.seen = size, have, true, time.Now()
+	s.uploads.Unlock()
+	written := int64(0)
+	done := false
+	defer func() {
+		s.uploads.Lock()
+		u.busy, u.have, u.seen = false, off+written, time.Now()
+		if done {
+			delete(s.active, name)
+		}
+		s.uploads.Unlock()
+	}()
+
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		uploadError(w, r, http.StatusInternalServerError, name, have, "%v", err)
 		return
 	}
+	// A chunk whose body does not move for ChunkIdle ends: a laptop asleep behind
+	// a tunnel holds nothing.
+	body := &idleBody{r: http.MaxBytesReader(w, r.Body, s.o.MaxChunk), rc: http.NewResponseController(w), idle: s.o.ChunkIdle}
+	body.extend()
 	n, err := io.Copy(f, io.LimitReader(body, size-off))
+	written = n
 	if err != nil {
 		// What arrived stays: the client resumes from the part's length.
 		var mbe *http.MaxBytesError
@@ -195,13 +222,123 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		uploadError(w, r, http.StatusInternalServerError, name, off+n, "%v", err)
 		return
 	}
-	if err := os.Rename(part, final); err != nil {
+	if err := moveInto(part, final, f); err != nil {
 		uploadError(w, r, http.StatusInternalServerError, name, off+n, "cannot move the upload to %s: %v", final, err)
 		return
 	}
+	done = true
 	st.Done, st.SHA256, st.Path = true, sum, filepath.Join("image", name)
 	s.o.Log.Info("console: upload finished", "file", final, "size", size, "sha256", sum)
 	writeJSON(w, http.StatusOK, st)
+}
+
+// upload is an upload under way: its declared size, the bytes on disk, and whether a
+// chunk is being written now.
+type upload struct {
+	size, have int64
+	busy       bool
+	seen       time.Time
+}
+
+// staleUpload is how long an upload no chunk came for keeps its reservation.
+const staleUpload = time.Hour
+
+// reserve checks that need more bytes fit beside every other upload under way and
+// above the free-space floor, on the filesystems of image/ and of the parts. The
+// caller holds s.uploads.
+func (s *Server) reserve(name string, need int64) error {
+	var others int64
+	for n, u := range s.active {
+		if n != name && time.Since(u.seen) < staleUpload {
+			others += u.size - u.have
+		}
+	}
+	for _, dir := range []string{s.imageDir(), s.uploadDir()} {
+		free, total := diskSpace(dir)
+		if free < 0 {
+			continue
+		}
+		floor := s.o.KeepFree
+		if floor <= 0 {
+			floor = min(total/20, 1<<30)
+		}
+		if free-others-need < floor {
+			return i18n.Errorf("%s needs %s more, uploads under way hold %s, and %s has %s free, of which %s is kept free (imgup serve --keep-free): make room first",
+				name, plan.Human(need), plan.Human(others), dir, plan.Human(free), plan.Human(floor))
+		}
+	}
+	return nil
+}
+
+// uploadDirs makes .imgup/uploads and image/. The parts are written only where the
+// deployment's .imgup/ really is: .imgup or uploads as a symlink is refused. image/
+// may be a symlink (an operator's own choice of disk, image -> /data/images): the
+// finished upload goes where it points.
+func (s *Server) uploadDirs() error {
+	for _, d := range []string{history.Dir(s.o.Root), s.uploadDir()} {
+		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return i18n.Errorf("cannot create %s: %v", d, err)
+		}
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			return i18n.Errorf("%s is a symlink or not a folder: the console writes uploads only into the deployment's own .imgup/uploads", d)
+		}
+	}
+	if err := os.MkdirAll(s.imageDir(), 0o755); err != nil {
+		return i18n.Errorf("cannot create %s: %v", s.imageDir(), err)
+	}
+	return nil
+}
+
+// moveInto renames the finished part into image/, or copies it there when image/ is on
+// another filesystem (a symlink to another disk).
+func moveInto(part, final string, f *os.File) error {
+	err := os.Rename(part, final)
+	if !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	tmp := final + ".imgup-tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		out.Close()
+		os.Remove(tmp)
+		return err
+	}
+	_, err = io.Copy(out, f)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, final)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Remove(part)
+}
+
+// idleBody reads a request body and pushes the read deadline forward whenever bytes
+// arrive: a body that does not move for idle ends with an error.
+type idleBody struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) extend() { b.rc.SetReadDeadline(time.Now().Add(b.idle)) }
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.extend()
+	}
+	return n, err
 }
 
 // uploadCancel throws away an unfinished upload.
@@ -213,7 +350,14 @@ func (s *Server) uploadCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	s.uploads.Lock()
 	defer s.uploads.Unlock()
-	os.Remove(filepath.Join(s.uploadDir(), name+".part"))
+	if u := s.active[name]; u != nil && u.busy {
+		uploadError(w, r, http.StatusConflict, name, u.have, "a chunk of %s is being written; cancel again when it ends", name)
+		return
+	}
+	delete(s.active, name)
+	if fi, err := os.Lstat(s.uploadDir()); err == nil && fi.IsDir() {
+		os.Remove(filepath.Join(s.uploadDir(), name+".part"))
+	}
 	writeJSON(w, http.StatusOK, uploadStatus{Name: name})
 }
 
@@ -228,10 +372,11 @@ func fileSHA256(f *os.File) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func freeBytes(dir string) int64 {
+// diskSpace is the free and total bytes of dir's filesystem; -1 when unknown.
+func diskSpace(dir string) (free, total int64) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(dir, &st); err != nil {
-		return -1
+		return -1, -1
 	}
-	return int64(st.Bavail) * int64(st.Bsize)
+	return int64(st.Bavail) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize)
 }
