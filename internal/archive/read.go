@@ -49,6 +49,9 @@ type Options struct {
 	// Omit, when set, says that an entry need not reach the sink: a bundle knows each
 	// layer blob's chain from bundle.json.
 	Omit func(name string) bool
+	// Exact refuses anything after the tar's end but its padding (zeros, at most a
+	// record): a signed bundle is exactly the bytes that were signed.
+	Exact bool
 	// Check is called when a part has been read and described, before Keep: an error
 	// aborts the read (a bundle compares the part with its bundle.json).
 	Check func(ctx context.Context, p *Part) error
@@ -159,7 +162,11 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 			a.SHA256 = hex.EncodeToString(sum.Sum(nil))
 		}
 	}()
-	if err := rd.top(ctx, src); err != nil {
+	err = rd.top(ctx, src)
+	if err == nil && opt.Exact {
+		err = exactEnd(src)
+	}
+	if err != nil {
 		a.Abort()
 		var se *sinkError
 		if errors.As(err, &se) {
@@ -176,6 +183,21 @@ func Read(ctx context.Context, path string, opt Options) (*Archive, error) {
 		return nil, &Error{Path: path, Err: explain(c, err)}
 	}
 	return a, nil
+}
+
+// recordSize is the largest padding a tar writer adds after the two zero blocks.
+const recordSize = 10240
+
+// exactEnd checks that what follows the tar's end is padding: zeros, at most a record.
+func exactEnd(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, recordSize+1))
+	if err != nil {
+		return err
+	}
+	if len(b) > recordSize || bytes.ContainsFunc(b, func(c rune) bool { return c != 0 }) {
+		return fault("holds bytes after the end of its tar: a bundle is exactly what was signed, so anything appended to it is refused; ask the vendor for the bundle again")
+	}
+	return nil
 }
 
 // explain turns a low-level read error into an operator's words.

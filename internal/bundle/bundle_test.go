@@ -313,3 +313,35 @@ func TestHostileBundles(t *testing.T) {
 		}
 	}
 }
+
+// A bundle is exactly what was signed: bytes appended after the tar's end are refused
+// by verify and by every read; zero padding to a tar record is a tar's own.
+func TestAppendedBytesRefused(t *testing.T) {
+	f := newFixture(t)
+	p := f.create(t, "web", []archivetest.Image{archivetest.Random(t, 1, "encoo/console-web-v4-pvt:4.1.76383")}, CreateOptions{})
+	data, _ := os.ReadFile(p)
+	for name, tail := range map[string][]byte{
+		"garbage":             []byte("garbage\n"),
+		"a second tar":        data,
+		"zeros past a record": make([]byte, 10241),
+	} {
+		q := filepath.Join(t.TempDir(), "x.bundle")
+		os.WriteFile(q, append(append([]byte{}, data...), tail...), 0o644)
+		b, err := Open(q, OpenOptions{Trust: f.trust})
+		if err != nil {
+			t.Fatalf("%s: open: %v", name, err)
+		}
+		if _, err := b.Read(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "after the end of its tar") {
+			t.Errorf("%s appended: %v", name, err)
+		}
+	}
+	q := filepath.Join(t.TempDir(), "padded.bundle")
+	os.WriteFile(q, append(append([]byte{}, data...), make([]byte, 9216)...), 0o644)
+	b, err := Open(q, OpenOptions{Trust: f.trust})
+	if err == nil {
+		_, err = b.Read(context.Background(), nil)
+	}
+	if err != nil {
+		t.Errorf("zero padding to a record: %v", err)
+	}
+}

@@ -157,6 +157,7 @@ func (b *Bundle) ReadOptions(keep func(context.Context, *archive.Part) error, ha
 	}
 	return archive.Options{
 		VerifyBlobs: true,
+		Exact:       true,
 		Have:        have,
 		Omit:        func(name string) bool { return present[name] },
 		MayLack:     func(d string) bool { return base[d] },
