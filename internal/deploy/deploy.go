@@ -521,6 +521,10 @@ func (d *Deployment) readFile(p string) ([]byte, error) {
 // maxCrossCheckKeys is the largest mapping compose-go is given to cross-check.
 const maxCrossCheckKeys = 2000
 
+// maxValue bounds a variable's value imgup interpolates into an image: a reference is
+// at most a few hundred bytes.
+const maxValue = 64 << 10
+
 // maxFile bounds a compose, config or control file imgup reads.
 const maxFile = 16 << 20
 
@@ -659,7 +663,7 @@ func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
 		s.ProjectFrom, s.ProjectWhy = FromUnknown, why
 		return
 	}
-	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" {
+	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" && len(v) <= maxProjectName {
 		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(v), FromDotEnv, "from COMPOSE_PROJECT_NAME"
 		return
 	}
@@ -724,8 +728,8 @@ func (s *Stack) readServices() {
 	env := s.Env()
 	lookup := func(k string) (string, bool) {
 		v, ok := env[k]
-		if strings.ContainsAny(v, "$`") {
-			return "", false // built by the shell when it runs: imgup cannot know it
+		if strings.ContainsAny(v, "$`") || len(v) > maxValue {
+			return "", false // built by the shell when it runs, or no image's: imgup cannot know it
 		}
 		return v, ok
 	}
@@ -765,7 +769,7 @@ func (d *Deployment) crossCheck(ctx context.Context, s *Stack) {
 	}
 	p, err := loader.LoadWithContext(ctx, types.ConfigDetails{WorkingDir: s.Dir, ConfigFiles: files, Environment: s.Env()},
 		func(o *loader.Options) {
-			if s.Project != "" {
+			if s.Project != "" && len(s.Project) <= maxProjectName {
 				o.SetProjectName(s.Project, true)
 			} else {
 				o.SetProjectName(normalizeProject(filepath.Base(s.Dir)), false)

@@ -92,6 +92,11 @@ func TestPublicDeployments(t *testing.T) {
 				want[f] = strings.Replace(want[f], e[0], strings.ReplaceAll(e[1], "@RUN@", tag), 1)
 			}
 			expectSame(t, root, want)
+			// Applying it again is a no-op: already up to date, no record, no change.
+			if out, errOut, code = imgup(t, "apply", "--yes", "--restart", "none", "-C", root, archive); code != 0 || !strings.Contains(out+errOut, "Already up to date") {
+				t.Errorf("apply again: exit %d, want 0 and already up to date\n%s\n%s", code, out, errOut)
+			}
+			expectSame(t, root, want)
 			if fi, err := os.Lstat(filepath.Join(root, ".env")); err == nil && p.dir == "superset" && fi.Mode()&os.ModeSymlink == 0 {
 				t.Error("superset's .env is no longer a symlink")
 			}

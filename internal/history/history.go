@@ -159,6 +159,20 @@ type Service struct {
 	Downtime string `json:"downtime,omitempty"`
 }
 
+// Changed reports whether the update changed something a rollback can undo: a file,
+// or the image a service runs.
+func (r *Record) Changed() bool {
+	if len(r.Edits) > 0 {
+		return true
+	}
+	for _, u := range r.Updates {
+		if u.FromID != u.ToID || u.From != u.To {
+			return true
+		}
+	}
+	return false
+}
+
 // Dir is <root>/.imgup.
 func Dir(root string) string { return filepath.Join(root, ".imgup") }
 

@@ -419,6 +419,21 @@ func (p *Plan) addBundles(in Input, images []newImage) error {
 
 // envUpdates adds the services whose environment a bundle changes: they restart and
 // are verified like updated ones, running the image they run now unless updated too.
+// envHas reports whether a container's environment already is what ch wants.
+func envHas(env []string, ch *envChange) bool {
+	for _, kv := range ch.set {
+		if !slices.Contains(env, kv) {
+			return false
+		}
+	}
+	for _, k := range ch.unset {
+		if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, k+"=") }) {
+			return false
+		}
+	}
+	return true
+}
+
 func (p *Plan) envUpdates(d *deploy.Deployment, cs []engine.Container, envs map[*deploy.Service]*envChange, updated []*deploy.Service) []*deploy.Service {
 	for _, st := range d.Stacks {
 		for _, svc := range st.Services {
@@ -432,6 +447,9 @@ func (p *Plan) envUpdates(d *deploy.Deployment, cs []engine.Container, envs map[
 				if c == nil {
 					p.Notes = append(p.Notes, fmt.Sprintf("%s/%s is not running: its new environment takes effect when it starts", st.Name, svc.Name))
 					continue
+				}
+				if c.Env != nil && envHas(c.Env, ch) {
+					continue // it runs with that environment already: nothing to restart
 				}
 				p.Updates = append(p.Updates, Update{Stack: st.Name, Project: st.Project, Service: svc.Name, From: c.Image, To: c.Image, ID: c.ImageID})
 				updated = append(updated, svc)

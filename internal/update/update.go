@@ -285,9 +285,13 @@ func pickRollback(recs []*history.Record, id string) (*history.Record, error) {
 			if r.Kind != "apply" {
 				return nil, i18n.Errorf("%s is a rollback; to redo the update, run imgup apply again", r.ID)
 			}
+			if !r.Changed() {
+				return nil, i18n.Errorf("update %s changed no file and no service's image: there is nothing to undo", r.ID)
+			}
 			return r, nil
 		}
-		if r.Kind == "apply" && r.RolledBackBy == "" && r.State != history.RolledBack {
+		// An update that changed nothing is never the one undone.
+		if r.Kind == "apply" && r.RolledBackBy == "" && r.State != history.RolledBack && r.Changed() {
 			return r, nil
 		}
 	}

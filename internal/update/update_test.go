@@ -12,20 +12,23 @@ import (
 )
 
 func TestPickRollback(t *testing.T) {
+	changed := []history.Edit{{File: ".systemconfig"}}
 	recs := []*history.Record{ // newest first
-		{ID: "3", Kind: "rollback"},
-		{ID: "2", Kind: "apply", RolledBackBy: "3"},
-		{ID: "1", Kind: "apply", State: history.Verified},
+		{ID: "4", Kind: "apply", State: history.Verified, Updates: []history.Service{{From: "acme/web:2", FromID: "sha256:2", To: "acme/web:2", ToID: "sha256:2"}}},
+		{ID: "3", Kind: "rollback", Edits: changed},
+		{ID: "2", Kind: "apply", RolledBackBy: "3", Edits: changed},
+		{ID: "1", Kind: "apply", State: history.Verified, Edits: changed},
 	}
 	if r, err := pickRollback(recs, ""); err != nil || r.ID != "1" {
 		t.Errorf("newest not undone: %v %v", r, err)
 	}
-	for id, want := range map[string]string{"2": "already undone", "3": "is a rollback", "9": "no update 9"} {
+	// 4 changed nothing (applied a second time): it is passed over, and named it says so.
+	for id, want := range map[string]string{"2": "already undone", "3": "is a rollback", "9": "no update 9", "4": "nothing to undo"} {
 		if _, err := pickRollback(recs, id); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", id, err, want)
 		}
 	}
-	if _, err := pickRollback(recs[:2], ""); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
+	if _, err := pickRollback(recs[:3], ""); err == nil || !strings.Contains(err.Error(), "nothing to roll back") {
 		t.Errorf("all undone: %v", err)
 	}
 }
