@@ -102,3 +102,40 @@ func hasHan(s string) bool {
 	}
 	return false
 }
+
+// A docker config or context file that is /dev/zero, a FIFO or huge is refused at
+// once, in bounded memory: the plugin reads them through readfile.
+func TestPluginHostileConfig(t *testing.T) {
+	for name, mk := range map[string]func(p string) error{
+		"devzero": func(p string) error { return os.Symlink("/dev/zero", p) },
+		"fifo":    func(p string) error { return syscallMkfifo(p) },
+		"huge": func(p string) error {
+			f, err := os.Create(p)
+			if err == nil {
+				err = f.Truncate(512 << 20)
+				f.Close()
+			}
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := t.TempDir()
+			sum := sha256.Sum256([]byte("remote"))
+			meta := filepath.Join(cfg, "contexts", "meta", hex.EncodeToString(sum[:]))
+			os.MkdirAll(meta, 0o755)
+			if err := mk(filepath.Join(meta, "meta.json")); err != nil {
+				t.Fatal(err)
+			}
+			if err := mk(filepath.Join(cfg, "config.json")); err != nil {
+				t.Fatal(err)
+			}
+			env := func(k string) string { return map[string]string{"DOCKER_CONFIG": cfg}[k] }
+			if _, host, err := pluginArgs([]string{"imgup", "status"}, env); err != nil || host != "" {
+				t.Errorf("a bad config.json: %q %v; want the default engine", host, err)
+			}
+			if _, _, err := pluginArgs([]string{"--context", "remote", "imgup", "status"}, env); err == nil {
+				t.Error("a bad meta.json was accepted")
+			}
+		})
+	}
+}
