@@ -51,7 +51,7 @@ func TestHostileDeploymentFiles(t *testing.T) {
 		name   string
 		strict bool
 	}{
-		{"docker-compose.service.yml", true}, {".systemconfig", true}, {"vicode/.systemconfig", true}, {"imgup.yaml", true},
+		{"docker-compose.service.yml", true}, {".systemconfig", true}, {"vicode/.systemconfig", true}, {".env", true}, {"imgup.yaml", true},
 		{"deploy.sh", false}, {"extra.env", false},
 	}
 	type run struct {
