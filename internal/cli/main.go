@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -180,10 +181,9 @@ func columns(f *os.File) int {
 	return 0
 }
 
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is a terminal: a character device that answers the
+// terminal ioctl (/dev/null is a character device, and no terminal to ask on).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // NewRootCmd builds the command tree; it holds no global state.
 func NewRootCmd(env *Env) *cobra.Command {
