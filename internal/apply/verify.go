@@ -73,6 +73,7 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 		}
 		now := time.Now()
 		var problems []problem
+		crashed := false
 		check := func(w Want, image bool) {
 			add := func(format string, args ...any) {
 				problems = append(problems, problem{w: w, text: fmt.Sprintf(format, args...)})
@@ -87,6 +88,13 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 				restarts[c.ID] = c.RestartCount
 				if !seen || prev != c.RestartCount || c.State != "running" {
 					stableSince[c.ID] = now
+				}
+				// A new container that exited, or restarted crashLoop times since the
+				// restart, is crashing: waiting out the timeout only delays the undo.
+				if image && c.ImageID == w.ImageID && (c.State == "exited" || c.State == "dead" || c.RestartCount >= crashLoop) {
+					crashed = true
+					add("crashed: %s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount)
+					continue
 				}
 				switch {
 				case image && c.ImageID != w.ImageID:
@@ -111,9 +119,12 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 		if len(problems) == 0 {
 			return cs, nil
 		}
-		if now.After(deadline) {
+		if crashed || now.After(deadline) {
 			var lines []string
 			for _, p := range problems {
+				if crashed && !strings.HasPrefix(p.text, "crashed: ") {
+					continue // the crash says why; the others were still starting
+				}
 				lines = append(lines, p.w.Stack+"/"+p.w.Service+": "+p.text+lastLog(ctx, eng, t, cs, p.w))
 			}
 			sort.Strings(lines)
@@ -126,6 +137,9 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 		}
 	}
 }
+
+// crashLoop is how many restarts since the restart make a container a crash loop.
+const crashLoop = 3
 
 // problem is one service not yet as it should be.
 type problem struct {

@@ -7,6 +7,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,11 +139,35 @@ func TestApplyRollsBackAFailingImage(t *testing.T) {
 	eng.Save(t, arch, bad)
 	eng.Remove(t, bad)
 
-	out, errOut, code := imgup(t, "apply", "--yes", "-C", s.dir, "--timeout", "15s", arch)
+	// The crash loop ends the wait: the undo starts within seconds of the restart, not
+	// at the verify timeout (90 s here).
+	start := time.Now()
+	out, errOut, code := imgup(t, "apply", "--yes", "--json", "-C", s.dir, "--timeout", "90s", arch)
+	took := time.Since(start)
 	if code != 3 {
 		t.Fatalf("apply exited %d, want 3 (rolled back)\n%s\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"rpa-rdp", "every change was undone", "configured to fail"} {
+	var restarted, undo time.Time
+	for _, line := range strings.Split(errOut, "\n") {
+		var e struct {
+			Event, Stage string
+			Time         time.Time
+		}
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		if e.Event == "stage-finished" && e.Stage == "restart" && restarted.IsZero() {
+			restarted = e.Time
+		}
+		if e.Event == "stage-started" && e.Stage == "undo" && undo.IsZero() {
+			undo = e.Time
+		}
+	}
+	t.Logf("crashing image: restart done to undo start %v; whole apply %v", undo.Sub(restarted).Round(10*time.Millisecond), took.Round(10*time.Millisecond))
+	if restarted.IsZero() || undo.IsZero() || undo.Sub(restarted) > 10*time.Second {
+		t.Errorf("the undo started %v after the restart, want within 10 s", undo.Sub(restarted))
+	}
+	for _, want := range []string{"rpa-rdp", "crashed: ", "every change was undone", "configured to fail"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

@@ -70,4 +70,3 @@ func TestApplyTwiceIsANoOp(t *testing.T) {
 		})
 	}
 }
-
