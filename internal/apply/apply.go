@@ -60,6 +60,12 @@ type Outcome struct {
 	// Downtime is, per project/service, how long it had no ready container during the
 	// restart and verification.
 	Downtime map[string]time.Duration
+	// Restored: the update failed and was undone; Containers are then what runs after
+	// the undo, and Failed the updated services' rows as the failed attempt left them.
+	Restored bool
+	Failed   []State
+	// Undo: the operation was a rollback, whose updated services run their old images.
+	Undo bool
 }
 
 // Failure is an apply that failed after it began changing things. RolledBack says
@@ -101,7 +107,7 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		return nil, err
 	}
 	defer lock.Release()
-	out := &Outcome{}
+	out := &Outcome{Undo: opt.Of != ""}
 	if p.UpToDate() {
 		return out, nil
 	}
@@ -217,9 +223,19 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
 		defer cancel()
-		if rerr := undo(uctx, eng, d, p, j, files, before, opt, em); rerr != nil {
+		for _, r := range Table(d, p, out) {
+			if r.Updated {
+				out.Failed = append(out.Failed, r)
+			}
+		}
+		restored, rerr := undo(uctx, eng, d, p, j, files, before, opt, em)
+		if rerr != nil {
 			return out, broken(j, err, rerr, d)
 		}
+		if restored != nil {
+			out.Containers = restored
+		}
+		out.Restored = true
 		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
 	}
 	var w *watch
@@ -436,16 +452,17 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 
 // undo restores the files, restarts the same way, and checks that the services run
 // the images they ran before.
-func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options, em *emitter) error {
+// undo puts the files back, restarts and verifies the old images; it returns what runs.
+func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options, em *emitter) ([]engine.Container, error) {
 	if err := restoreFiles(d, j, files); err != nil {
-		return i18n.Errorf("restoring files: %w", err)
+		return nil, i18n.Errorf("restoring files: %w", err)
 	}
 	if p.Restart == plan.RestartNone {
-		return nil
+		return nil, nil
 	}
 	target := TargetFor(d, p.Restart)
 	if err := target.Restart(ctx, p, em.emit); err != nil {
-		return i18n.Errorf("restarting with the old files: %w", err)
+		return nil, i18n.Errorf("restarting with the old files: %w", err)
 	}
 	var w []Want
 	for _, u := range j.R.Updates {
@@ -454,8 +471,7 @@ func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.
 		}
 	}
 	em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", opt.Timeout)))
-	_, err := verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
-	return err
+	return verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
 }
 
 func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {

@@ -173,6 +173,10 @@ func Table(d *deploy.Deployment, p *plan.Plan, out *Outcome) []State {
 			svc := c.Labels[engine.LabelService]
 			row := State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
 				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
+			if out.Restored || out.Undo {
+				// After an undo or a rollback, the changed services run their old images.
+				row.Restored, row.Updated = row.Updated, false
+			}
 			if dt, ok := out.Downtime[st.Name+"/"+svc]; ok {
 				row.Downtime = dt.Round(10 * time.Millisecond).String()
 			}

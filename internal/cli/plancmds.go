@@ -247,7 +247,9 @@ type applyResult struct {
 	UpToDate bool          `json:"up_to_date,omitempty"`
 	ID       string        `json:"id,omitempty"`
 	Services []apply.State `json:"services,omitempty"`
-	Error    string        `json:"error,omitempty"`
+	// FailedAttempt are the updated services as a failed, undone apply left them.
+	FailedAttempt []apply.State `json:"failed_attempt,omitempty"`
+	Error         string        `json:"error,omitempty"`
 }
 
 // report prints what apply (or rollback) did — the final table, or JSON — and maps
@@ -259,6 +261,9 @@ func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployme
 	rows := apply.Table(d, p, out)
 	if asJSON {
 		res := applyResult{Plan: p, Services: rows}
+		if out != nil && out.Restored {
+			res.FailedAttempt = out.Failed
+		}
 		if out != nil && out.Record != nil {
 			res.ID = out.Record.ID
 		}
@@ -269,6 +274,16 @@ func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployme
 	} else if len(rows) > 0 {
 		fmt.Fprintln(env.Stdout)
 		printTable(env, rows)
+		if out != nil && out.Restored {
+			tr := env.tr()
+			for _, r := range out.Failed {
+				state := r.State
+				if r.Health != "" {
+					state += " (" + r.Health + ")"
+				}
+				tr.Fprintf(env.Stdout, "the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n", r.Stack, r.Service, r.Image, engine.ShortID(r.ImageID), state)
+			}
+		}
 	}
 	if err != nil {
 		return exitFor(ctx, err)
@@ -299,8 +314,11 @@ func printTable(env *Env, rows []apply.State) {
 			state += " (" + r.Health + ")"
 		}
 		up := "-"
-		if r.Updated {
+		switch {
+		case r.Updated:
 			up = tr.T("updated")
+		case r.Restored:
+			up = tr.T("restored")
 		}
 		dt := r.Downtime
 		if dt == "" {

@@ -504,6 +504,12 @@ func (s *Server) outcome(ctx context.Context, snap *update.Snapshot, p *plan.Pla
 		out.Containers, _ = snap.Engine.Containers(context.WithoutCancel(ctx))
 	}
 	rows := apply.Table(snap.Deployment, p, out)
+	if out != nil && out.Restored {
+		for _, r := range out.Failed {
+			r.Problem = "the failed attempt, undone: the rows above show what runs now"
+			rows = append(rows, r)
+		}
+	}
 	id := ""
 	if out != nil && out.Record != nil {
 		id = out.Record.ID

@@ -81,6 +81,8 @@ type Row struct {
 	State     string `json:"state"`
 	Health    string `json:"health,omitempty"`
 	Updated   bool   `json:"updated"`
+	// Restored: the service runs its old image again (a rollback, or an undone update).
+	Restored bool `json:"restored,omitempty"`
 	// Downtime is how long the service had no ready container during the update.
 	Downtime string `json:"downtime,omitempty"`
 	Problem  string `json:"problem,omitempty"`

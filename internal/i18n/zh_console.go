@@ -160,4 +160,5 @@ var zhConsole = map[string]string{
 	"%s needs %s more, uploads under way hold %s, and %s has %s free, of which %s is kept free (imgup serve --keep-free): make room first": "%s 还需要 %s，正在进行的上传占着 %s，%s 剩余 %s，其中 %s 要保持空闲（imgup serve --keep-free）：请先腾出空间",
 	"a chunk of %s is being written; cancel again when it ends":                                                                            "%s 的一个分块正在写入；等它结束后再取消",
 	"another chunk of %s is being written; send again from byte %d when it ends":                                                           "%s 的另一个分块正在写入；等它结束后从第 %d 字节重新发送",
+	"restored": "已还原",
 }
