@@ -144,5 +144,6 @@ var zhMessages = map[string]string{
 	"(built from the output of %s, not run here)": "（由 %s 的输出拼成，这里没有运行它）",
 	"\nNothing to do for the images services use, and %d image(s) of the archives are used by no service (see the notes): check that these are the archives you meant.\n": "\n服务用到的镜像无需处理，另有 %d 个归档中的镜像没有任何服务使用（见注意事项）：请确认这些是你要用的归档。\n",
 	"restored": "已还原",
-	"the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n": "失败的那次尝试：%s/%s 运行的是 %s（%s），%s；已经撤销，上表是现在运行的\n",
+	"the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n":           "失败的那次尝试：%s/%s 运行的是 %s（%s），%s；已经撤销，上表是现在运行的\n",
+	"\n5. Verify that these run their previous image again (and are healthy where they have a healthcheck)\n": "\n5. 检查以下服务重新运行的是原来的镜像（有健康检查的要健康）\n",
 }

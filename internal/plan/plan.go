@@ -77,6 +77,8 @@ type Plan struct {
 	// DryRun is what the restart command does, dry-run in the shell interpreter: the
 	// compose calls it will make, the commands the dry run did not run, its notes.
 	DryRun *ctlscript.Result `json:"restart_dry_run,omitempty"`
+	// Undo: the plan is a rollback's; its services return to their previous images.
+	Undo bool `json:"rollback,omitempty"`
 	// NoScript: the deployment has no control script, so compose restarts it.
 	NoScript bool `json:"no_control_script,omitempty"`
 	// Conflicts are restart calls that would start a compose project other than the

@@ -95,7 +95,11 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		}
 	}
 	if len(p.Updates) > 0 {
-		b.WriteString(tr.T("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n"))
+		if p.Undo {
+			b.WriteString(tr.T("\n5. Verify that these run their previous image again (and are healthy where they have a healthcheck)\n"))
+		} else {
+			b.WriteString(tr.T("\n5. Verify that these run the new image (and are healthy where they have a healthcheck)\n"))
+		}
 		tw = tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 		for _, u := range p.Updates {
 			if u.From == u.To {

@@ -34,7 +34,7 @@ type RollbackInput struct {
 func Rollback(in RollbackInput) (*Plan, error) {
 	r := in.Record
 	d := in.Deployment
-	p := &Plan{Root: d.Root}
+	p := &Plan{Root: d.Root, Undo: true}
 	if len(in.Later) > 0 && !in.Force {
 		var ids []string
 		for _, l := range in.Later {
