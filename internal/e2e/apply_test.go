@@ -183,6 +183,14 @@ func TestApplyRollsBackAFailingImage(t *testing.T) {
 	if len(recs) != 1 || recs[0].State != history.RolledBack {
 		t.Errorf("history: %+v", recs)
 	}
+	// The same archive again: the plan says, before any question, that it failed.
+	if out, errOut, _ := imgup(t, "plan", "-C", s.dir, arch); !strings.Contains(out, "and it was rolled back: verification failed") || !strings.Contains(out, recs[0].ID) {
+		t.Errorf("the plan does not remember the failure:\n%s%s", out, errOut)
+	}
+	// The final table showed what runs after the undo, marked restored, and the attempt.
+	if !strings.Contains(out, "the failed attempt: ") || !strings.Contains(out, "restored") {
+		t.Errorf("the final table does not show the restored state:\n%s", out)
+	}
 
 	// A good image then goes through in the old layout: docker-compose.yml holds the image.
 	good := eng.Ref("encoo/rpa-rdp-service", "4.1.76383")

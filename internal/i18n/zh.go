@@ -146,4 +146,5 @@ var zhMessages = map[string]string{
 	"restored": "已还原",
 	"the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n":           "失败的那次尝试：%s/%s 运行的是 %s（%s），%s；已经撤销，上表是现在运行的\n",
 	"\n5. Verify that these run their previous image again (and are healthy where they have a healthcheck)\n": "\n5. 检查以下服务重新运行的是原来的镜像（有健康检查的要健康）\n",
+	"\nWARNING: %s/%s ran %s before, in update %s on %s, and it was rolled back: %s\n":                        "\n警告：%s/%s 以前运行过 %s，在 %s 这次更新里（%s），后来被回退了：%s\n",
 }

@@ -162,4 +162,5 @@ var zhConsole = map[string]string{
 	"another chunk of %s is being written; send again from byte %d when it ends":                                                           "%s 的另一个分块正在写入；等它结束后从第 %d 字节重新发送",
 	"restored": "已还原",
 	"Each must run its previous image ID again, be running and not restarting, and healthy where it has a healthcheck.": "每个都必须重新运行原来的镜像 ID，处于运行中而不是重启中，有健康检查的要健康。",
+	"%s/%s ran %s before, in update %s, and it was rolled back: %s":                                                     "%s/%s 以前运行过 %s，在 %s 这次更新里，后来被回退了：%s",
 }

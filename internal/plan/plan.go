@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
@@ -54,6 +55,9 @@ type Input struct {
 	// Chains are the layer chain IDs the engine has, for differential bundles; nil when
 	// no bundle needs them.
 	Chains map[string]bool
+	// Records are the deployment's update records: an image rolled back before is
+	// said in the plan.
+	Records []*history.Record
 }
 
 // Plan is what apply will do.
@@ -81,6 +85,8 @@ type Plan struct {
 	Undo bool `json:"rollback,omitempty"`
 	// NoScript: the deployment has no control script, so compose restarts it.
 	NoScript bool `json:"no_control_script,omitempty"`
+	// Failures are earlier updates that ran the same image and were rolled back.
+	Failures []Failure `json:"rolled_back_before,omitempty"`
 	// Conflicts are restart calls that would start a compose project other than the
 	// one the running containers were made by; apply refuses them.
 	Conflicts []string `json:"conflicts,omitempty"`
@@ -352,6 +358,7 @@ func Make(in Input) (*Plan, error) {
 	if err := p.setRestart(d, in.Restart); err != nil {
 		return nil, err
 	}
+	p.rememberFailures(in.Records)
 	p.setDryRun(d)
 	p.NoScript = d.RestartCommand == "" && p.Restart == RestartServices && (in.Restart == "" || in.Restart == RestartAuto)
 	for _, st := range d.Stacks {
@@ -360,6 +367,39 @@ func Make(in Input) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// rememberFailures says, for each update, when the same image was applied before and
+// rolled back (by imgup's own undo, or by hand), and why: before the operator confirms.
+func (p *Plan) rememberFailures(recs []*history.Record) {
+	for _, u := range p.Updates {
+		for _, r := range recs {
+			if r.Kind != "apply" || (r.State != history.RolledBack && r.RolledBackBy == "") {
+				continue
+			}
+			for _, ru := range r.Updates {
+				if ru.ToID != u.ID || ru.Stack != u.Stack || ru.Service != u.Service {
+					continue
+				}
+				why := r.Error
+				if why == "" {
+					why = "rolled back by hand with " + r.RolledBackBy
+				}
+				p.Failures = append(p.Failures, Failure{Stack: u.Stack, Service: u.Service, Ref: u.To, Update: r.ID, Time: r.Time, Reason: why})
+			}
+		}
+	}
+}
+
+// Failure is an earlier update that ran the same image on the same service and was
+// rolled back.
+type Failure struct {
+	Stack   string    `json:"stack"`
+	Service string    `json:"service"`
+	Ref     string    `json:"ref"`
+	Update  string    `json:"update"`
+	Time    time.Time `json:"time"`
+	Reason  string    `json:"reason"`
 }
 
 // unresolved stops the plan when a service whose image imgup cannot resolve may use

@@ -120,6 +120,9 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		}
 		tw.Flush()
 	}
+	for _, f := range p.Failures {
+		tr.Fprintf(&b, "\nWARNING: %s/%s ran %s before, in update %s on %s, and it was rolled back: %s\n", f.Stack, f.Service, f.Ref, f.Update, f.Time.Local().Format("2006-01-02 15:04"), archive.Safe(f.Reason))
+	}
 	p.notes(&b, tr)
 	return b.String()
 }

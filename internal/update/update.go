@@ -156,7 +156,7 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 			chains = inv.Chains
 		}
 	}
-	return plan.Make(plan.Input{Deployment: s.Deployment, Archives: o.Archives, Images: images, Containers: s.Containers,
+	return plan.Make(plan.Input{Deployment: s.Deployment, Archives: o.Archives, Images: images, Containers: s.Containers, Records: s.Records,
 		FreeBytes: freeBytes(ctx, s.Engine), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart,
 		Bundles: o.Bundles, Chains: chains})
 }
