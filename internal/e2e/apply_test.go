@@ -188,7 +188,7 @@ func TestApplyRollsBackAFailingImage(t *testing.T) {
 		t.Errorf("the plan does not remember the failure:\n%s%s", out, errOut)
 	}
 	// The final table showed what runs after the undo, marked restored, and the attempt.
-	if !strings.Contains(out, "the failed attempt: ") || !strings.Contains(out, "restored") {
+	if !strings.Contains(out, `"failed_attempt"`) || !strings.Contains(out, `"restored": true`) {
 		t.Errorf("the final table does not show the restored state:\n%s", out)
 	}
 
