@@ -201,13 +201,17 @@ func NewRootCmd(env *Env) *cobra.Command {
 It shows its plan before it acts, and touches only what must change.
 
 ` + exitCodesHelp,
-		SilenceErrors:     true,
-		SilenceUsage:      true,
-		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SilenceErrors:              true,
+		SilenceUsage:               true,
+		CompletionOptions:          cobra.CompletionOptions{HiddenDefaultCmd: true},
+		SuggestionsMinimumDistance: 2,
 		// With Args set, cobra hands an unknown command to this check instead of
 		// returning an untyped error: it becomes a usage error (exit 2).
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					return usageError("unknown command %q for %q: did you mean %s? (see 'imgup --help')", args[0], cmd.CommandPath(), strings.Join(s, ", "))
+				}
 				return usageError("unknown command %q for %q (see 'imgup --help')", args[0], cmd.CommandPath())
 			}
 			return nil

@@ -304,7 +304,12 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 func (d *Deployment) foundBelow(groups []*Made) []string {
 	var found []string
 	add := func(rel string) {
-		if rel != "." && rel != "" && !slices.Contains(found, rel) && len(found) < 3 {
+		for _, f := range found {
+			if rel == f || strings.HasPrefix(rel, f+string(filepath.Separator)) {
+				return // inside a deployment already found: its own stack
+			}
+		}
+		if rel != "." && rel != "" && len(found) < 3 {
 			found = append(found, rel)
 		}
 	}

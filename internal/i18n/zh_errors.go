@@ -209,4 +209,5 @@ var zhErrors = map[string]string{
 	"the tag of image %q is built from %s in %q; imgup edits a tag held by one variable, with fixed text around it at most: edit it by hand":                        "镜像 %q 的标签由 %s 拼成（%q）；imgup 只改由一个变量（至多两边带固定文字）给出的标签：请手工修改",
 	"the tag of image %q is written as %q around ${%s}; the new tag %q does not keep that fixed text, so no value of the variable gives it: edit the image by hand": "镜像 %q 的标签写作 %q，固定文字围着 ${%s}；新标签 %q 没有保留这些固定文字，变量取什么值都得不到它：请手工修改镜像",
 	"update %s changed no file and no service's image: there is nothing to undo":                                                                                    "更新 %s 没有改任何文件，也没有改任何服务的镜像：没有可以撤销的",
+	"unknown command %q for %q: did you mean %s? (see 'imgup --help')":                                                                                              "%[2]q 没有命令 %[1]q：你是想输入 %[3]s 吗？（见 'imgup --help'）",
 }
