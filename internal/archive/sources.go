@@ -19,6 +19,9 @@ func Sources(args []string) (files, skipped []string, err error) {
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if errors.Is(err, os.ErrNotExist) {
+			if dir, names := nearby(a); len(names) > 0 {
+				return nil, nil, &Error{Path: a, Err: i18n.Errorf("no such file or folder; %s holds: %s", dir, strings.Join(names, ", "))}
+			}
 			return nil, nil, &Error{Path: a, Err: i18n.Err("no such file or folder")}
 		} else if err != nil {
 			return nil, nil, &Error{Path: a, Err: err}
@@ -53,6 +56,29 @@ func Sources(args []string) (files, skipped []string, err error) {
 		files = append(files, found...)
 	}
 	return files, skipped, nil
+}
+
+// nearby lists the files beside a path that is not there (its folder, else image/):
+// what the operator may have meant. At most ten, by name.
+func nearby(p string) (dir string, names []string) {
+	for _, dir := range []string{filepath.Dir(p), "image"} {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+				names = append(names, Safe(e.Name()))
+			}
+		}
+		if len(names) > 0 {
+			if len(names) > 10 {
+				names = append(names[:10], "…")
+			}
+			return dir + string(filepath.Separator), names
+		}
+	}
+	return "", nil
 }
 
 func isArchive(p string) bool {

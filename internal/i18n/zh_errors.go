@@ -210,4 +210,5 @@ var zhErrors = map[string]string{
 	"the tag of image %q is written as %q around ${%s}; the new tag %q does not keep that fixed text, so no value of the variable gives it: edit the image by hand": "镜像 %q 的标签写作 %q，固定文字围着 ${%s}；新标签 %q 没有保留这些固定文字，变量取什么值都得不到它：请手工修改镜像",
 	"update %s changed no file and no service's image: there is nothing to undo":                                                                                    "更新 %s 没有改任何文件，也没有改任何服务的镜像：没有可以撤销的",
 	"unknown command %q for %q: did you mean %s? (see 'imgup --help')":                                                                                              "%[2]q 没有命令 %[1]q：你是想输入 %[3]s 吗？（见 'imgup --help'）",
+	"no such file or folder; %s holds: %s":                                                                                                                          "没有这个文件或文件夹；%s 里有：%s",
 }
