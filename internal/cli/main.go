@@ -223,6 +223,7 @@ It shows its plan before it acts, and touches only what must change.
 	root.SetErr(env.Stderr)
 	var lang string
 	root.PersistentFlags().StringVar(&lang, "lang", "", "the language of what imgup prints: en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
+	root.RegisterFlagCompletionFunc("lang", fixedCompletion(i18n.English, i18n.Chinese))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError("%v (see '%s --help')", err, c.CommandPath())
 	})

@@ -40,6 +40,18 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
 	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none")
+	c.RegisterFlagCompletionFunc("restart", fixedCompletion(plan.RestartAuto, plan.RestartDeploy, plan.RestartServices, plan.RestartNone))
+	c.RegisterFlagCompletionFunc("service", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		names, _ := update.ServiceNames(cmd.Context(), f.dir)
+		return names, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// fixedCompletion completes a flag's value from a fixed list, never from files.
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 // observe reads the deployment, the archives and the engine, and makes the plan,

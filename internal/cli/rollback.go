@@ -32,6 +32,20 @@ that was interrupted (killed, power cut), whatever step it had reached.
 
 ` + exitCodesHelp,
 		Args: cobra.MaximumNArgs(1),
+		// The IDs of the updates that can be undone, newest first, from history.
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			_, recs, _ := update.History(cmd.Context(), at.dir)
+			var ids []string
+			for _, r := range recs {
+				if r.Kind == "apply" && r.RolledBackBy == "" && r.Changed() {
+					ids = append(ids, r.ID)
+				}
+			}
+			return ids, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			s, err := at.observe(ctx, env, false)

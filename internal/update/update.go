@@ -96,6 +96,22 @@ func History(ctx context.Context, dir string) (root string, recs []*history.Reco
 	return d.Root, recs, err
 }
 
+// ServiceNames lists the deployment's services as --service takes them (STACK/NAME),
+// for shell completion; it needs no engine.
+func ServiceNames(ctx context.Context, dir string) ([]string, error) {
+	d, err := deploy.Discover(ctx, dir, deploy.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, st := range d.Stacks {
+		for _, s := range st.Services {
+			out = append(out, st.Name+"/"+s.Name)
+		}
+	}
+	return out, nil
+}
+
 // Interrupted is the newest update that stopped before it ended (kill -9, power cut),
 // or nil; Message says what to do about it.
 func (s *Snapshot) Interrupted() (*history.Record, error) {

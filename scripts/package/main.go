@@ -46,6 +46,8 @@ func run(out string, arches []string, version string) error {
 	if version == "" {
 		version = gitVersion()
 	}
+	// One version string everywhere: the binary says what dpkg and rpm say.
+	version = packageVersion(version)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -115,7 +117,7 @@ func pack(format, arch, version, bin, work string, pages []string, out string) (
 arch: %s
 platform: linux
 version: %q
-version_schema: semver
+version_schema: none
 section: admin
 priority: optional
 maintainer: "imgup maintainers <imgup@encoo-tools.invalid>"
@@ -127,6 +129,7 @@ vendor: encoo-tools
 homepage: https://github.com/encoo-tools/imgup
 recommends:
   - docker.io
+  - bash-completion
 suggests:
   - docker-compose
 contents:
@@ -157,6 +160,16 @@ contents:
 		return "", err
 	}
 	return name, f.Close()
+}
+
+// packageVersion is a version as dpkg and rpm sort it: no leading v, and a pre-release
+// after ~ (v1.2.3-rc.1 -> 1.2.3~rc.1, which sorts before 1.2.3 in both).
+func packageVersion(v string) string {
+	v = strings.TrimPrefix(v, "v")
+	if core, pre, ok := strings.Cut(v, "-"); ok {
+		v = core + "~" + strings.ReplaceAll(pre, "-", ".")
+	}
+	return v
 }
 
 // gitVersion is the version git describes: the newest v* tag, with the commits since
