@@ -155,7 +155,7 @@ type Signature struct {
 }
 
 // ErrUnsigned is a bundle without a signature, or one no trusted key verifies.
-var ErrUnsigned = i18n.Err("unsigned")
+var ErrUnsigned = i18n.Err("so it is not verified, and refused (--allow-unsigned accepts it with a warning)")
 
 // verifySig checks sig over manifest with the trusted keys.
 func verifySig(manifest, sig []byte, t *Trust) (Signature, error) {

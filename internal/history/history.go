@@ -132,6 +132,9 @@ type Edit struct {
 	// Secret is set when its name says it holds a secret: output shows *** for it.
 	Key    string `json:"key,omitempty"`
 	Secret bool   `json:"secret,omitempty"`
+	// Meaning is what an environment edit means, as an operator writes it:
+	// SSO_ENABLED=true, or "without SSO_ENABLED" (Old and New are the YAML bytes).
+	Meaning string `json:"meaning,omitempty"`
 }
 
 // Shown returns Old and New as output may show them.

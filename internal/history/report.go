@@ -57,6 +57,11 @@ func (r *Record) Markdown() string {
 		b.WriteString("\n## Files and keys\n\n| file:line | key | from | to |\n|---|---|---|---|\n")
 		for _, e := range r.Edits {
 			old, nw := e.Shown()
+			if e.Meaning != "" {
+				// An environment entry: what it means, not the YAML bytes around it.
+				fmt.Fprintf(&b, "| %s:%d | %s | - | `%s` |\n", md(e.File), e.Line, md(e.Key), md(e.Meaning))
+				continue
+			}
 			fmt.Fprintf(&b, "| %s:%d | %s | `%s` | `%s` |\n", md(e.File), e.Line, md(e.Key), md(strings.TrimRight(old, "\r\n")), md(strings.TrimRight(nw, "\r\n")))
 		}
 	}

@@ -171,8 +171,7 @@ var zhErrors = map[string]string{
 	"restoring files: %w":                                                        "还原文件：%w",
 	"run as a docker CLI plugin without the %q command: use docker imgup …":      "作为 docker 插件运行却没有 %q 命令：请用 docker imgup …",
 	"services are given for %s, but the bundle has no image of it":               "为 %s 指定了服务，但更新包里没有它的镜像",
-	"skipped":  "已跳过",
-	"unsigned": "未签名",
+	"skipped": "已跳过",
 	"the %s stack: %s; say it with --project %s=NAME":      "%[1]s 部分：%[2]s；请用 --project %[3]s=NAME 指定",
 	"the backup of %s is missing (%w); restore it by hand": "%s 的备份不见了（%w）；请手工还原",
 	"the bundle is not signed: %w":                         "更新包没有签名：%w",
@@ -211,4 +210,5 @@ var zhErrors = map[string]string{
 	"update %s changed no file and no service's image: there is nothing to undo":                                                                                    "更新 %s 没有改任何文件，也没有改任何服务的镜像：没有可以撤销的",
 	"unknown command %q for %q: did you mean %s? (see 'imgup --help')":                                                                                              "%[2]q 没有命令 %[1]q：你是想输入 %[3]s 吗？（见 'imgup --help'）",
 	"no such file or folder; %s holds: %s":                                                                                                                          "没有这个文件或文件夹；%s 里有：%s",
+	"so it is not verified, and refused (--allow-unsigned accepts it with a warning)":                                                                               "所以它没有经过验证，被拒绝（--allow-unsigned 可以接受它，但会给出警告）",
 }

@@ -148,7 +148,7 @@ func checkRequires(d *deploy.Deployment, b *bundle.Bundle) error {
 			for _, s := range users {
 				tag := s.Target.Tag
 				if (c.Min != "" && CompareVersions(tag, c.Min) < 0) || (c.Tag != "" && tag != c.Tag) {
-					return fail("%s needs %s; the deployment runs %s (%s/%s): apply the bundles before it first", bundleName(b), c.String(), tag, s.Stack.Name, s.Name)
+					return fail("%s needs %s; the deployment runs %s (%s/%s): first apply the update that brings %s, then this bundle", bundleName(b), c.String(), tag, s.Stack.Name, s.Name, c.String())
 				}
 			}
 			continue
@@ -263,7 +263,13 @@ func (e *editor) bundleChanges(b *bundle.Bundle, envs map[*deploy.Service]*envCh
 			if sp.Old == sp.New {
 				continue
 			}
-			if err := e.add(fromSplice(sp.f, sp.Splice, c.Env, fmt.Sprintf("%s: %s", why, describe(c)))); err != nil {
+			ed := fromSplice(sp.f, sp.Splice, c.Env, fmt.Sprintf("%s: %s", why, describe(c)))
+			if c.Unset {
+				ed.Meaning = "without " + c.Env
+			} else {
+				ed.Meaning = c.Env + "=" + c.Shown()
+			}
+			if err := e.add(ed); err != nil {
 				return err
 			}
 		}
