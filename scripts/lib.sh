@@ -8,10 +8,17 @@ build_imgup() {
   (cd internal/e2e/testapp && CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/ctx/testapp" .)
 }
 
+# quiet_build REF: docker build of $work/ctx with the legacy builder (no BuildKit on
+# these engines), quiet: its deprecation warning is shown only when the build fails.
+quiet_build() {
+  local out
+  out=$(DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" 2>&1) || { echo "$out" >&2; return 1; }
+}
+
 # build_image REF [MODE]: a FROM scratch image running the test program.
 build_image() {
   printf 'FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT ["/testapp"]\n' "${2:-ok}" "$1" > "$work/ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
+  quiet_build "$1"
 }
 
 # build_big_image REF SIZE_MB CONTENT: an image of the test program and SIZE_MB of
@@ -24,7 +31,7 @@ build_big_image() {
     *) echo "build_big_image: CONTENT is mixed or random" >&2; return 2 ;;
   esac
   printf 'FROM scratch\nCOPY testapp /testapp\nCOPY pad /pad\nENTRYPOINT ["/testapp"]\n' > "$work/ctx/Dockerfile"
-  DOCKER_BUILDKIT=0 docker build -q -t "$1" "$work/ctx" >/dev/null
+  quiet_build "$1"
   rm -f "$work/ctx/pad"
 }
 
