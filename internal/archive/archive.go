@@ -3,8 +3,6 @@ package archive
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"strings"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
 )
@@ -79,23 +77,26 @@ func (a *Archive) Images() []Image {
 }
 
 // Form describes the archive for an operator: "docker save tar (OCI layout), gzip".
-func (a *Archive) Form() string {
-	var b strings.Builder
-	if a.Bundle {
-		fmt.Fprintf(&b, "bundle of %d docker save tar", len(a.Parts))
-		if len(a.Parts) != 1 {
-			b.WriteString("s")
-		}
-	} else {
-		b.WriteString("docker save tar")
-		if len(a.Parts) == 1 && a.Parts[0].Layout == OCI {
-			b.WriteString(" (OCI layout)")
-		}
+func (a *Archive) Form() string { return a.FormIn(i18n.EN) }
+
+// FormIn is the archive's form in tr's language. A tar of docker save tars is the
+// vendor's .tar.gz (not a signed .bundle: that is a form of its own).
+func (a *Archive) FormIn(tr *i18n.Printer) string {
+	var s string
+	switch {
+	case a.Bundle && len(a.Parts) == 1:
+		s = tr.T("tar of 1 docker save tar")
+	case a.Bundle:
+		s = tr.Sprintf("tar of %d docker save tars", len(a.Parts))
+	case len(a.Parts) == 1 && a.Parts[0].Layout == OCI:
+		s = tr.T("docker save tar (OCI layout)")
+	default:
+		s = tr.T("docker save tar")
 	}
 	if a.Compression != None {
-		b.WriteString(", " + string(a.Compression))
+		s += ", " + string(a.Compression)
 	}
-	return b.String()
+	return s
 }
 
 // Error is a problem with an archive's content: the file (and inner tar) and what is wrong.

@@ -66,7 +66,7 @@ func TestReadForms(t *testing.T) {
 			archivetest.File{Name: "images/console-web.tar", Data: archivetest.Classic(t, imgs[:1], nil)},
 			archivetest.File{Name: "README.txt", Data: []byte("load me")},
 			archivetest.File{Name: "images/rpa.tar.gz", Data: archivetest.Compress(t, "gzip", archivetest.OCI(t, imgs[1:], true))},
-		)), want{form: "bundle of 2 docker save tars, gzip", bundle: true, images: both("").images}},
+		)), want{form: "tar of 2 docker save tars, gzip", bundle: true, images: both("").images}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

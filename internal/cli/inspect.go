@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -34,16 +35,17 @@ holds one or more docker save tars.`,
 			if asJSON {
 				return writeJSON(env.Stdout, archives)
 			}
+			tr := env.tr()
 			t := newTable(env.Stdout)
-			fmt.Fprintln(t, "ARCHIVE\tFORM\tIMAGE\tIMAGE ID\tLAYERS\tSIZE")
+			fmt.Fprintln(t, strings.Join([]string{tr.T("ARCHIVE"), tr.T("FORM"), tr.T("IMAGE"), tr.T("IMAGE ID"), tr.T("LAYERS"), tr.T("SIZE")}, "\t"))
 			for _, a := range archives {
 				for _, img := range a.Images() {
 					refs := img.Refs
 					if len(refs) == 0 {
-						refs = []string{"<none> (saved by ID)"}
+						refs = []string{tr.T("<none> (saved by ID)")}
 					}
 					for _, r := range refs {
-						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", archive.Safe(filepath.Base(a.Path)), a.Form(), r, engine.ShortID(img.ID), img.Layers, humanSize(img.Size))
+						fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d\t%s\n", archive.Safe(filepath.Base(a.Path)), a.FormIn(tr), r, engine.ShortID(img.ID), img.Layers, humanSize(img.Size))
 					}
 				}
 			}
@@ -65,7 +67,7 @@ func sources(env *Env, args []string) ([]string, error) {
 		return nil, err
 	}
 	for _, s := range skipped {
-		fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
+		env.tr().Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
 	}
 	return files, nil
 }
