@@ -73,6 +73,8 @@ type Stack struct {
 	Project     string
 	ProjectFrom string
 	ProjectWhy  string
+	// WhyMsg is ProjectWhy as a message, for the operator's language.
+	WhyMsg i18n.Message
 	// Made is how compose made the stack's containers, from their labels; nil when
 	// none exists.
 	Made     *Made
@@ -643,10 +645,11 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 	}
 	switch {
 	case pin != "":
-		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(pin), pinFrom, "from "+pinFrom
+		s.Project, s.ProjectFrom = normalizeProject(pin), pinFrom
+		s.because(i18n.Msg("from %s", pinFrom))
 	case chosen != nil:
 		s.Project, s.ProjectFrom = chosen.Project, FromLabels
-		s.ProjectWhy = fmt.Sprintf("from the labels of its %d container(s)", chosen.Total)
+		s.because(i18n.Msg("from the labels of its %d container(s)", chosen.Total))
 	default:
 		s.bindStatic(d, script, rel)
 	}
@@ -662,22 +665,30 @@ func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
 	name, why, called := script.project(rel)
 	switch {
 	case name != "":
-		s.Project, s.ProjectFrom, s.ProjectWhy = name, FromScript, "from "+why
+		s.Project, s.ProjectFrom = name, FromScript
+		s.because(why)
 		return
-	case why != "":
-		s.ProjectFrom, s.ProjectWhy = FromUnknown, why
+	case why.Format != "":
+		s.ProjectFrom = FromUnknown
+		s.because(why)
 		return
 	}
 	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" && len(v) <= maxProjectName {
-		s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(v), FromDotEnv, "from COMPOSE_PROJECT_NAME"
+		s.Project, s.ProjectFrom = normalizeProject(v), FromDotEnv
+		s.because(i18n.Msg("from COMPOSE_PROJECT_NAME"))
 		return
 	}
 	if script != nil && !called && len(script.calls()) > 0 {
-		s.ProjectFrom, s.ProjectWhy = FromUnknown, fmt.Sprintf("no container runs yet and %s runs compose in no way imgup can follow for %s; say it with --project %s=NAME", filepath.Base(script.path), rel, s.Name)
+		s.ProjectFrom = FromUnknown
+		s.because(i18n.Msg("no container runs yet and %s runs compose in no way imgup can follow for %s; say it with --project %s=NAME", filepath.Base(script.path), rel, s.Name))
 		return
 	}
-	s.Project, s.ProjectFrom, s.ProjectWhy = normalizeProject(filepath.Base(s.Dir)), FromDefault, "compose's default, the folder's name: no container runs yet and nothing names another"
+	s.Project, s.ProjectFrom = normalizeProject(filepath.Base(s.Dir)), FromDefault
+	s.because(i18n.Msg("compose's default, the folder's name: no container runs yet and nothing names another"))
 }
+
+// because says where the stack's project came from, or why it is unknown.
+func (s *Stack) because(m i18n.Message) { s.WhyMsg, s.ProjectWhy = m, m.String() }
 
 // scanFiles lists a folder's compose files in compose's order: those the script
 // passes, compose's default names, then every other docker-compose*.y(a)ml and

@@ -2,12 +2,12 @@ package deploy
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/ctlscript"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // script is what imgup learns of a control script (deploy.sh, or the one imgup.yaml
@@ -135,9 +135,9 @@ func (s *script) files(dir string) []string {
 // project is the project name the script gives compose for the stack in dir
 // (relative to the root): the name, and where it came from; or "" and why not.
 // ok is false when the script makes no compose call for dir.
-func (s *script) project(dir string) (name, from string, ok bool) {
+func (s *script) project(dir string) (name string, from i18n.Message, ok bool) {
 	if s == nil {
-		return "", "", false
+		return "", from, false
 	}
 	base := filepath.Base(s.path)
 	var names []string
@@ -148,13 +148,13 @@ func (s *script) project(dir string) (name, from string, ok bool) {
 			}
 			ok = true
 			if !c.Knows("project") || !c.Knows("dir") {
-				return "", fmt.Sprintf("%s line %d builds the project name or folder from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command), true
+				return "", i18n.Msg("%s line %d builds the project name or folder from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command), true
 			}
 			if c.Project == "" {
 				continue
 			}
 			if len(c.Project) > maxProjectName {
-				return "", fmt.Sprintf("%s line %d builds a project name of %d bytes", base, c.Line, len(c.Project)), true
+				return "", i18n.Msg("%s line %d builds a project name of %d bytes", base, c.Line, len(c.Project)), true
 			}
 			n := normalizeProject(c.Project)
 			if !slices.Contains(names, n) {
@@ -163,7 +163,7 @@ func (s *script) project(dir string) (name, from string, ok bool) {
 				if c.ProjectFrom == "COMPOSE_PROJECT_NAME" {
 					how = "COMPOSE_PROJECT_NAME=" + ctlscript.Quote(c.Project)
 				}
-				from = fmt.Sprintf("%s line %d (%s) in a dry run of %s", c.Script, c.Line, how, r.Command)
+				from = i18n.Msg("from %s line %d (%s) in a dry run of %s", c.Script, c.Line, how, r.Command)
 			}
 		}
 	}
@@ -171,9 +171,9 @@ func (s *script) project(dir string) (name, from string, ok bool) {
 	case len(names) == 1:
 		return names[0], from, true
 	case len(names) > 1:
-		return "", fmt.Sprintf("%s gives compose several project names here: %s", base, strings.Join(names, ", ")), true
+		return "", i18n.Msg("%s gives compose several project names here: %s", base, strings.Join(names, ", ")), true
 	}
-	return "", "", ok
+	return "", from, ok
 }
 
 // projects are the project names the script's compose calls give, normalised: the

@@ -301,7 +301,7 @@ func describe(c bundle.Change) string {
 }
 
 func fromSplice(file string, sp textedit.Splice, key, cause string) Edit {
-	return Edit{Edit: history.Edit{File: file, Line: sp.Line, Start: sp.Start, End: sp.End, Old: sp.Old, New: sp.New, Key: key, Secret: sysconfig.Secret(key)}, Cause: []string{cause}}
+	return Edit{Edit: history.Edit{File: file, Line: sp.Line, Start: sp.Start, End: sp.End, Old: sp.Old, New: sp.New, Key: key, Secret: sysconfig.Secret(key)}}.because(i18n.Msg("%s", cause))
 }
 
 func (e *editor) configChange(b *bundle.Bundle, c bundle.Change) error {

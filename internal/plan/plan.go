@@ -95,11 +95,12 @@ type Plan struct {
 
 // Stack is one stack as imgup found it.
 type Stack struct {
-	Name        string   `json:"name"`
-	Dir         string   `json:"dir"`
-	Project     string   `json:"project"`
-	ProjectFrom string   `json:"project_from"`
-	ProjectWhy  string   `json:"project_why"`
+	Name        string `json:"name"`
+	Dir         string `json:"dir"`
+	Project     string `json:"project"`
+	ProjectFrom string `json:"project_from"`
+	ProjectWhy  string `json:"project_why"`
+	whyMsg      i18n.Message
 	Files       []string `json:"files"`
 	FilesFrom   string   `json:"files_from"`
 }
@@ -107,7 +108,7 @@ type Stack struct {
 func stacksOf(d *deploy.Deployment) []Stack {
 	var out []Stack
 	for _, st := range d.Stacks {
-		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, FilesFrom: st.FilesFrom}
+		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom}
 		for _, f := range st.FilePaths() {
 			s.Files = append(s.Files, d.Rel(f))
 		}
@@ -141,6 +142,26 @@ type Edit struct {
 	// it changes every image that uses it.
 	Variable bool     `json:"variable,omitempty"`
 	Cause    []string `json:"cause"`
+	// causes are Cause as messages, for the operator's language.
+	causes []i18n.Message
+}
+
+// because sets the edit's cause.
+func (e Edit) because(m i18n.Message) Edit {
+	e.Cause, e.causes = []string{m.String()}, []i18n.Message{m}
+	return e
+}
+
+// CausesIn are the edit's causes in tr's language.
+func (e Edit) CausesIn(tr *i18n.Printer) []string {
+	if len(e.causes) != len(e.Cause) {
+		return e.Cause
+	}
+	out := make([]string, len(e.causes))
+	for i, m := range e.causes {
+		out[i] = m.In(tr)
+	}
+	return out
 }
 
 // MarshalJSON shows a secret's values as ***, as the plan's text does.
@@ -619,9 +640,12 @@ func (e *editor) add(ed Edit) error {
 		if outer.Old[:o]+inner.New+outer.Old[o+inner.End-inner.Start:] != outer.New {
 			return fail("%s:%d would have to become both %q and %q; update these images one at a time", e.d.Rel(ed.File), ed.Line, x.New, ed.New)
 		}
-		for _, c := range inner.Cause {
+		for i, c := range inner.Cause {
 			if !slices.Contains(outer.Cause, c) {
 				outer.Cause = append(outer.Cause, c)
+				if i < len(inner.causes) && len(outer.causes) == len(outer.Cause)-1 {
+					outer.causes = append(outer.causes, inner.causes[i])
+				}
 			}
 		}
 		outer.Variable = outer.Variable || inner.Variable
@@ -636,7 +660,7 @@ func (e *editor) add(ed Edit) error {
 // variable that holds the tag.
 func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	t := svc.Target
-	cause := fmt.Sprintf("service %s/%s: %s -> %s", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag))
+	cause := i18n.Msg("service %s/%s: %s -> %s", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag))
 	repl, err := t.Replacement(img.tag)
 	if err != nil {
 		return fail("service %s/%s at %s:%d: %w", svc.Stack.Name, svc.Name, e.d.Rel(svc.Image.File), svc.Image.Line, err)
@@ -644,7 +668,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	switch t.Where {
 	case composefile.InFile:
 		f := fileOf(svc.Stack, svc.Image.File)
-		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}, Cause: []string{cause}})
+		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}}.because(cause))
 	case composefile.InVariable:
 		f, entry, ok := svc.Stack.VarFile(t.Var)
 		if !ok {
@@ -654,7 +678,7 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
 		}
 		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: repl, Key: entry.Key, Secret: sysconfig.Secret(entry.Key)},
-			Variable: true, Cause: []string{cause + " (image: ${" + t.Var + "})"}})
+			Variable: true}.because(i18n.Msg("service %s/%s: %s -> %s (image: ${%s})", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag), t.Var)))
 	}
 	return nil
 }
@@ -717,8 +741,8 @@ func (e *editor) sysconfig(users []*deploy.Service, img newImage, keys map[strin
 			if !m.Entry.Editable {
 				return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(m.File.Path), m.Entry.Line, m.Entry.Key)
 			}
-			cause := fmt.Sprintf("the version of %s in %s", img.name, filepath.Base(m.File.Path))
-			if err := e.add(Edit{Edit: history.Edit{File: m.File.Path, Line: m.Entry.Line, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal, Key: m.Entry.Key, Secret: sysconfig.Secret(m.Entry.Key)}, Cause: []string{cause}}); err != nil {
+			cause := i18n.Msg("the version of %s in %s", img.name, filepath.Base(m.File.Path))
+			if err := e.add(Edit{Edit: history.Edit{File: m.File.Path, Line: m.Entry.Line, Start: m.Entry.Start, End: m.Entry.End, Old: m.Entry.Value, New: newVal, Key: m.Entry.Key, Secret: sysconfig.Secret(m.Entry.Key)}}.because(cause)); err != nil {
 				return err
 			}
 		}

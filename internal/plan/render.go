@@ -27,7 +27,11 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		if project == "" {
 			project = tr.T("unknown")
 		}
-		tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, s.ProjectWhy)
+		why := s.ProjectWhy
+		if s.whyMsg.Format != "" {
+			why = s.whyMsg.In(tr)
+		}
+		tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, why)
 		tr.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
 	}
 	for _, bd := range p.Bundles {
@@ -74,7 +78,7 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		default:
 			tr.Fprintf(&b, "   %s:%d  %s%q -> %q\n", rel(e.File), e.Line, key, old, nw)
 		}
-		for _, c := range e.Cause {
+		for _, c := range e.CausesIn(tr) {
 			tr.Fprintf(&b, "      for %s\n", c)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // RollbackInput is the snapshot a rollback plan is made from.
@@ -64,7 +65,7 @@ func Rollback(in RollbackInput) (*Plan, error) {
 			edits = []Edit{wholeSpan(abs, cur, bak)}
 		}
 		for i := range edits {
-			edits[i].Cause = []string{"undo update " + r.ID}
+			edits[i] = edits[i].because(i18n.Msg("undo update %s", r.ID))
 		}
 		p.Edits = append(p.Edits, edits...)
 	}
