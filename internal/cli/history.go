@@ -55,12 +55,13 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 			}
 			t := newTable(env.Stdout)
 			env.tr().Fprintf(t, "ID\tTIME\tKIND\tSTATE\tCHANGES\tBY\n")
+			tr := env.tr()
 			for _, r := range recs {
-				state := r.State
+				state := stateIn(tr, r.State)
 				if r.RolledBackBy != "" {
-					state += ", undone by " + r.RolledBackBy
+					state = tr.Sprintf("%s, undone by %s", state, r.RolledBackBy)
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), kindOf(r), state, changes(r), r.User, r.Host)
+				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), kindOf(tr, r), state, changes(tr, r), r.User, r.Host)
 			}
 			return t.Flush()
 		},
@@ -71,20 +72,54 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 	return c
 }
 
-func kindOf(r *history.Record) string {
+func kindOf(tr *i18n.Printer, r *history.Record) string {
 	if r.Of != "" {
-		return r.Kind + " of " + r.Of
+		return tr.Sprintf("%s of %s", kindIn(tr, r.Kind), r.Of)
 	}
-	return r.Kind
+	return kindIn(tr, r.Kind)
 }
 
-func changes(r *history.Record) string {
+// kindIn and stateIn are a record's kind and state as the operator reads them; records
+// and --json keep the English words.
+func kindIn(tr *i18n.Printer, kind string) string {
+	switch kind {
+	case "apply":
+		return tr.T("apply")
+	case "rollback":
+		return tr.T("rollback")
+	}
+	return kind
+}
+
+func stateIn(tr *i18n.Printer, state string) string {
+	switch state {
+	case history.Started:
+		return tr.T("started")
+	case history.Loaded:
+		return tr.T("loaded")
+	case history.Written:
+		return tr.T("files-written")
+	case history.Restarted:
+		return tr.T("restarted")
+	case history.Verified:
+		return tr.T("verified")
+	case history.Failed:
+		return tr.T("failed")
+	case history.RolledBack:
+		return tr.T("rolled-back")
+	case history.Broken:
+		return tr.T("restore-failed")
+	}
+	return state
+}
+
+func changes(tr *i18n.Printer, r *history.Record) string {
 	var s []string
 	for _, u := range r.Updates {
 		s = append(s, fmt.Sprintf("%s/%s %s -> %s", u.Stack, u.Service, tagOf(u.From), tagOf(u.To)))
 	}
 	if len(s) == 0 {
-		return fmt.Sprintf("%d file(s)", len(r.Files))
+		return tr.Sprintf("%d file(s)", len(r.Files))
 	}
 	return strings.Join(s, ", ")
 }

@@ -170,4 +170,13 @@ var zhMessages = map[string]string{
 	"service %s/%s: %s -> %s":                "服务 %s/%s：%s -> %s",
 	"the version of %s in %s":                "%s 在 %s 里的版本",
 	"undo update %s":                         "撤销更新 %s",
+	"%d file(s)":                             "%d 个文件",
+	"%s of %s":                               "%s（撤销 %s）",
+	"%s, undone by %s":                       "%s，已被 %s 撤销",
+	"failed":                                 "失败",
+	"files-written":                          "已改文件",
+	"restarted":                              "已重启",
+	"restore-failed":                         "还原失败",
+	"rolled-back":                            "已回退",
+	"verified":                               "已确认",
 }
