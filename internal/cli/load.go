@@ -67,7 +67,7 @@ before the engine gets the end of the stream.`,
 				return err
 			}
 			for _, s := range skipped {
-				fmt.Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
+				env.tr().Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
 			}
 			eng, err := env.dial(ctx)
 			if err != nil {

@@ -90,13 +90,13 @@ Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 				scheme = "https"
 			}
 			if !loopback(host) && !tls {
-				fmt.Fprintf(env.Stderr, "imgup: WARNING: serving plain HTTP on %s: anyone on the network path can read the token and take over the session\n", ln.Addr())
+				env.tr().Fprintf(env.Stderr, "imgup: WARNING: serving plain HTTP on %s: anyone on the network path can read the token and take over the session\n", ln.Addr())
 			}
 			shown := ln.Addr().String()
 			if h, p, err := net.SplitHostPort(shown); err == nil && (h == "0.0.0.0" || h == "::") {
 				shown = net.JoinHostPort("127.0.0.1", p)
 			}
-			fmt.Fprintf(env.Stdout, "imgup console for %s\n\n    %s://%s/login?token=%s\n\nOpen that URL (from a laptop: ssh -L %s:127.0.0.1:%s SERVER first). Ctrl-C stops the console.\n",
+			env.tr().Fprintf(env.Stdout, "imgup console for %s\n\n    %s://%s/login?token=%s\n\nOpen that URL (from a laptop: ssh -L %s:127.0.0.1:%s SERVER first). Ctrl-C stops the console.\n",
 				root, scheme, shown, srv.Token(), portOf(shown), portOf(shown))
 			// ReadTimeout bounds every request's body (a slow POST /login holds nothing);
 			// an upload chunk pushes its own deadline forward while its bytes move.
@@ -121,7 +121,7 @@ Stop the console with Ctrl-C; an update it runs is then undone, as with apply.`,
 			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
-			fmt.Fprintln(env.Stderr, "imgup: console stopped")
+			fmt.Fprintln(env.Stderr, env.tr().T("imgup: console stopped"))
 			return nil
 		},
 	}

@@ -179,4 +179,7 @@ var zhMessages = map[string]string{
 	"restore-failed":                         "还原失败",
 	"rolled-back":                            "已回退",
 	"verified":                               "已确认",
+	"imgup console for %s\n\n    %s://%s/login?token=%s\n\nOpen that URL (from a laptop: ssh -L %s:127.0.0.1:%s SERVER first). Ctrl-C stops the console.\n": "%s 的 imgup 控制台\n\n    %s://%s/login?token=%s\n\n打开这个网址（在自己的电脑上先执行 ssh -L %s:127.0.0.1:%s 服务器）。按 Ctrl-C 停止控制台。\n",
+	"imgup: WARNING: serving plain HTTP on %s: anyone on the network path can read the token and take over the session\n":                                   "imgup：警告：在 %s 上以明文 HTTP 提供服务：网络路径上的任何人都能读到令牌并接管会话\n",
+	"imgup: console stopped": "imgup：控制台已停止",
 }
