@@ -6,6 +6,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/table"
 	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )
@@ -53,17 +54,21 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 				env.tr().Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(root))
 				return nil
 			}
-			t := newTable(env.Stdout)
-			env.tr().Fprintf(t, "ID\tTIME\tKIND\tSTATE\tCHANGES\tBY\n")
+			// Fitted to the terminal like status: BY goes first, then the widest cells
+			// (the changes) are shortened; a pipe gets every column whole.
 			tr := env.tr()
+			t := &table.Table{Header: []string{tr.T("ID"), tr.T("TIME"), tr.T("KIND"), tr.T("STATE"), tr.T("CHANGES"), tr.T("BY")},
+				Optional: []bool{false, false, false, false, false, true}}
 			for _, r := range recs {
 				state := stateIn(tr, r.State)
 				if r.RolledBackBy != "" {
 					state = tr.Sprintf("%s, undone by %s", state, r.RolledBackBy)
 				}
-				fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s@%s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), kindOf(tr, r), state, changes(tr, r), r.User, r.Host)
+				t.Rows = append(t.Rows, []string{r.ID, r.Time.Local().Format("2006-01-02 15:04:05"), kindOf(tr, r), state, changes(tr, r), r.User + "@" + r.Host})
 			}
-			return t.Flush()
+			out, _ := t.Render(env.Columns)
+			_, err = fmt.Fprint(env.Stdout, out)
+			return err
 		},
 	}
 	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root")

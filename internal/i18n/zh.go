@@ -94,14 +94,13 @@ var zhMessages = map[string]string{
 	"imgup: warning: %s\n":                                                "imgup：警告：%s\n",
 
 	// load, history, prune.
-	"Already loaded: %s (%s), skipped\n":   "已加载过：%s（%s），跳过\n",
-	"Loaded image: %s (%s)\n":              "已加载镜像：%s（%s）\n",
-	"no update recorded in %s\n":           "%s 里没有更新记录\n",
-	"ID\tTIME\tKIND\tSTATE\tCHANGES\tBY\n": "编号\t时间\t类型\t状态\t改动\t执行者\n",
-	"keep    %s\n":                         "保留    %s\n",
-	"remove  %s\n":                         "删除    %s\n",
-	"nothing to remove":                    "没有要删除的",
-	"removed %d image reference(s)\n":      "已删除 %d 个镜像引用\n",
+	"Already loaded: %s (%s), skipped\n": "已加载过：%s（%s），跳过\n",
+	"Loaded image: %s (%s)\n":            "已加载镜像：%s（%s）\n",
+	"no update recorded in %s\n":         "%s 里没有更新记录\n",
+	"keep    %s\n":                       "保留    %s\n",
+	"remove  %s\n":                       "删除    %s\n",
+	"nothing to remove":                  "没有要删除的",
+	"removed %d image reference(s)\n":    "已删除 %d 个镜像引用\n",
 
 	// status.
 	"Deployment %s\n\n": "部署 %s\n\n",
@@ -182,4 +181,9 @@ var zhMessages = map[string]string{
 	"imgup console for %s\n\n    %s://%s/login?token=%s\n\nOpen that URL (from a laptop: ssh -L %s:127.0.0.1:%s SERVER first). Ctrl-C stops the console.\n": "%s 的 imgup 控制台\n\n    %s://%s/login?token=%s\n\n打开这个网址（在自己的电脑上先执行 ssh -L %s:127.0.0.1:%s 服务器）。按 Ctrl-C 停止控制台。\n",
 	"imgup: WARNING: serving plain HTTP on %s: anyone on the network path can read the token and take over the session\n":                                   "imgup：警告：在 %s 上以明文 HTTP 提供服务：网络路径上的任何人都能读到令牌并接管会话\n",
 	"imgup: console stopped": "imgup：控制台已停止",
+	"ID":                     "编号",
+	"TIME":                   "时间",
+	"KIND":                   "类型",
+	"CHANGES":                "改动",
+	"BY":                     "执行者",
 }

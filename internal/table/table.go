@@ -22,8 +22,16 @@ type Table struct {
 	Gap int
 }
 
+// cells measures text: East Asian wide characters take two cells, and characters of
+// ambiguous width ("…") one, whatever the locale says, so that a shortened cell and
+// its header line up under zh_CN as under C.
+var cells = &runewidth.Condition{EastAsianWidth: false, StrictEmojiNeutral: true}
+
 // Width is the number of terminal cells s takes (East Asian wide characters take two).
-func Width(s string) int { return runewidth.StringWidth(s) }
+func Width(s string) int { return cells.StringWidth(s) }
+
+// minCell is the narrowest a shortened column gets.
+const minCell = 5
 
 // Render lays the table out within width cells (0: no limit) and says whether it left
 // columns out.
@@ -53,11 +61,21 @@ func (t *Table) Render(width int) (string, bool) {
 				keep[i], dropped = false, true
 			}
 		}
-		// Shorten the widest column, one cell at a time, down to 8 cells.
+		// A column that says what another already says (two image IDs that agree in
+		// every row) goes before any name is shortened.
+		for j := len(keep) - 1; j > 0 && total() > width; j-- {
+			for i := 0; i < j; i++ {
+				if keep[i] && keep[j] && t.same(i, j) {
+					keep[j], dropped = false, true
+					break
+				}
+			}
+		}
+		// Shorten the widest column, one cell at a time, down to minCell cells.
 		for total() > width {
 			wi := -1
 			for i, w := range widths {
-				if keep[i] && w > 8 && (wi < 0 || w > widths[wi]) {
+				if keep[i] && w > minCell && (wi < 0 || w > widths[wi]) {
 					wi = i
 				}
 			}
@@ -88,6 +106,19 @@ func (t *Table) Render(width int) (string, bool) {
 	return b.String(), dropped
 }
 
+// same reports whether columns i and j hold the same text in every row.
+func (t *Table) same(i, j int) bool {
+	if len(t.Rows) == 0 {
+		return false
+	}
+	for _, r := range t.Rows {
+		if i >= len(r) || j >= len(r) || r[i] != r[j] {
+			return false
+		}
+	}
+	return true
+}
+
 func (t *Table) widths() []int {
 	w := make([]int, len(t.Header))
 	for _, r := range append([][]string{t.Header}, t.Rows...) {
@@ -100,8 +131,9 @@ func (t *Table) widths() []int {
 	return w
 }
 
-// fit shortens s to n cells, keeping its start and its end (a tag is at the end of an
-// image reference), with "…" between.
+// fit shortens s to n cells, keeping a third of its start and the rest of its end
+// (what tells names apart is at the end: …rdp-service, …rdp-web, and a reference's
+// tag), with "…" between.
 func fit(s string, n int) string {
 	if Width(s) <= n {
 		return s
@@ -109,17 +141,17 @@ func fit(s string, n int) string {
 	if n <= 1 {
 		return "…"
 	}
-	head := (n - 1) / 2
+	head := (n - 1) / 3
 	tail := n - 1 - head
-	return runewidth.Truncate(s, head, "") + "…" + lastCells(s, tail)
+	return cells.Truncate(s, head, "") + "…" + lastCells(s, tail)
 }
 
 func lastCells(s string, n int) string {
 	r := []rune(s)
 	w := 0
 	i := len(r)
-	for i > 0 && w+runewidth.RuneWidth(r[i-1]) <= n {
-		w += runewidth.RuneWidth(r[i-1])
+	for i > 0 && w+cells.RuneWidth(r[i-1]) <= n {
+		w += cells.RuneWidth(r[i-1])
 		i--
 	}
 	return string(r[i:])
