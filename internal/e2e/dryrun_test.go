@@ -21,6 +21,7 @@ import (
 )
 
 func TestDryRunGuards(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	eng.Build(t, eng.Ref("acme/db", "1"), "ok", 0)
 	oldWeb := eng.Build(t, eng.Ref("acme/web", "1.0.0"), "ok", 0)
@@ -100,6 +101,7 @@ func TestDryRunGuards(t *testing.T) {
 }
 
 func TestFixedTextAroundVariable(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	oldRef, newRef := eng.Ref("acme/mongo", "8.2-ubi8"), eng.Ref("acme/mongo", "8.3-ubi8")
 	oldID := eng.Build(t, oldRef, "ok", 0)

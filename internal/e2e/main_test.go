@@ -31,3 +31,10 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// parallel runs a test beside the other parallel ones (go test -parallel N, set by
+// scripts/test.sh). A test is parallel when it owns its name prefix, its images and its
+// deployment, and asserts nothing about layers another test may load at the same time:
+// the load, delta and bundle tests, which count the layers the engine has, and the
+// package test, which installs /usr/bin/imgup, run alone before them.
+func parallel(t *testing.T) { t.Parallel() }

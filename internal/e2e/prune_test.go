@@ -16,6 +16,7 @@ import (
 )
 
 func TestPrune(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	dir := t.TempDir()
 	p := eng.Prefix + "/"

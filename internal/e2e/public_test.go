@@ -29,6 +29,7 @@ type public struct {
 }
 
 func TestPublicDeployments(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	for _, p := range []public{
 		{dir: "jitsi", refs: []string{"ghcr.io/jitsi/web:stable-9999-@RUN@", "ghcr.io/jitsi/prosody:stable-9999-@RUN@", "ghcr.io/jitsi/jicofo:stable-9999-@RUN@", "ghcr.io/jitsi/jvb:stable-9999-@RUN@"},

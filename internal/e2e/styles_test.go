@@ -60,6 +60,7 @@ var styles = []style{
 }
 
 func TestDeployStyles(t *testing.T) {
+	parallel(t)
 	if exec.Command("docker", "compose", "version").Run() != nil {
 		t.Fatal("compose v2 (docker compose) is not installed: ./scripts/test.sh builds it")
 	}
