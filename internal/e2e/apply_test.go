@@ -158,8 +158,8 @@ func TestApplyRollsBackAFailingImage(t *testing.T) {
 		if json.Unmarshal([]byte(line), &e) != nil {
 			continue
 		}
-		if e.Event == "stage-finished" && e.Stage == "restart" && restarted.IsZero() {
-			restarted = e.Time
+		if e.Event == "stage-started" && e.Stage == "verify" && restarted.IsZero() {
+			restarted = e.Time // the restart is done when verification starts
 		}
 		if e.Event == "stage-started" && e.Stage == "undo" && undo.IsZero() {
 			undo = e.Time
