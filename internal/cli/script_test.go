@@ -60,6 +60,14 @@ func TestScripts(t *testing.T) {
 			env.Setenv("DOCKER_HOST", "unix://"+env.WorkDir+"/no-engine.sock")
 			return nil
 		},
+		// [hooks]: the crash and journal seams are built in (go test -tags e2e or
+		// imguptest, as the README's test command does).
+		Condition: func(cond string) (bool, error) {
+			if cond == "hooks" {
+				return cli.HooksBuilt, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"imgup":      runImgup,
 			"exit":       checkExit,

@@ -10,6 +10,9 @@ import (
 	"github.com/encoo-tools/imgup/internal/apply"
 )
 
+// HooksBuilt says the test seams are in this build.
+const HooksBuilt = true
+
 // testHooks are the seams the end-to-end tests set through the environment of the
 // imgup process they run: IMGUP_TEST_CRASH_AFTER=STEP ends it after that step as kill -9
 // would (exit 137), IMGUP_TEST_JOURNAL_FAIL=STATE fails that record write as a full disk
