@@ -111,6 +111,9 @@ func TestPackages(t *testing.T) {
 		if out, err := command(t, nil, "man", "-w", page); err != nil || !strings.Contains(out, "/usr/share/man/man1/"+page+".1.gz") {
 			t.Errorf("man -w %s: %v %q", page, err, out)
 		}
+		if out, err := command(t, nil, "man", "-L", "zh_CN", "-w", page); err != nil || !strings.Contains(out, "/usr/share/man/zh_CN/man1/"+page+".1.gz") {
+			t.Errorf("man -L zh_CN -w %s: %v %q", page, err, out)
+		}
 	}
 	for _, f := range []string{"/usr/share/bash-completion/completions/imgup", "/usr/share/zsh/vendor-completions/_imgup", "/usr/share/doc/imgup/README.md", "/usr/share/doc/imgup/README.zh.md"} {
 		if _, err := os.Stat(f); err != nil {

@@ -16,10 +16,13 @@ import (
 	"compress/gzip"
 	"flag"
 	"fmt"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -61,12 +64,24 @@ func run(out string, arches []string, version string) error {
 	os.MkdirAll(man, 0o755)
 	root := cli.NewRootCmd(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard})
 	root.DisableAutoGenTag = true
+	manSafe(root)
 	hdr := &doc.GenManHeader{Title: "IMGUP", Section: "1", Source: "imgup " + version, Manual: "imgup manual", Date: commitTime()}
 	if err := doc.GenManTree(root, hdr, man); err != nil {
 		return fmt.Errorf("man pages: %w", err)
 	}
 	pages, _ := filepath.Glob(filepath.Join(man, "*.1"))
-	for _, p := range pages {
+	// The same pages in Chinese (man -L zh_CN imgup), from the tree in Chinese.
+	manZH := filepath.Join(work, "man-zh")
+	os.MkdirAll(manZH, 0o755)
+	rootZH := cli.NewRootCmd(&cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Lang: "zh"})
+	rootZH.DisableAutoGenTag = true
+	manSafe(rootZH)
+	hdrZH := &doc.GenManHeader{Title: "IMGUP", Section: "1", Source: "imgup " + version, Manual: "imgup 手册", Date: commitTime()}
+	if err := doc.GenManTree(rootZH, hdrZH, manZH); err != nil {
+		return fmt.Errorf("man pages in Chinese: %w", err)
+	}
+	pagesZH, _ := filepath.Glob(filepath.Join(manZH, "*.1"))
+	for _, p := range append(append([]string{}, pages...), pagesZH...) {
 		if err := gzipFile(p); err != nil {
 			return err
 		}
@@ -89,7 +104,7 @@ func run(out string, arches []string, version string) error {
 			return fmt.Errorf("building for %s: %w", arch, err)
 		}
 		for _, format := range []string{"deb", "rpm"} {
-			p, err := pack(format, arch, version, bin, work, pages, out)
+			p, err := pack(format, arch, version, bin, work, pages, pagesZH, out)
 			if err != nil {
 				return fmt.Errorf("%s for %s: %w", format, arch, err)
 			}
@@ -100,7 +115,7 @@ func run(out string, arches []string, version string) error {
 	return nil
 }
 
-func pack(format, arch, version, bin, work string, pages []string, out string) (string, error) {
+func pack(format, arch, version, bin, work string, pages, pagesZH []string, out string) (string, error) {
 	var contents strings.Builder
 	add := func(src, dst string, mode os.FileMode) {
 		fmt.Fprintf(&contents, "  - src: %q\n    dst: %q\n    file_info:\n      mode: 0%o\n", src, dst, mode)
@@ -110,6 +125,9 @@ func pack(format, arch, version, bin, work string, pages []string, out string) (
 	add(filepath.Join(work, "_imgup"), "/usr/share/zsh/vendor-completions/_imgup", 0o644)
 	for _, p := range pages {
 		add(p+".gz", "/usr/share/man/man1/"+filepath.Base(p)+".gz", 0o644)
+	}
+	for _, p := range pagesZH {
+		add(p+".gz", "/usr/share/man/zh_CN/man1/"+filepath.Base(p)+".gz", 0o644)
 	}
 	add("README.md", "/usr/share/doc/imgup/README.md", 0o644)
 	add("README.zh.md", "/usr/share/doc/imgup/README.zh.md", 0o644)
@@ -160,6 +178,24 @@ contents:
 		return "", err
 	}
 	return name, f.Close()
+}
+
+// placeholder is a <word> in help text: the man page converter takes it for an HTML
+// tag and drops it (<root>/.imgup/history/<id>/ became /.imgup/history//).
+var placeholder = regexp.MustCompile(`<([a-z][a-z-]*)>`)
+
+// manSafe writes every <word> of the tree's help as WORD, as man pages write a
+// placeholder.
+func manSafe(c *cobra.Command) {
+	up := func(s string) string {
+		return placeholder.ReplaceAllStringFunc(s, func(m string) string { return strings.ToUpper(m[1 : len(m)-1]) })
+	}
+	c.Long, c.Short, c.Example = up(c.Long), up(c.Short), up(c.Example)
+	c.Flags().VisitAll(func(f *pflag.Flag) { f.Usage = up(f.Usage) })
+	c.PersistentFlags().VisitAll(func(f *pflag.Flag) { f.Usage = up(f.Usage) })
+	for _, sub := range c.Commands() {
+		manSafe(sub)
+	}
 }
 
 // packageVersion is a version as dpkg and rpm sort it: no leading v, and a pre-release
