@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -224,7 +225,7 @@ It shows its plan before it acts, and touches only what must change.
 	root.PersistentFlags().StringVar(&lang, "lang", "", "the language of what imgup prints: en or zh (default: from LC_ALL, LC_MESSAGES or LANG)")
 	root.RegisterFlagCompletionFunc("lang", fixedCompletion(i18n.English, i18n.Chinese))
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError("%v (see '%s --help')", err, c.CommandPath())
+		return usageError("%v (see '%s --help')", cobraError(err), c.CommandPath())
 	})
 	root.AddCommand(newVersionCmd(env), newInspectCmd(env), newLoadCmd(env), newBundleCmd(env), newServeCmd(env))
 	addPlanCommands(root, env)
@@ -296,12 +297,40 @@ func localizeHelp(root *cobra.Command) {
 	walk(root)
 }
 
+// cobra's and pflag's own messages, made translatable: the English stays as they say it.
+var cobraMessages = []struct {
+	re  *regexp.Regexp
+	msg i18n.Message
+}{
+	{regexp.MustCompile(`^requires at least (\d+) arg\(s\), only received (\d+)$`), i18n.Msg("requires at least %s arg(s), only received %s")},
+	{regexp.MustCompile(`^accepts at most (\d+) arg\(s\), received (\d+)$`), i18n.Msg("accepts at most %s arg(s), received %s")},
+	{regexp.MustCompile(`^accepts (\d+) arg\(s\), received (\d+)$`), i18n.Msg("accepts %s arg(s), received %s")},
+	{regexp.MustCompile(`^unknown flag: (\S+)$`), i18n.Msg("unknown flag: %s")},
+	{regexp.MustCompile(`^unknown shorthand flag: '(.)' in (\S+)$`), i18n.Msg("unknown shorthand flag: '%s' in %s")},
+	{regexp.MustCompile(`^flag needs an argument: (.+)$`), i18n.Msg("flag needs an argument: %s")},
+	{regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: (.*)$`), i18n.Msg("invalid argument %q for %q flag: %s")},
+}
+
+// cobraError is err in a translatable form when it is one of cobra's known messages.
+func cobraError(err error) error {
+	for _, m := range cobraMessages {
+		if sm := m.re.FindStringSubmatch(err.Error()); sm != nil {
+			args := make([]any, len(sm)-1)
+			for i, a := range sm[1:] {
+				args[i] = a
+			}
+			return i18n.Errorf(m.msg.Format, args...)
+		}
+	}
+	return err
+}
+
 // wrapArgs makes argument-count errors usage errors (exit 2).
 func wrapArgs(c *cobra.Command) {
 	check := c.Args
 	c.Args = func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return usageError("%v (see '%s --help')", err, cmd.CommandPath())
+			return usageError("%v (see '%s --help')", cobraError(err), cmd.CommandPath())
 		}
 		return nil
 	}

@@ -29,7 +29,7 @@ var zhConsole = map[string]string{
 	"%d finding(s) below need attention.":                 "下面有 %d 处不一致需要处理。",
 	"Everything agrees.":                                  "全部一致。",
 	"To update, upload the vendor's archives, then plan.": "要更新，先上传厂商的镜像包，再看计划。",
-	"service": "服务", "compose image": "compose 镜像", "file:line": "文件:行号", "config entry": "配置项",
+	"service": "服务", "compose image": "compose 镜像",
 	"loaded": "已加载", "container": "容器", "runs": "运行", "state": "状态", "last update": "最近更新",
 	"Findings, and how to fix each": "不一致之处及修复方法", "finding": "不一致", "what is wrong": "问题", "fix": "修复",
 

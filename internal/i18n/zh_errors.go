@@ -211,4 +211,11 @@ var zhErrors = map[string]string{
 	"unknown command %q for %q: did you mean %s? (see 'imgup --help')":                                                                                              "%[2]q 没有命令 %[1]q：你是想输入 %[3]s 吗？（见 'imgup --help'）",
 	"no such file or folder; %s holds: %s":                                                                                                                          "没有这个文件或文件夹；%s 里有：%s",
 	"so it is not verified, and refused (--allow-unsigned accepts it with a warning)":                                                                               "所以它没有经过验证，被拒绝（--allow-unsigned 可以接受它，但会给出警告）",
+	"accepts %s arg(s), received %s":                "只接受 %s 个参数，收到了 %s 个",
+	"accepts at most %s arg(s), received %s":        "最多接受 %s 个参数，收到了 %s 个",
+	"flag needs an argument: %s":                    "选项需要一个值：%s",
+	"invalid argument %q for %q flag: %s":           "%q 不是选项 %q 的有效值：%s",
+	"requires at least %s arg(s), only received %s": "至少需要 %s 个参数，只收到了 %s 个",
+	"unknown flag: %s":                              "没有这个选项：%s",
+	"unknown shorthand flag: '%s' in %s":            "没有短选项 '%s'（在 %s 里）",
 }
