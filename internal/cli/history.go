@@ -38,7 +38,7 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 						if asJSON {
 							return writeJSON(env.Stdout, r.Masked())
 						}
-						fmt.Fprint(env.Stdout, r.Masked().Markdown())
+						fmt.Fprint(env.Stdout, r.Masked().MarkdownIn(env.tr()))
 						return nil
 					}
 				}

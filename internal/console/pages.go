@@ -617,7 +617,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="imgup-%s.md"`, rec.ID))
-	fmt.Fprint(w, rec.Markdown())
+	fmt.Fprint(w, rec.MarkdownIn(i18n.New(langOf(w, r))))
 }
 
 // rollbackPage shows what undoing an update would do, to confirm.

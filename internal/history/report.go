@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"strings"
 )
 
@@ -20,31 +21,34 @@ func (r *Record) Masked() *Record {
 // Markdown is the update's report for the vendor: the bundle and its signer, the host,
 // what changed (images and keys, from -> to), the verification table, downtime per
 // service and how long each stage took. It replaces screenshots of docker ps -a.
-func (r *Record) Markdown() string {
+func (r *Record) Markdown() string { return r.MarkdownIn(i18n.EN) }
+
+// MarkdownIn is the report in tr's language (the record itself stays English).
+func (r *Record) MarkdownIn(tr *i18n.Printer) string {
 	var b strings.Builder
 	md := func(s string) string { return strings.NewReplacer("|", `\|`, "\n", " ", "`", "'").Replace(s) }
-	fmt.Fprintf(&b, "# imgup %s %s\n\n", r.Kind, r.ID)
-	fmt.Fprintf(&b, "| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| host | %s |\n| user | %s |\n| started | %s |\n", md(r.Host), md(r.User), r.Time.UTC().Format("2006-01-02 15:04:05 UTC"))
+	tr.Fprintf(&b, "# imgup %s %s\n\n", r.Kind, r.ID)
+	b.WriteString("| | |\n|---|---|\n")
+	tr.Fprintf(&b, "| host | %s |\n| user | %s |\n| started | %s |\n", md(r.Host), md(r.User), r.Time.UTC().Format("2006-01-02 15:04:05 UTC"))
 	if !r.Ended.IsZero() {
-		fmt.Fprintf(&b, "| ended | %s (%s) |\n", r.Ended.UTC().Format("2006-01-02 15:04:05 UTC"), r.Ended.Sub(r.Time).Round(100_000_000))
+		tr.Fprintf(&b, "| ended | %s (%s) |\n", r.Ended.UTC().Format("2006-01-02 15:04:05 UTC"), r.Ended.Sub(r.Time).Round(100_000_000))
 	}
 	state := r.State
 	if r.RolledBackBy != "" {
-		state += ", undone by " + r.RolledBackBy
+		state = tr.Sprintf("%s, undone by %s", state, r.RolledBackBy)
 	}
-	fmt.Fprintf(&b, "| state | %s |\n| restart | %s |\n", md(state), md(r.Restart))
+	tr.Fprintf(&b, "| state | %s |\n| restart | %s |\n", md(state), md(r.Restart))
 	if r.Error != "" {
-		fmt.Fprintf(&b, "| error | %s |\n", md(r.Error))
+		tr.Fprintf(&b, "| error | %s |\n", md(r.Error))
 	}
 	if len(r.Bundles) > 0 {
-		b.WriteString("\n## Bundles\n\n| bundle | version | signer | verified | bundle.json |\n|---|---|---|---|---|\n")
+		b.WriteString(tr.T("\n## Bundles\n\n| bundle | version | signer | verified | bundle.json |\n|---|---|---|---|---|\n"))
 		for _, x := range r.Bundles {
 			fmt.Fprintf(&b, "| %s | %s | %s | %v | `%s` |\n", md(x.Name), md(x.Version), md(x.KeyID), x.Verified, x.Manifest)
 		}
 	}
 	if len(r.Updates) > 0 {
-		b.WriteString("\n## Images\n\n| service | from | to | downtime |\n|---|---|---|---|\n")
+		b.WriteString(tr.T("\n## Images\n\n| service | from | to | downtime |\n|---|---|---|---|\n"))
 		for _, u := range r.Updates {
 			dt := u.Downtime
 			if dt == "" {
@@ -54,7 +58,7 @@ func (r *Record) Markdown() string {
 		}
 	}
 	if len(r.Edits) > 0 {
-		b.WriteString("\n## Files and keys\n\n| file:line | key | from | to |\n|---|---|---|---|\n")
+		b.WriteString(tr.T("\n## Files and keys\n\n| file:line | key | from | to |\n|---|---|---|---|\n"))
 		for _, e := range r.Edits {
 			old, nw := e.Shown()
 			if e.Meaning != "" {
@@ -66,15 +70,18 @@ func (r *Record) Markdown() string {
 		}
 	}
 	if len(r.Table) > 0 {
-		b.WriteString("\n## Containers after the update\n\n| service | container | image | image id | state | updated | downtime |\n|---|---|---|---|---|---|---|\n")
+		b.WriteString(tr.T("\n## Containers after the update\n\n| service | container | image | image id | state | updated | downtime |\n|---|---|---|---|---|---|---|\n"))
 		for _, row := range r.Table {
 			st := row.State
 			if row.Health != "" {
 				st += " (" + row.Health + ")"
 			}
 			up, dt := "-", row.Downtime
-			if row.Updated {
-				up = "updated"
+			switch {
+			case row.Updated:
+				up = tr.T("updated")
+			case row.Restored:
+				up = tr.T("restored")
 			}
 			if dt == "" {
 				dt = "-"
@@ -87,13 +94,13 @@ func (r *Record) Markdown() string {
 		}
 	}
 	if len(r.Verify) > 0 {
-		b.WriteString("\n## Verified\n\n")
+		b.WriteString(tr.T("\n## Verified\n\n"))
 		for _, v := range r.Verify {
 			fmt.Fprintf(&b, "- %s\n", md(v))
 		}
 	}
 	if len(r.Stages) > 0 {
-		b.WriteString("\n## Stages\n\n| stage | seconds |\n|---|---|\n")
+		b.WriteString(tr.T("\n## Stages\n\n| stage | seconds |\n|---|---|\n"))
 		for _, s := range r.Stages {
 			fmt.Fprintf(&b, "| %s | %.1f |\n", md(s.Name), s.Seconds)
 		}
