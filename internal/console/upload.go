@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -116,11 +117,11 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if size > s.o.MaxUpload {
-		uploadError(w, r, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, plan.Human(size), plan.Human(s.o.MaxUpload))
+		uploadError(w, r, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, plan.Human(size), limit(s.o.MaxUpload))
 		return
 	}
 	if r.ContentLength > s.o.MaxChunk {
-		uploadError(w, r, http.StatusRequestEntityTooLarge, name, off, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
+		uploadError(w, r, http.StatusRequestEntityTooLarge, name, off, "a chunk may be at most %s", limit(s.o.MaxChunk))
 		return
 	}
 	if err := s.uploadDirs(); err != nil {
@@ -202,7 +203,7 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		// What arrived stays: the client resumes from the part's length.
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			uploadError(w, r, http.StatusRequestEntityTooLarge, name, off+n, "a chunk may be at most %s", plan.Human(s.o.MaxChunk))
+			uploadError(w, r, http.StatusRequestEntityTooLarge, name, off+n, "a chunk may be at most %s", limit(s.o.MaxChunk))
 			return
 		}
 		uploadError(w, r, http.StatusBadRequest, name, off+n, "the chunk broke off: %v", err)
@@ -370,6 +371,17 @@ func fileSHA256(f *os.File) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// limit is a size the operator set, in the units flags take: 64 GiB, not 68.7 GB.
+func limit(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return plan.Human(n)
 }
 
 // diskSpace is the free and total bytes of dir's filesystem; -1 when unknown.

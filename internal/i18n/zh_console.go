@@ -99,7 +99,7 @@ var zhConsole = map[string]string{
 	"Verify":                                                      "检查",
 	"project":                                                     "项目",
 	"image id":                                                    "镜像 ID",
-	"Each must run the new image ID, be running and not restarting, and healthy where it has a healthcheck.": "每个都必须运行新的镜像 ID、在运行且没有反复重启，有健康检查的必须 healthy。",
+	"Each must run the new image ID, be running and not restarting, and healthy where it has a healthcheck.": "每个都必须运行新的镜像 ID、在运行且没有反复重启，有健康检查的必须健康。",
 	"Notes":                     "说明",
 	"How imgup found what runs": "imgup 如何找到正在运行的服务",
 	"files":                     "文件",
@@ -163,4 +163,5 @@ var zhConsole = map[string]string{
 	"restored": "已还原",
 	"Each must run its previous image ID again, be running and not restarting, and healthy where it has a healthcheck.": "每个都必须重新运行原来的镜像 ID，处于运行中而不是重启中，有健康检查的要健康。",
 	"%s/%s ran %s before, in update %s, and it was rolled back: %s":                                                     "%s/%s 以前运行过 %s，在 %s 这次更新里，后来被回退了：%s",
+	"%s of %s · %s/s": "%s / %s · %s/秒",
 }

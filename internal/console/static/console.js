@@ -135,7 +135,7 @@ function setupJob() {
         if (b) {
           b.p.max = e.total || b.p.max; b.p.value = e.bytes;
           const secs = (Date.parse(e.time) - b.t0) / 1000, rate = e.bytes / Math.max(secs, 0.001);
-          b.i.textContent = human(e.bytes) + " of " + human(e.total) + " · " + human(rate) + "/s";
+          b.i.textContent = tf("%s of %s · %s/s", human(e.bytes), human(e.total), human(rate));
         }
         break;
       }
