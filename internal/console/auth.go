@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/subtle"
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,7 +145,7 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			if !s.tokenOK(b) {
-				http.Error(w, "401 unauthorized: wrong token", http.StatusUnauthorized)
+				http.Error(w, i18n.New(langOf(w, r)).T("401 unauthorized: wrong token"), http.StatusUnauthorized)
 				return
 			}
 			h(w, r.WithContext(withSession(r, &session{})))
@@ -156,7 +157,7 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 				s.render(w, r, http.StatusUnauthorized, "login", nil, page{Title: "Log in", Next: r.URL.RequestURI()})
 				return
 			}
-			http.Error(w, "401 unauthorized: log in with the URL imgup serve printed", http.StatusUnauthorized)
+			http.Error(w, i18n.New(langOf(w, r)).T("401 unauthorized: log in with the URL imgup serve printed"), http.StatusUnauthorized)
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

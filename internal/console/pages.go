@@ -70,7 +70,7 @@ func (p page) BusyText() string {
 var jsText = []string{"starting…", "resuming at %s", "the connection broke: %s", "the connection broke at %s of %s: %s",
 	"image/%s is already on the server", "%s of %s · %s/s · %s left", "✔ received in %s · sha256 ", "Plan with %s →",
 	"Resume", " (or drop the same file again)", "loaded: %s", "already loaded: %s", "wrote %s", "%s was down %s",
-	"✔ %s runs %s", "finished", "failed: %s", "done · %s", "%s: %s", "%s of %s · %s/s"}
+	"✔ %s runs %s", "finished", "failed: %s", "done · %s", "%s: %s", "%s of %s · %s/s", "restart", "verify", "write", "undo", "record"}
 
 // JSText is the translations of jsText as JSON, for console.js.
 func (p page) JSText() template.JS {

@@ -17,7 +17,7 @@ var extra = map[string]bool{
 	"image/%s is already on the server": true, "%s of %s · %s/s · %s left": true, "✔ received in %s · sha256 ": true,
 	"Plan with %s →": true, "Resume": true, " (or drop the same file again)": true, "loaded: %s": true,
 	"already loaded: %s": true, "wrote %s": true, "%s was down %s": true, "✔ %s runs %s": true, "finished": true,
-	"failed: %s": true, "done · %s": true, "%s: %s": true, "%s of %s · %s/s": true,
+	"failed: %s": true, "done · %s": true, "%s: %s": true, "%s of %s · %s/s": true, "restart": true, "verify": true, "write": true, "undo": true, "record": true,
 }
 
 // zhCatalog maps each English format to its Chinese, in the runbook's own terms

@@ -163,5 +163,12 @@ var zhConsole = map[string]string{
 	"restored": "已还原",
 	"Each must run its previous image ID again, be running and not restarting, and healthy where it has a healthcheck.": "每个都必须重新运行原来的镜像 ID，处于运行中而不是重启中，有健康检查的要健康。",
 	"%s/%s ran %s before, in update %s, and it was rolled back: %s":                                                     "%s/%s 以前运行过 %s，在 %s 这次更新里，后来被回退了：%s",
-	"%s of %s · %s/s": "%s / %s · %s/秒",
+	"%s of %s · %s/s":                                           "%s / %s · %s/秒",
+	"401 unauthorized: wrong token":                             "401 未授权：令牌不对",
+	"401 unauthorized: log in with the URL imgup serve printed": "401 未授权：请用 imgup serve 打印的网址登录",
+	"restart": "重启",
+	"verify":  "检查",
+	"write":   "改文件",
+	"undo":    "撤销",
+	"record":  "记录",
 }

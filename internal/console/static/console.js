@@ -127,7 +127,7 @@ function setupJob() {
           li.append(" ", p, " ", i);
           bars[e.stage + e.archive] = { p, i, li, t0: Date.parse(e.time) };
         } else {
-          rows[e.stage] = line("stage running", e.stage + ": " + (e.text || ""));
+          rows[e.stage] = line("stage running", tf(e.stage) + ": " + (e.text || ""));
         }
         break;
       case "read": {
