@@ -21,7 +21,6 @@ import (
 )
 
 func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "a", deploytest.Options{})
 	before := s.containers(t)
@@ -131,7 +130,6 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 }
 
 func TestApplyRollsBackAFailingImage(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "b", deploytest.Options{Old: true})
 	before := s.containers(t)

@@ -33,9 +33,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// parallel runs a test beside the other parallel ones (go test -parallel N, set by
-// scripts/test.sh). A test is parallel when it owns its name prefix, its images and its
-// deployment, and asserts nothing about layers another test may load at the same time:
-// the load, delta and bundle tests, which count the layers the engine has, and the
-// package test, which installs /usr/bin/imgup, run alone before them.
+// parallel runs a test beside the other parallel ones (go test -parallel 2, as
+// scripts/test.sh runs them). A test is parallel when it owns its name prefix, its
+// images and its deployment, asserts nothing about layers another test may load at the
+// same time, and runs small stacks: the load, delta and bundle tests count the layers
+// the engine has, the package test installs /usr/bin/imgup, and the tests on the
+// 12-container sample deployment run alone, because two such restarts at once on two
+// cores make compose v1's network removal race ("has active endpoints") in a way an
+// operator's single deployment never does.
 func parallel(t *testing.T) { t.Parallel() }

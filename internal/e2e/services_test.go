@@ -18,7 +18,6 @@ import (
 )
 
 func TestRestartServices(t *testing.T) {
-	parallel(t)
 	for _, c := range []struct{ name, compose, version string }{
 		{"v1", "docker-compose", "compose 1."},
 		{"v2", "docker compose", "compose "},

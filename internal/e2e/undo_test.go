@@ -22,7 +22,6 @@ import (
 )
 
 func TestNoRollbackThenRollback(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "c", deploytest.Options{})
 	before := s.containers(t)
@@ -67,7 +66,6 @@ func TestNoRollbackThenRollback(t *testing.T) {
 }
 
 func TestSecondApplyWaitsThenRefuses(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	dir := t.TempDir()
 	deploytest.Write(dir, deploytest.Options{Prefix: eng.Prefix + "/"})
@@ -106,7 +104,6 @@ func run(t *testing.T, env []string, args ...string) (string, int) {
 }
 
 func TestCrashAtEveryStepIsUndone(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	img := eng.Ref("encoo/rpa-service", "4.1.6")
 	eng.Build(t, img, "ok", 0)
@@ -145,7 +142,6 @@ func TestCrashAtEveryStepIsUndone(t *testing.T) {
 }
 
 func TestCrashAfterRestartAndCtrlC(t *testing.T) {
-	parallel(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "d", deploytest.Options{})
 	before := s.containers(t)
