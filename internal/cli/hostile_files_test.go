@@ -21,7 +21,9 @@ import (
 	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 )
 
-func TestHostileDeploymentFiles(t *testing.T) {
+// testBinary is this test binary under the name that makes it run imgup (TestMain).
+func testBinary(t *testing.T) string {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +32,11 @@ func TestHostileDeploymentFiles(t *testing.T) {
 	if err := os.Symlink(exe, bin); err != nil {
 		t.Fatal(err)
 	}
+	return bin
+}
+
+func TestHostileDeploymentFiles(t *testing.T) {
+	bin := testBinary(t)
 	outside := filepath.Join(t.TempDir(), "outside.env")
 	os.WriteFile(outside, []byte("A=1\n"), 0o644)
 	forms := map[string]func(p string) error{
@@ -143,10 +150,7 @@ func TestHostileDeploymentFiles(t *testing.T) {
 // An archive, a trust key or a bundle path that is a FIFO or a device is refused in
 // one line at once; SIGTERM is never needed.
 func TestHostileArchivePaths(t *testing.T) {
-	exe, _ := os.Executable()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "imgup-bin")
-	os.Symlink(exe, bin)
+	bin, dir := testBinary(t), t.TempDir()
 	fifo := filepath.Join(dir, "update.tar.gz")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)

@@ -16,10 +16,7 @@ import (
 )
 
 func TestNoTerminalNoPrompt(t *testing.T) {
-	exe, _ := os.Executable()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "imgup-bin")
-	os.Symlink(exe, bin)
+	bin, dir := testBinary(t), t.TempDir()
 	root := filepath.Join(dir, "root")
 	if err := deploytest.Write(root, deploytest.Options{}); err != nil {
 		t.Fatal(err)

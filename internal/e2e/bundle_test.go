@@ -52,6 +52,15 @@ func envOf(t *testing.T, id string) string {
 	return dockertest.Docker(t, "inspect", "--format", "{{range .Config.Env}}{{.}} {{end}}", id)
 }
 
+// trust makes the deployment trust the vendor's key, as an operator does once.
+func (s *sample) trust(v *vendor) {
+	trusted := filepath.Join(s.dir, ".imgup", "trusted")
+	os.MkdirAll(trusted, 0o755)
+	pub, _ := os.ReadFile(v.pub)
+	os.WriteFile(filepath.Join(trusted, "encoo.pub"), pub, 0o644)
+	s.files[".imgup/trusted/encoo.pub"] = pub
+}
+
 func TestBundleEndToEnd(t *testing.T) {
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "k", deploytest.Options{})
@@ -78,11 +87,7 @@ func TestBundleEndToEnd(t *testing.T) {
 	if _, errOut, code := imgup(t, "bundle", "verify", "-C", s.dir, fix); code != 1 || !strings.Contains(errOut, "no key is trusted here") {
 		t.Fatalf("verify without a trusted key: exit %d\n%s", code, errOut)
 	}
-	trusted := filepath.Join(s.dir, ".imgup", "trusted")
-	os.MkdirAll(trusted, 0o755)
-	pub, _ := os.ReadFile(v.pub)
-	os.WriteFile(filepath.Join(trusted, "encoo.pub"), pub, 0o644)
-	s.files[".imgup/trusted/encoo.pub"] = pub
+	s.trust(v)
 	if out, errOut, code := imgup(t, "bundle", "verify", "-C", s.dir, fix); code != 0 || !strings.Contains(out, "every blob matches its digest") {
 		t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
 	}
@@ -196,11 +201,7 @@ func TestBundleRefusals(t *testing.T) {
 		t.Fatalf("create --unsigned: %d %s%s", code, o, e)
 	}
 	eng.Remove(t, rpa)
-	trusted := filepath.Join(s.dir, ".imgup", "trusted")
-	os.MkdirAll(trusted, 0o755)
-	pub, _ := os.ReadFile(v.pub)
-	os.WriteFile(filepath.Join(trusted, "encoo.pub"), pub, 0o644)
-	s.files[".imgup/trusted/encoo.pub"] = pub
+	s.trust(v)
 
 	dir := t.TempDir()
 	tamperedBlob, tamperedManifest, truncated := filepath.Join(dir, "blob.bundle"), filepath.Join(dir, "manifest.bundle"), filepath.Join(dir, "trunc.bundle")

@@ -8,7 +8,6 @@
 package e2e
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,11 +31,7 @@ func TestApplyTwiceIsANoOp(t *testing.T) {
 		"--service", s.prefix+"encoo/console-web-v4-pvt=console/console-web",
 		"--set", ".systemconfig:CONSOLE_WEB_REPLICAS=2", "--set-env", "console/console-web:SSO_ENABLED=true", web)
 	eng.Remove(t, web)
-	trusted := filepath.Join(s.dir, ".imgup", "trusted")
-	os.MkdirAll(trusted, 0o755)
-	pub, _ := os.ReadFile(v.pub)
-	os.WriteFile(filepath.Join(trusted, "encoo.pub"), pub, 0o644)
-	s.files[".imgup/trusted/encoo.pub"] = pub
+	s.trust(v)
 
 	for _, x := range []struct{ name, path string }{{"archive", archive}, {"bundle", fix}} {
 		t.Run(x.name, func(t *testing.T) {
