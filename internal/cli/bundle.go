@@ -78,9 +78,9 @@ without one it is written unencrypted (as minisign -G -W does), and imgup says s
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "key %s: secret key %s.key, public key %s.pub\n", id, args[0], args[0])
+			env.tr().Fprintf(env.Stdout, "key %s: secret key %s.key, public key %s.pub\n", id, args[0], args[0])
 			if pw == "" {
-				fmt.Fprintf(env.Stderr, "imgup: warning: %s.key is not encrypted (no IMGUP_KEY_PASSWORD or --password-file): keep it where only the release build can read it\n", args[0])
+				env.tr().Fprintf(env.Stderr, "imgup: warning: %s.key is not encrypted (no IMGUP_KEY_PASSWORD or --password-file): keep it where only the release build can read it\n", args[0])
 			}
 			return nil
 		},
@@ -253,9 +253,9 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 	if o.Key != nil {
 		signed = "signed by key " + bundle.KeyID(o.Key.ID())
 	}
-	fmt.Fprintf(env.Stdout, "wrote %s: bundle %s %s, %d image(s), %s, %s", f.out, f.name, f.version, len(res.Manifest.Images), humanSize(res.Size), signed)
+	env.tr().Fprintf(env.Stdout, "wrote %s: bundle %s %s, %d image(s), %s, %s", f.out, f.name, f.version, len(res.Manifest.Images), humanSize(res.Size), signed)
 	if o.Base != nil {
-		fmt.Fprintf(env.Stdout, "; differential on %s %s: %s of layers left out, %s shipped", o.Base.Manifest.Name, o.Base.Manifest.Version, humanSize(res.Left), humanSize(res.Shipped))
+		env.tr().Fprintf(env.Stdout, "; differential on %s %s: %s of layers left out, %s shipped", o.Base.Manifest.Name, o.Base.Manifest.Version, humanSize(res.Left), humanSize(res.Shipped))
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
@@ -333,7 +333,7 @@ with one line naming the file and the problem, when anything is wrong.`,
 				if !b.Signature.Verified {
 					sig = "NOT verified (--allow-unsigned)"
 				}
-				fmt.Fprintf(env.Stdout, "%s: bundle %s %s: %s; %d image(s), every blob matches its digest (sha256 of the file %s)\n",
+				env.tr().Fprintf(env.Stdout, "%s: bundle %s %s: %s; %d image(s), every blob matches its digest (sha256 of the file %s)\n",
 					archive.Safe(p), archive.Safe(b.Manifest.Name), archive.Safe(b.Manifest.Version), sig, len(a.Images()), a.SHA256)
 			}
 			return nil

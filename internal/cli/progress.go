@@ -31,7 +31,7 @@ func startReading(env *Env, verb, path string, total int64) reading {
 			done: func(ok bool) {
 				if ok {
 					d := time.Since(start)
-					fmt.Fprintf(env.Stderr, "%s %s: %s in %s (%s/s)\n", verb, name, humanSize(total), d.Round(100*time.Millisecond), humanSize(int64(float64(total)/max(d.Seconds(), 0.001))))
+					env.tr().Fprintf(env.Stderr, "%s %s: %s in %s (%s/s)\n", verb, name, humanSize(total), d.Round(100*time.Millisecond), humanSize(int64(float64(total)/max(d.Seconds(), 0.001))))
 				}
 			},
 		}

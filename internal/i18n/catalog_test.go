@@ -204,3 +204,74 @@ func TestDetect(t *testing.T) {
 		t.Error("empty")
 	}
 }
+
+// untranslated are the formats written straight to the operator's streams with fmt
+// (fmt.Fprint*(env.Stdout|env.Stderr, "...")), which no Printer translates.
+func untranslated(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	root := filepath.Join("..", "..")
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		// The front ends: what imgup itself writes (not the build and test programs).
+		if !strings.Contains(p, filepath.Join("internal", "cli")) && !strings.Contains(p, filepath.Join("internal", "console")) {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok || len(call.Args) < 2 {
+				return true
+			}
+			fn, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || !isIdent(fn.X, "fmt") || !strings.HasPrefix(fn.Sel.Name, "Fprint") {
+				return true
+			}
+			w, ok := call.Args[0].(*ast.SelectorExpr)
+			if !ok || (w.Sel.Name != "Stdout" && w.Sel.Name != "Stderr") {
+				return true
+			}
+			if lit, ok := call.Args[1].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				s, _ := strconv.Unquote(lit.Value)
+				out[s] = p
+			}
+			return true
+		})
+		return nil
+	})
+	return out
+}
+
+// operatorVerbatim are the lines that stay as they are in every language: what
+// scripts parse (docker load's own line), the error and note prefixes around text
+// already translated, version, and the prompt's [y/N].
+var operatorVerbatim = map[string]bool{
+	"Loaded image ID: %s\n":        true,
+	"imgup: %v\n":                  true,
+	"imgup: %s\n":                  true,
+	"imgup %s\n":                   true,
+	"\n%s [y/N] ":                  true,
+	"imgup: test crash after %s\n": true,
+	"imgup: note: %s\n":            true,
+	"docker-cli-plugin-metadata":   true,
+}
+
+// TestOperatorStreamsAreTranslated: nothing reaches the operator's stdout or stderr
+// through fmt with words of its own, unless it is one of the verbatim lines.
+func TestOperatorStreamsAreTranslated(t *testing.T) {
+	var bad []string
+	for f, where := range untranslated(t) {
+		if words(f) && !operatorVerbatim[f] {
+			bad = append(bad, strconv.Quote(f)+" ("+where+")")
+		}
+	}
+	sort.Strings(bad)
+	for _, b := range bad {
+		t.Errorf("written with fmt, not a Printer: %s", b)
+	}
+}

@@ -197,4 +197,10 @@ var zhMessages = map[string]string{
 	"| error | %s |\n":      "| 错误 | %s |\n",
 	"| host | %s |\n| user | %s |\n| started | %s |\n": "| 主机 | %s |\n| 用户 | %s |\n| 开始 | %s |\n",
 	"| state | %s |\n| restart | %s |\n":               "| 状态 | %s |\n| 重启方式 | %s |\n",
+	"%s %s: %s in %s (%s/s)\n":                         "%s %s：%s，用时 %s（%s/秒）\n",
+	"%s: bundle %s %s: %s; %d image(s), every blob matches its digest (sha256 of the file %s)\n":                                             "%s：更新包 %s %s：%s；%d 个镜像，每个数据块都与摘要一致（文件的 sha256 为 %s）\n",
+	"; differential on %s %s: %s of layers left out, %s shipped":                                                                             "；基于 %s %s 的差量包：省去 %s 的层，实际带上 %s",
+	"imgup: warning: %s.key is not encrypted (no IMGUP_KEY_PASSWORD or --password-file): keep it where only the release build can read it\n": "imgup：警告：%s.key 没有加密（没有 IMGUP_KEY_PASSWORD 或 --password-file）：把它放在只有发布构建能读到的地方\n",
+	"key %s: secret key %s.key, public key %s.pub\n":                                                                                         "密钥 %s：私钥 %s.key，公钥 %s.pub\n",
+	"wrote %s: bundle %s %s, %d image(s), %s, %s":                                                                                            "已写出 %s：更新包 %s %s，%d 个镜像，%s，%s",
 }
