@@ -7,7 +7,7 @@ var extra = map[string]bool{
 	"Apply this plan?": true, "Roll back?": true, "Remove these images?": true,
 	// The console's record kinds, its restart choices and its script's lines (checked
 	// by the console's tests).
-	"apply": true, "rollback": true,
+	"apply": true, "rollback": true, "deploy": true, "auto": true,
 	"auto: ./deploy.sh restart when there is one, else only the updated services":                                                true,
 	"deploy: ./deploy.sh restart (or restart: of imgup.yaml)":                                                                    true,
 	"services: recreate only the updated services' containers":                                                                   true,

@@ -171,4 +171,6 @@ var zhConsole = map[string]string{
 	"write":   "改文件",
 	"undo":    "撤销",
 	"record":  "记录",
+	"deploy":  "控制脚本",
+	"auto":    "自动",
 }
