@@ -34,7 +34,7 @@ It lists what it would remove and asks (or --yes).`,
 			defer s.Close()
 			remove, kept := s.PruneCandidates(update.PruneOptions{Keep: keep, RollbackImages: rollbackImages})
 			for _, k := range kept {
-				env.tr().Fprintf(env.Stdout, "keep    %s\n", k)
+				env.tr().Fprintf(env.Stdout, "keep    %s (%s)\n", k.Ref, k.Why.In(env.tr()))
 			}
 			if len(remove) == 0 {
 				fmt.Fprintln(env.Stdout, env.tr().T("nothing to remove"))

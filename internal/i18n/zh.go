@@ -97,7 +97,6 @@ var zhMessages = map[string]string{
 	"Already loaded: %s (%s), skipped\n": "已加载过：%s（%s），跳过\n",
 	"Loaded image: %s (%s)\n":            "已加载镜像：%s（%s）\n",
 	"no update recorded in %s\n":         "%s 里没有更新记录\n",
-	"keep    %s\n":                       "保留    %s\n",
 	"remove  %s\n":                       "删除    %s\n",
 	"nothing to remove":                  "没有要删除的",
 	"removed %d image reference(s)\n":    "已删除 %d 个镜像引用\n",
@@ -203,4 +202,8 @@ var zhMessages = map[string]string{
 	"imgup: warning: %s.key is not encrypted (no IMGUP_KEY_PASSWORD or --password-file): keep it where only the release build can read it\n": "imgup：警告：%s.key 没有加密（没有 IMGUP_KEY_PASSWORD 或 --password-file）：把它放在只有发布构建能读到的地方\n",
 	"key %s: secret key %s.key, public key %s.pub\n":                                                                                         "密钥 %s：私钥 %s.key，公钥 %s.pub\n",
 	"wrote %s: bundle %s %s, %d image(s), %s, %s":                                                                                            "已写出 %s：更新包 %s %s，%d 个镜像，%s，%s",
+	"keep    %s (%s)\n":            "保留    %s（%s）\n",
+	"a container uses it":          "有容器在用",
+	"one of the newest":            "最新的几个之一",
+	"rollback target of update %s": "更新 %s 回退时要用",
 }

@@ -334,10 +334,18 @@ type PruneOptions struct {
 	RollbackImages bool
 }
 
+// Kept is an image prune keeps, and why: data, said in the operator's language.
+type Kept struct {
+	Ref string
+	Why i18n.Message
+}
+
+func (k Kept) String() string { return k.Ref + " (" + k.Why.String() + ")" }
+
 // PruneCandidates returns the references prune would remove, and why others stay.
-func (s *Snapshot) PruneCandidates(o PruneOptions) (remove, kept []string) {
+func (s *Snapshot) PruneCandidates(o PruneOptions) (remove []string, kept []Kept) {
 	repos := map[string]bool{}
-	protected := map[string]string{} // image ID or ref -> why
+	protected := map[string]i18n.Message{} // image ID or ref -> why
 	for _, r := range s.Records {
 		for _, u := range r.Updates {
 			for _, ref := range []string{u.From, u.To} {
@@ -346,7 +354,7 @@ func (s *Snapshot) PruneCandidates(o PruneOptions) (remove, kept []string) {
 				}
 			}
 			if r.Kind == "apply" && r.RolledBackBy == "" && !o.RollbackImages {
-				why := "rollback target of update " + r.ID
+				why := i18n.Msg("rollback target of update %s", r.ID)
 				if u.FromID != "" {
 					protected[u.FromID] = why
 				}
@@ -382,13 +390,13 @@ func (s *Snapshot) PruneCandidates(o PruneOptions) (remove, kept []string) {
 		for i, t := range l {
 			switch {
 			case i < o.Keep:
-				kept = append(kept, t.ref+" (one of the newest)")
+				kept = append(kept, Kept{t.ref, i18n.Msg("one of the newest")})
 			case used[t.img.ID]:
-				kept = append(kept, t.ref+" (a container uses it)")
-			case protected[t.img.ID] != "":
-				kept = append(kept, t.ref+" ("+protected[t.img.ID]+")")
-			case protected[t.ref] != "":
-				kept = append(kept, t.ref+" ("+protected[t.ref]+")")
+				kept = append(kept, Kept{t.ref, i18n.Msg("a container uses it")})
+			case protected[t.img.ID].Format != "":
+				kept = append(kept, Kept{t.ref, protected[t.img.ID]})
+			case protected[t.ref].Format != "":
+				kept = append(kept, Kept{t.ref, protected[t.ref]})
 			default:
 				remove = append(remove, t.ref)
 			}

@@ -3,6 +3,7 @@
 package update
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func TestPruneCandidates(t *testing.T) {
 	if strings.Join(remove, " ") != "acme/web:0" {
 		t.Errorf("remove %v (kept %v)", remove, kept)
 	}
-	if !strings.Contains(strings.Join(kept, "\n"), "acme/web:1 (rollback target of update u1)") {
+	if !strings.Contains(fmt.Sprint(kept), "acme/web:1 (rollback target of update u1)") {
 		t.Errorf("kept %v", kept)
 	}
 	remove, _ = s.PruneCandidates(PruneOptions{Keep: 1, RollbackImages: true})
