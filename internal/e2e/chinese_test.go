@@ -94,4 +94,34 @@ func TestApplyInChinese(t *testing.T) {
 	if !strings.Contains(out, "is undone") {
 		t.Errorf("rollback in English:\n%s", out)
 	}
+
+	// The crash path in Chinese: an image that exits at once is undone within seconds;
+	// the table shows what runs now, marked 已还原, and the failed attempt in a line of
+	// its own; the reason and the undo are said in Chinese.
+	bad := eng.Ref("encoo/rpa-rdp-service", "4.1.99999")
+	eng.Build(t, bad, "exit", 0)
+	crash := filepath.Join(t.TempDir(), "rpa-rdp.tar")
+	eng.Save(t, crash, bad)
+	eng.Remove(t, bad)
+	start := time.Now()
+	out, errOut, code = imgupIn(t, "zh_CN.UTF-8", "apply", "--yes", "-C", s.dir, "--timeout", "90s", crash)
+	took := time.Since(start)
+	if code != 3 {
+		t.Fatalf("the crashing apply exited %d, want 3\n%s\n%s", code, out, errOut)
+	}
+	t.Logf("crashing image in Chinese: apply and undo in %v", took.Round(100*time.Millisecond))
+	if took > 80*time.Second {
+		t.Errorf("the crash was waited on: %v", took)
+	}
+	for _, want := range []string{"已还原", "失败的那次尝试：", "4.1.99999"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the final table lacks %q:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"检查没有通过", "所有修改都已还原"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the error lacks %q:\n%s", want, errOut)
+		}
+	}
+	s.expectFiles(t, nil)
 }
