@@ -1,5 +1,12 @@
 package cli
 
+import (
+	"github.com/encoo-tools/imgup/internal/table"
+	"github.com/spf13/cobra"
+	"regexp"
+	"strings"
+)
+
 // The --help texts in Chinese: Short and Long by command path, flag usages by their
 // English text. TestHelpHasChinese checks that every command and flag has one.
 
@@ -275,7 +282,7 @@ var zhFlag = map[string]string{
 
 // zhUsageTemplate is cobra's usage template in Chinese.
 const zhUsageTemplate = `用法：{{if .Runnable}}
-  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}
+  {{.UseLine | zhUse}}{{end}}{{if .HasAvailableSubCommands}}
   {{.CommandPath}} [命令]{{end}}{{if .HasExample}}
 
 示例：
@@ -285,10 +292,31 @@ const zhUsageTemplate = `用法：{{if .Runnable}}
   {{rpad .Name .NamePadding }} {{.Short}}{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
 
 选项：
-{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces | zhFlags}}{{end}}{{if .HasAvailableInheritedFlags}}
 
 全局选项：
-{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces | zhFlags}}{{end}}{{if .HasAvailableSubCommands}}
 
 用 "{{.CommandPath}} [命令] --help" 查看某个命令的详细说明。{{end}}
 `
+
+// zhFlagType and zhDefault put pflag's own words in a flag list in Chinese: the value's
+// type after the flag's name, and "(default …)" after its usage.
+var (
+	zhFlagType = regexp.MustCompile(`(?m)^(\s+(?:-\S, )?--[\w-]+) (stringArray|string|duration|int64|int)\b`)
+	zhDefault  = regexp.MustCompile(`\(default ([^()]*)\)`)
+	zhTypes    = map[string]string{"stringArray": "文本…", "string": "文本", "duration": "时长", "int64": "整数", "int": "int"}
+)
+
+func init() {
+	cobra.AddTemplateFunc("zhFlags", func(s string) string {
+		s = zhFlagType.ReplaceAllStringFunc(s, func(m string) string {
+			sm := zhFlagType.FindStringSubmatch(m)
+			// Padded to the English word's cells, so the usage column stays aligned.
+			zh := zhTypes[sm[2]]
+			return sm[1] + " " + zh + strings.Repeat(" ", max(len(sm[2])-table.Width(zh), 0))
+		})
+		return zhDefault.ReplaceAllString(s, "（默认 $1）")
+	})
+	cobra.AddTemplateFunc("zhUse", func(s string) string { return strings.ReplaceAll(s, "[flags]", "[选项]") })
+}
