@@ -42,6 +42,10 @@ type Event struct {
 }
 
 // said is an event whose Text is m (English in JSON, the reader's language on screen).
+// Said is e with the message m as its text: in English for records and JSON, in the
+// reader's language for front ends.
+func Said(e Event, m i18n.Message) Event { return said(e, m) }
+
 func said(e Event, m i18n.Message) Event {
 	e.Text, e.Msg = m.String(), m
 	return e

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -81,7 +80,7 @@ func (j *job) finish(record string, rows []history.Row, err error) {
 	j.mu.Lock()
 	j.Record, j.Rows, j.Err = record, rows, err
 	if j.dropped > 0 {
-		j.events = append(j.events, apply.Event{Kind: apply.EvNote, Time: time.Now(), Text: fmt.Sprintf("%d more lines of restart output are in the record only", j.dropped)})
+		j.events = append(j.events, apply.Said(apply.Event{Kind: apply.EvNote, Time: time.Now()}, i18n.Msg("%d more lines of restart output are in the record only", j.dropped)))
 	}
 	j.mu.Unlock()
 	text := "done"

@@ -459,7 +459,7 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 			return "", nil, i18n.Errorf("the plan is not the one you confirmed: the archives or the deployment changed since; nothing was changed. Open the plan again, read it, and apply that")
 		}
 		if pr.Plan.UpToDate() {
-			j.emit(apply.Event{Kind: apply.EvNote, Text: "already up to date: nothing to do"})
+			j.emit(apply.Said(apply.Event{Kind: apply.EvNote}, i18n.Msg("already up to date: nothing to do")))
 			return "", nil, nil
 		}
 		out, err := pr.Apply(ctx, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command, Events: j.emit})
@@ -661,7 +661,7 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 		j.emit(apply.Event{Kind: apply.EvNote, Text: plan.Describe(rb.Of)})
 		out, err := snap.Rollback(ctx, rb, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command + " (rollback)", Events: j.emit})
 		if out == nil && err == nil {
-			j.emit(apply.Event{Kind: apply.EvNote, Text: "nothing to undo: the files and containers are as before the update; it is marked undone"})
+			j.emit(apply.Said(apply.Event{Kind: apply.EvNote}, i18n.Msg("nothing to undo: the files and containers are as before the update; it is marked undone")))
 			return "", nil, nil
 		}
 		return s.outcome(ctx, snap, rb.Plan, out, err)

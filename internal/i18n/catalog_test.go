@@ -206,7 +206,8 @@ func TestDetect(t *testing.T) {
 }
 
 // untranslated are the formats written straight to the operator's streams with fmt
-// (fmt.Fprint*(env.Stdout|env.Stderr, "...")), which no Printer translates.
+// (fmt.Fprint*(env.Stdout|env.Stderr, "...")), and events' texts written as literals
+// (apply.Event{Text: "..."}): no Printer translates them.
 func untranslated(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
@@ -224,6 +225,19 @@ func untranslated(t *testing.T) map[string]string {
 			return err
 		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			// An event's Text written as a literal: events reach every front end.
+			if cl, ok := n.(*ast.CompositeLit); ok {
+				if sel, ok := cl.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Event" {
+					for _, e := range cl.Elts {
+						if kv, ok := e.(*ast.KeyValueExpr); ok && isIdent(kv.Key, "Text") {
+							if lit, ok := kv.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+								s, _ := strconv.Unquote(lit.Value)
+								out[s] = p
+							}
+						}
+					}
+				}
+			}
 			call, ok := n.(*ast.CallExpr)
 			if !ok || len(call.Args) < 2 {
 				return true

@@ -173,4 +173,7 @@ var zhConsole = map[string]string{
 	"record":  "记录",
 	"deploy":  "控制脚本",
 	"auto":    "自动",
+	"%d more lines of restart output are in the record only":                                  "还有 %d 行重启输出只保存在记录里",
+	"already up to date: nothing to do":                                                       "已经是最新：无事可做",
+	"nothing to undo: the files and containers are as before the update; it is marked undone": "没有可撤销的：文件和容器都和更新前一样；已标记为撤销",
 }
