@@ -114,6 +114,14 @@ func text(sel string, v *string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// evalBool evaluates a script that answers true or false into *v.
+func evalBool(script string, v *bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) (err error) {
+		*v, err = chromedp.Evaluate[bool](script)(ctx, t)
+		return err
+	})
+}
+
 func visible(sel string) chromedp.Action[chromedp.Void] {
 	return chromedp.WaitVisible(chromedp.CSS(sel))
 }
@@ -290,6 +298,19 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Navigate(base+"/history"), visible("table"), shoot("history-zh"))
 	if !strings.Contains(zh, "现在运行的是什么") || !strings.Contains(zh, "全部一致") {
 		t.Errorf("the overview in Chinese:\n%s", zh)
+	}
+	// The overview fits a 1280 px and an 800 px window in both languages: the container
+	// and its state are on screen without scrolling sideways.
+	for _, w := range []int64{1280, 800} {
+		for _, lang := range []string{"en", "zh"} {
+			var fits bool
+			run(fmt.Sprintf("the overview at %d px in %s", w, lang), tab, chromedp.EmulateViewport(w, 900), chromedp.Navigate(base+"/?lang="+lang), visible("table"),
+				evalBool(`(() => { const th = document.querySelectorAll("table.overview th"); return th.length > 2 && th[2].getBoundingClientRect().right <= window.innerWidth; })()`, &fits),
+				shoot(fmt.Sprintf("overview-%d-%s", w, lang)))
+			if !fits {
+				t.Errorf("at %d px in %s the container's state is off screen", w, lang)
+			}
+		}
 	}
 }
 
