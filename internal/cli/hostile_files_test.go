@@ -124,8 +124,15 @@ func TestHostileDeploymentFiles(t *testing.T) {
 			rss <<= 10
 			code := cmd.ProcessState.ExitCode()
 			t.Logf("%v, peak RSS %d MiB, exit %d: %s", took.Round(time.Millisecond), rss>>20, code, strings.TrimSpace(errb.String()))
-			if took > 2*time.Second {
-				t.Errorf("took %v, want under 2 s", took)
+			// A file is refused at once; a script that never ends is ended by the dry
+			// run's own 2 s budget, so it gets that plus start-up (CI runs packages side
+			// by side on 2 cores).
+			limit := 2 * time.Second
+			if strings.HasPrefix(r.name, "script-") {
+				limit = 4 * time.Second
+			}
+			if took > limit {
+				t.Errorf("took %v, want under %v", took, limit)
 			}
 			if rss > memCeiling {
 				t.Errorf("peak RSS %d MiB, over the %d MiB ceiling", rss>>20, memCeiling>>20)
