@@ -87,13 +87,18 @@ func TestUploadsReserveSpaceTogether(t *testing.T) {
 	if free < 0 {
 		t.Skip("no statfs here")
 	}
-	// Leave 100 MB above the floor: two uploads of 60 MB cannot both start.
-	h := newHarness(t, Options{KeepFree: free - 100e6})
+	if free < 2e9 {
+		t.Skipf("%d bytes free: the test leaves 1 GB above the floor", free)
+	}
+	// Leave 1 GB above the floor: two uploads of 600 MB cannot both start, while a
+	// small one can, even if other tests write 400 MB meanwhile (nothing is written:
+	// a reservation is bookkeeping).
+	h := newHarness(t, Options{KeepFree: free - 1e9})
 	c, csrf := h.client()
-	stop := h.stall(c, csrf, "one.tar", 60e6)
+	stop := h.stall(c, csrf, "one.tar", 600e6)
 	defer stop()
 	time.Sleep(100 * time.Millisecond)
-	resp, body := h.do(c, "PUT", "/api/upload?name=two.tar&size=60000000&offset=0", strings.NewReader("abc"), map[string]string{"X-CSRF-Token": csrf})
+	resp, body := h.do(c, "PUT", "/api/upload?name=two.tar&size=600000000&offset=0", strings.NewReader("abc"), map[string]string{"X-CSRF-Token": csrf})
 	if resp.StatusCode != http.StatusInsufficientStorage || !strings.Contains(body, "uploads under way hold") {
 		t.Errorf("a second upload past the reserve: %d %s", resp.StatusCode, body)
 	}
