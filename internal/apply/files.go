@@ -2,7 +2,6 @@ package apply
 
 import (
 	"errors"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/google/renameio/v2"
 )
 

@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"hash"
 	"io"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/klauspost/compress/zstd"
 )
 

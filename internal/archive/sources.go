@@ -3,13 +3,13 @@ package archive
 import (
 	"bufio"
 	"errors"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 )
 
 // Sources expands the operator's arguments: a file is itself, a folder is every archive

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 
 	"aead.dev/minisign"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 )
 
 // KeyID is how minisign shows a key's ID: 16 upper-case hex digits.

@@ -7,12 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"io"
 	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/encoo-tools/imgup/internal/readfile"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/i18n"

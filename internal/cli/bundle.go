@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
 )

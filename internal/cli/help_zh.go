@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"github.com/encoo-tools/imgup/internal/table"
-	"github.com/spf13/cobra"
 	"regexp"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/table"
+	"github.com/spf13/cobra"
 )
 
 // The --help texts in Chinese: Short and Long by command path, flag usages by their

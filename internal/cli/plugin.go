@@ -5,12 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 )
 
 // The docker CLI plugin form: the same binary, installed (or linked) as

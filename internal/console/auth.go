@@ -2,11 +2,12 @@ package console
 
 import (
 	"crypto/subtle"
-	"github.com/encoo-tools/imgup/internal/i18n"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 const (

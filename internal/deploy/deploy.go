@@ -422,25 +422,8 @@ func (d *Deployment) readSettings() (*settings, error) {
 	return s, nil
 }
 
-// rootEnv is what the control script starts with: the root's .env, the files it
-// sources and the extra env files, and .systemconfig.
-func (d *Deployment) rootEnv(sourced, envFiles []string) map[string]string {
-	env := map[string]string{}
-	names := append([]string{".env"}, envFiles...)
-	names = append(names, sourced...)
-	names = append(names, ".systemconfig")
-	for _, n := range names {
-		if f, err := d.configFile(filepath.Join(d.Root, n)); err == nil {
-			for k, v := range f.Env() {
-				env[k] = v
-			}
-		} // missing, unreadable or outside the root: not read
-	}
-	return env
-}
-
-// configFile reads and parses a KEY=VALUE or JSON config file once per discovery: the
-// root's files serve both the control script's reading and the root stack.
+// configFile reads and parses a KEY=VALUE or JSON config file once per discovery: a
+// file the control script sources serves both as an env file and as the root stack's.
 func (d *Deployment) configFile(p string) (*sysconfig.File, error) {
 	if f, ok := d.configs[p]; ok {
 		return f, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/google/renameio/v2"
 )
 

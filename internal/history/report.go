@@ -2,8 +2,9 @@ package history
 
 import (
 	"fmt"
-	"github.com/encoo-tools/imgup/internal/i18n"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 // Masked returns a copy of the record whose secret values read ***: what a report

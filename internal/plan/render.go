@@ -8,7 +8,6 @@ import (
 	"github.com/encoo-tools/imgup/internal/i18n"
 
 	"github.com/encoo-tools/imgup/internal/archive"
-	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
@@ -141,25 +140,17 @@ func (p *Plan) renderDryRun(b *strings.Builder, tr *i18n.Printer) {
 		tr.Fprintf(b, "   %s\n", p.RestartCommand)
 		return
 	}
-	var calls []ctlscript.Call
-	for _, c := range r.Calls {
-		calls = append(calls, c)
-	}
-	if len(calls) == 0 {
+	if len(r.Calls) == 0 {
 		tr.Fprintf(b, "   %s: its dry run runs no compose or docker command\n", archive.Safe(p.RestartCommand))
 	} else {
 		tr.Fprintf(b, "   %s will run\n", archive.Safe(p.RestartCommand))
 		tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
-		for _, c := range calls {
-			dir := c.Dir
-			if dir == "" {
-				dir = "."
-			}
+		for _, c := range r.Calls {
 			line := archive.Safe(c.String())
 			if c.Unknown != "" {
 				line += "  " + tr.Sprintf("(built from the output of %s, not run here)", archive.Safe(c.Unknown))
 			}
-			tr.Fprintf(tw, "      %s\t(in %s)\n", line, archive.Safe(dir))
+			tr.Fprintf(tw, "      %s\t(in %s)\n", line, archive.Safe(c.Dir))
 		}
 		tw.Flush()
 	}

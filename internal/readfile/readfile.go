@@ -6,7 +6,6 @@
 package readfile
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -64,9 +63,7 @@ func Read(path string, limit int64) ([]byte, error) {
 	if limit <= 0 {
 		limit = Max
 	}
-	// O_NONBLOCK: opening a FIFO with no writer returns at once; the mode check
-	// below then refuses it. A regular file ignores the flag.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +71,6 @@ func Read(path string, limit int64) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &NotRegular{Path: path, Mode: st.Mode()}
 	}
 	if st.Size() > limit {
 		return nil, &TooLarge{Path: path, Limit: limit}
@@ -91,17 +85,11 @@ func Read(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// IsRefused reports whether err is Read's refusal of a file's kind or size (as
-// opposed to a missing file or a permission error).
-func IsRefused(err error) bool {
-	var nr *NotRegular
-	var tl *TooLarge
-	return errors.As(err, &nr) || errors.As(err, &tl)
-}
-
 // Open opens the regular file at path (symlinks followed) for reading, without
 // blocking on a FIFO or a device: an archive, which is streamed and so not bounded.
 func Open(path string) (*os.File, error) {
+	// O_NONBLOCK: opening a FIFO with no writer returns at once; the mode check
+	// below then refuses it. A regular file ignores the flag.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err

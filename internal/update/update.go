@@ -7,7 +7,6 @@ package update
 
 import (
 	"context"
-	"github.com/encoo-tools/imgup/internal/readfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/encoo-tools/imgup/internal/status"
 )
 
