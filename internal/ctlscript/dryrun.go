@@ -495,6 +495,8 @@ type run struct {
 	script string
 	depth  int
 	line   int
+	// sourcing is the file a source command is about to open.
+	sourcing string
 }
 
 func (r *run) pos(ctx context.Context) int {
@@ -547,6 +549,7 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 			if r.d.inside(p) {
 				r.d.addUnique(&r.d.res.Sourced, r.d.rel(p))
 			}
+			r.sourcing = p // open gives it its BASH_SOURCE
 		}
 	case "cd", "pushd":
 		for _, a := range args[1:] {
@@ -1047,9 +1050,18 @@ func (r *run) open(ctx context.Context, path string, flag int, perm os.FileMode)
 	if path == "/dev/stdin" || path == "/dev/zero" || path == "/dev/urandom" || path == "/dev/random" {
 		return devNull{}, nil
 	}
-	b, err := r.read(abs(hc.Dir, path), r.line)
+	p := abs(hc.Dir, path)
+	b, err := r.read(p, r.line)
 	if err != nil {
 		return nil, err
+	}
+	if p == r.sourcing {
+		// bash names the file being sourced first in BASH_SOURCE, and drops it when it
+		// ends; the interpreter does not, and scripts find their folder from it
+		// ($(dirname "${BASH_SOURCE[0]}")). The prefix keeps the file's line numbers.
+		r.sourcing = ""
+		pre := "BASH_SOURCE=(" + Quote(p) + ` "${BASH_SOURCE[@]}"); `
+		b = append(append([]byte(pre), b...), "\nBASH_SOURCE=(\"${BASH_SOURCE[@]:1}\")\n"...)
 	}
 	return readOnly{bytes.NewReader(b)}, nil
 }

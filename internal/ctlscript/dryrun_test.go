@@ -68,6 +68,8 @@ func TestStyles(t *testing.T) {
 		files map[string]string
 		want  []string // substrings of calls(r), in order
 		not   []string
+		// command is what is dry-run ("./deploy.sh restart" when empty).
+		command string
 	}{
 		{name: "for loop over stacks", files: map[string]string{
 			"deploy.sh": `#!/bin/bash
@@ -152,6 +154,28 @@ sed -i 's/a/b/' config.txt
 `, "config.txt": "PROJECT=jms  # the name\nVERSION=v4.10\nUSE_IPV6=0\n", "compose/2.9/app.yml": "", "compose/2.10/app.yml": ""},
 			want: []string{"-p jms-4.10-v4 --project-directory", "project=jms-4.10-v4 dir=compose/2.10 files=compose/2.10/app.yml", "not run: sed -i s/a/b/ config.txt"},
 		},
+		{name: "a sourced library finds its folder through BASH_SOURCE and reads config with grep | awk", files: map[string]string{
+			"ctl.sh": `#!/usr/bin/env bash
+PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" >/dev/null 2>&1 && pwd)"
+. "${PROJECT_DIR}/scripts/utils.sh"
+EXE=$(compose_cmd)
+case "$1" in restart) ${EXE} down; ${EXE} up -d ;; esac
+`,
+			"scripts/utils.sh": `BASE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" >/dev/null 2>&1 && pwd)"
+. "${BASE_DIR}/const.sh"
+get_config() { grep "^${1}=" "${CONFIG_FILE}" | awk -F= '{ print $2 }' | awk -F' ' '{ print $1 }'; }
+compose_cmd() {
+  cmd="docker-compose -f compose/app.yml"
+  if [[ "$(get_config USE_TASK)" != "0" ]]; then cmd="${cmd} -f compose/task.yml"; fi
+  echo "${cmd}"
+}
+`,
+			"scripts/const.sh":  "CONFIG_FILE=\"$(cd \"$(dirname \"${BASH_SOURCE[0]}\")/..\" && pwd)/config/config.txt\"\n",
+			"config/config.txt": "USE_TASK=1  # the task workers\n", "compose/app.yml": "", "compose/task.yml": ""},
+			command: "./ctl.sh restart",
+			want:    []string{"docker-compose -f compose/app.yml -f compose/task.yml down", "docker-compose -f compose/app.yml -f compose/task.yml up -d"},
+			not:     []string{"note: "},
+		},
 		{name: "sourced files: a folder, a FIFO, /dev/zero, missing, outside", files: map[string]string{
 			"deploy.sh": `. vicode
 . ./fifo
@@ -171,7 +195,11 @@ docker-compose -p "$NAME" up -d
 					t.Fatal(err)
 				}
 			}
-			got := calls(dryRunIn(t, root, "./deploy.sh restart"))
+			command := c.command
+			if command == "" {
+				command = "./deploy.sh restart"
+			}
+			got := calls(dryRunIn(t, root, command))
 			rest := got
 			for _, w := range c.want {
 				i := strings.Index(rest, w)
