@@ -18,6 +18,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/target"
 )
 
 // Options say how apply runs.
@@ -29,6 +30,9 @@ type Options struct {
 	NoRollback bool
 	// Events receives what happens as it happens (nil: nothing is told).
 	Events func(Event)
+	// Environ is the environment the restart commands run with ("KEY=VALUE"); nil
+	// gives them this process's.
+	Environ []string
 	// Command names this run in the lock file.
 	Command string
 	// Of, for a rollback, is the id of the update it undoes.
@@ -93,11 +97,16 @@ func (f *Failure) err() error {
 func (f *Failure) Unwrap() error { return f.Err }
 
 // Run carries out p on the deployment d. before is the engine's containers when the
-// plan was made.
+// plan was made. It holds the deployment's lock and runs the runbook's steps, each a
+// method of one run: begin (the record), load, write, restart, verify, finish; a
+// failure after the first write is undone (undo) unless NoRollback.
 func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, before []engine.Container, opt Options) (*Outcome, error) {
-	em := &emitter{fn: opt.Events}
 	if len(p.Conflicts) > 0 {
 		return nil, i18n.Errorf("%s; nothing was changed: choose --restart services, or say the project with --project STACK=NAME", p.Conflicts[0])
+	}
+	t, ok := target.Get(p.Restart)
+	if !ok {
+		return nil, i18n.Errorf("the plan restarts with %q, which this imgup does not know", p.Restart)
 	}
 	if opt.Settle == 0 {
 		opt.Settle = 3 * time.Second
@@ -107,11 +116,54 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 		return nil, err
 	}
 	defer lock.Release()
-	out := &Outcome{Undo: opt.Of != ""}
+	r := &run{eng: eng, d: d, p: p, before: before, opt: opt, target: t, em: &emitter{fn: opt.Events}, out: &Outcome{Undo: opt.Of != ""}}
 	if p.UpToDate() {
-		return out, nil
+		return r.out, nil
 	}
-	rec := &history.Record{Kind: opt.kind(), Of: opt.Of, Restart: p.Restart}
+	if err := r.begin(); err != nil {
+		return nil, err
+	}
+	if err := r.load(ctx); err != nil {
+		return r.out, err
+	}
+	if err := r.write(); err != nil {
+		return r.out, err
+	}
+	if err := r.restart(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	if err := r.verify(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	if err := r.finish(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	return r.out, nil
+}
+
+// run is one apply (or rollback) under way: what it acts on, and what it did so far.
+type run struct {
+	eng    engine.Client
+	d      *deploy.Deployment
+	p      *plan.Plan
+	before []engine.Container
+	opt    Options
+	target target.Target
+	em     *emitter
+	out    *Outcome
+
+	j        *history.Journal
+	contents map[string][]byte
+	files    []string
+	began    time.Time
+	watch    *watch
+}
+
+// begin checks every edit against the files as they are now and records the update,
+// before any change.
+func (r *run) begin() error {
+	d, p := r.d, r.p
+	rec := &history.Record{Kind: r.opt.kind(), Of: r.opt.Of, Restart: p.Restart}
 	if p.DryRun != nil {
 		for _, c := range p.DryRun.Calls {
 			rec.RestartRuns = append(rec.RestartRuns, history.Run{Dir: c.Dir, Command: c.String()})
@@ -134,163 +186,229 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	}
 	for _, u := range p.Updates {
 		from := ""
-		if c := d.ContainersOf(before, u.Stack, u.Service); len(c) > 0 {
+		if c := d.ContainersOf(r.before, u.Stack, u.Service); len(c) > 0 {
 			from = c[0].ImageID
 		}
 		rec.Updates = append(rec.Updates, history.Service{Stack: u.Stack, Project: u.Project, Service: u.Service, From: u.From, FromID: from, To: u.To, ToID: u.ID})
 	}
-	// Check every edit against the files as they are now, before any change.
-	contents, files, err := newContents(p.Edits)
-	if err != nil {
-		return nil, err
+	var err error
+	if r.contents, r.files, err = newContents(p.Edits); err != nil {
+		return err
 	}
-	j, err := history.Begin(d.Root, rec)
-	if err != nil {
-		return nil, err
+	if r.j, err = history.Begin(d.Root, rec); err != nil {
+		return err
 	}
-	out.Record = j.R
-	opt.crashPoint("begin")
-	// record moves the journal on; a failed write stops the update like any failure,
-	// so that the record never says less than what was done.
-	record := func(state string, mutate func(*history.Record)) error {
-		if h := opt.Hooks; h != nil && h.Record != nil {
-			if err := h.Record(state); err != nil {
-				return i18n.Errorf("recording the update (%s): %w", state, err)
-			}
-		}
-		if err := j.Set(state, mutate); err != nil {
+	r.out.Record, r.began = r.j.R, time.Now()
+	r.opt.crashPoint("begin")
+	return nil
+}
+
+// record moves the journal on; a failed write stops the update like any failure, so
+// that the record never says less than what was done.
+func (r *run) record(state string, mutate func(*history.Record)) error {
+	if h := r.opt.Hooks; h != nil && h.Record != nil {
+		if err := h.Record(state); err != nil {
 			return i18n.Errorf("recording the update (%s): %w", state, err)
 		}
-		return nil
 	}
+	if err := r.j.Set(state, mutate); err != nil {
+		return i18n.Errorf("recording the update (%s): %w", state, err)
+	}
+	return nil
+}
 
-	// stage notes how long a stage took, for the record's report.
-	began := time.Now()
-	stage := func(name string) {
-		j.R.Stages = append(j.R.Stages, history.Stage{Name: name, Seconds: time.Since(began).Round(time.Millisecond).Seconds()})
-		began = time.Now()
-	}
-	// Step 1: load. Loading only adds images: a failure here changes nothing that runs.
-	loaded, err := loadAll(ctx, eng, p, opt.Started, em)
-	stage("load")
-	out.Loaded = loaded
+// stage notes how long a stage took, for the record's report.
+func (r *run) stage(name string) {
+	r.j.R.Stages = append(r.j.R.Stages, history.Stage{Name: name, Seconds: time.Since(r.began).Round(time.Millisecond).Seconds()})
+	r.began = time.Now()
+}
+
+// load is step 1. Loading only adds images: a failure here changes nothing that runs.
+func (r *run) load(ctx context.Context) error {
+	loaded, err := loadAll(ctx, r.eng, r.p, r.opt.Started, r.em)
+	r.stage("load")
+	r.out.Loaded = loaded
 	for _, l := range loaded {
-		j.R.Loaded = append(j.R.Loaded, history.Image{Ref: l.Ref, ID: l.ID})
+		r.j.R.Loaded = append(r.j.R.Loaded, history.Image{Ref: l.Ref, ID: l.ID})
 	}
 	if err != nil {
-		j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
-		return out, err
+		r.j.Set(history.Failed, func(rec *history.Record) { rec.Error = err.Error() })
+		return err
 	}
-	if err := record(history.Loaded, nil); err != nil {
-		return out, err // only images were added: nothing that runs changed
+	if err := r.record(history.Loaded, nil); err != nil {
+		return err // only images were added: nothing that runs changed
 	}
-	opt.crashPoint("load")
+	r.opt.crashPoint("load")
+	return nil
+}
 
-	// Steps 2-3: write every file; a failed write puts back those already written.
-	for i, f := range files {
-		if err := writeFile(f, contents[f]); err != nil {
+// write is steps 2-3: every file, atomically; a failed write puts back those already
+// written.
+func (r *run) write() error {
+	d := r.d
+	for i, f := range r.files {
+		if err := writeFile(f, r.contents[f]); err != nil {
 			err = i18n.Errorf("writing %s: %w", d.Rel(f), err)
-			if rerr := restoreFiles(d, j, files[:i]); rerr != nil {
-				return out, broken(j, err, rerr, d)
-			}
-			return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+			return r.restoreFiles(err, r.files[:i])
 		}
 		if i == 0 {
-			opt.crashPoint("first-write")
+			r.opt.crashPoint("first-write")
 		}
 	}
-	for _, f := range files {
-		em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
+	for _, f := range r.files {
+		r.em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
 	}
-	stage("write")
-	em.emit(said(Event{Kind: EvNote, Stage: "write"}, i18n.Msg("edited %d file(s); backups in %s", len(files), filepath.Join(".imgup", "history", j.R.ID, "backup"))))
-	if err := record(history.Written, nil); err != nil {
-		if rerr := restoreFiles(d, j, files); rerr != nil {
-			return out, broken(j, err, rerr, d)
-		}
-		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+	r.stage("write")
+	r.em.emit(said(Event{Kind: EvNote, Stage: "write"}, i18n.Msg("edited %d file(s); backups in %s", len(r.files), filepath.Join(".imgup", "history", r.j.R.ID, "backup"))))
+	if err := r.record(history.Written, nil); err != nil {
+		return r.restoreFiles(err, r.files)
 	}
-	opt.crashPoint("write")
+	r.opt.crashPoint("write")
+	return nil
+}
 
-	// Steps 4-5: restart and verify; on failure, undo.
-	fail := func(err error) (*Outcome, error) {
-		if opt.NoRollback {
-			j.Set(history.Failed, func(r *history.Record) { r.Error = err.Error() })
-			return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
-		}
-		// The reason is printed once, by the front end, when the undo is done.
-		em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("update failed; rolling back: restoring %d file(s) and restarting", len(files))))
-		// Undo even when the operator pressed Ctrl-C: that is what they asked for.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opt.Timeout+5*time.Minute)
-		defer cancel()
-		for _, r := range Table(d, p, out) {
-			if r.Updated {
-				out.Failed = append(out.Failed, r)
-			}
-		}
-		restored, rerr := undo(uctx, eng, d, p, j, files, before, opt, em)
-		if rerr != nil {
-			return out, broken(j, err, rerr, d)
-		}
-		if restored != nil {
-			out.Containers = restored
-		}
-		out.Restored = true
-		return out, &Failure{Err: withRecord(err, record(history.RolledBack, func(r *history.Record) { r.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+// restoreFiles undoes a write that failed before the restart: the files written go
+// back, and the record says so.
+func (r *run) restoreFiles(err error, written []string) error {
+	if rerr := restoreFiles(r.d, r.j, written); rerr != nil {
+		return broken(r.j, err, rerr, r.d)
 	}
-	var w *watch
-	if p.Restart != plan.RestartNone {
-		w = startWatch(ctx, eng, d, watchKeys(d, before, p), em)
+	return &Failure{Err: withRecord(err, r.record(history.RolledBack, func(rec *history.Record) { rec.Error = err.Error() })), RolledBack: true, ID: r.j.R.ID}
+}
+
+// restartRun is the target's restart of this plan.
+func (r *run) restartRun() target.Run {
+	services := map[string][]string{}
+	for _, u := range r.p.Updates {
+		services[u.Stack] = append(services[u.Stack], u.Service)
 	}
-	target := TargetFor(d, p.Restart)
-	err = target.Restart(ctx, p, em.emit)
-	stage("restart")
+	return target.Run{Deployment: r.d, Command: r.p.RestartCommand, Services: services, Environ: r.opt.Environ, Emit: r.em.emit}
+}
+
+// restart is step 4, with the downtime watch started before it.
+func (r *run) restart(ctx context.Context) error {
+	if r.p.Restart != target.None {
+		r.watch = startWatch(ctx, r.eng, r.d, watchKeys(r.d, r.before, r.p), r.em)
+	}
+	err := r.target.Restart(ctx, r.restartRun())
+	r.stage("restart")
+	if err == nil {
+		err = r.record(history.Restarted, nil)
+	}
 	if err != nil {
-		w.stop()
-		return fail(err)
+		return err
 	}
-	if err := record(history.Restarted, nil); err != nil {
-		w.stop()
-		return fail(err)
+	r.opt.crashPoint("restart")
+	return nil
+}
+
+// verify is step 5: the updated services run the new images, healthy, and every
+// other service that ran before runs again.
+func (r *run) verify(ctx context.Context) error {
+	if r.p.Restart == target.None {
+		return nil
 	}
-	opt.crashPoint("restart")
-	if p.Restart != plan.RestartNone {
-		em.emit(said(Event{Kind: EvStageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", opt.Timeout)))
-		vcs, err := verify(ctx, eng, target, wants(p), keep(d, before, p), opt.Timeout, opt.Settle)
-		stage("verify")
-		out.Containers = vcs
-		out.Downtime = w.stop()
-		for k, dt := range out.Downtime {
-			stack, svc := splitKey(k)
-			em.emit(Event{Kind: EvDowntime, Stage: "verify", Stack: stack, Service: svc, Downtime: dt.Round(10 * time.Millisecond).String()})
-		}
-		em.emit(Event{Kind: EvStageFinished, Stage: "verify", OK: err == nil})
-		if err != nil {
-			return fail(err)
-		}
-		for _, u := range p.Updates {
-			em.emit(Event{Kind: EvVerified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
-		}
+	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", r.opt.Timeout)))
+	vcs, err := verify(ctx, r.eng, r.containersOf, wants(r.p), keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
+	r.stage("verify")
+	r.out.Containers = vcs
+	r.out.Downtime = r.stopWatch()
+	for k, dt := range r.out.Downtime {
+		stack, svc := splitKey(k)
+		r.em.emit(Event{Kind: EvDowntime, Stage: "verify", Stack: stack, Service: svc, Downtime: dt.Round(10 * time.Millisecond).String()})
 	}
-	if len(out.Containers) == 0 {
-		out.Containers, _ = eng.Containers(ctx)
+	r.em.emit(Event{Kind: EvStageFinished, Stage: "verify", OK: err == nil})
+	if err != nil {
+		return err
 	}
-	if err := record(history.Verified, func(r *history.Record) {
-		r.Verify = verifiedLines(p)
-		r.Table = Table(d, p, out)
-		for i, u := range r.Updates {
-			if dt, ok := out.Downtime[u.Stack+"/"+u.Service]; ok {
-				r.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()
+	for _, u := range r.p.Updates {
+		r.em.emit(Event{Kind: EvVerified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
+	}
+	return nil
+}
+
+// finish records the verified update, with its final table and downtime.
+func (r *run) finish(ctx context.Context) error {
+	if len(r.out.Containers) == 0 {
+		r.out.Containers, _ = r.eng.Containers(ctx)
+	}
+	return r.record(history.Verified, func(rec *history.Record) {
+		rec.Verify = verifiedLines(r.p)
+		rec.Table = Table(r.d, r.p, r.out)
+		for i, u := range rec.Updates {
+			if dt, ok := r.out.Downtime[u.Stack+"/"+u.Service]; ok {
+				rec.Updates[i].Downtime = dt.Round(10 * time.Millisecond).String()
 			}
 			// The project the update acted on, as the containers now say.
-			if c := target.Containers(out.Containers, u.Stack, u.Service); len(c) > 0 {
-				r.Updates[i].Project = c[0].Labels[engine.LabelProject]
+			if c := r.containersOf(r.out.Containers, u.Stack, u.Service); len(c) > 0 {
+				rec.Updates[i].Project = c[0].Labels[engine.LabelProject]
 			}
 		}
-	}); err != nil {
-		return fail(err)
+	})
+}
+
+// containersOf are a service's containers as the target finds them.
+func (r *run) containersOf(cs []engine.Container, stack, service string) []engine.Container {
+	return r.target.Containers(r.d, cs, stack, service)
+}
+
+// stopWatch ends the downtime watch (once) and returns what it measured.
+func (r *run) stopWatch() map[string]time.Duration {
+	w := r.watch
+	r.watch = nil
+	return w.stop()
+}
+
+// fail ends a run whose restart or verification failed: it undoes the update (files
+// back, restarted, the old images verified), or with NoRollback leaves it in place.
+func (r *run) fail(ctx context.Context, err error) (*Outcome, error) {
+	r.stopWatch()
+	d, j, out := r.d, r.j, r.out
+	if r.opt.NoRollback {
+		j.Set(history.Failed, func(rec *history.Record) { rec.Error = err.Error() })
+		return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
 	}
-	return out, nil
+	// The reason is printed once, by the front end, when the undo is done.
+	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("update failed; rolling back: restoring %d file(s) and restarting", len(r.files))))
+	// Undo even when the operator pressed Ctrl-C: that is what they asked for.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opt.Timeout+5*time.Minute)
+	defer cancel()
+	for _, row := range Table(d, r.p, out) {
+		if row.Updated {
+			out.Failed = append(out.Failed, row)
+		}
+	}
+	restored, rerr := r.undo(uctx)
+	if rerr != nil {
+		return out, broken(j, err, rerr, d)
+	}
+	if restored != nil {
+		out.Containers = restored
+	}
+	out.Restored = true
+	return out, &Failure{Err: withRecord(err, r.record(history.RolledBack, func(rec *history.Record) { rec.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+}
+
+// undo puts the files back, restarts the same way, and checks that the services run
+// the images they ran before; it returns what runs.
+func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
+	if err := restoreFiles(r.d, r.j, r.files); err != nil {
+		return nil, i18n.Errorf("restoring files: %w", err)
+	}
+	if r.p.Restart == target.None {
+		return nil, nil
+	}
+	if err := r.target.Restart(ctx, r.restartRun()); err != nil {
+		return nil, i18n.Errorf("restarting with the old files: %w", err)
+	}
+	var w []Want
+	for _, u := range r.j.R.Updates {
+		if u.FromID != "" {
+			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
+		}
+	}
+	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", r.opt.Timeout)))
+	return verify(ctx, r.eng, r.containersOf, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
 }
 
 // withRecord adds to err that the record could not say how the update ended either.
@@ -315,7 +433,7 @@ func watchKeys(d *deploy.Deployment, before []engine.Container, p *plan.Plan) ma
 }
 
 func verifiedLines(p *plan.Plan) []string {
-	if p.Restart == plan.RestartNone {
+	if p.Restart == target.None {
 		return []string{"not restarted (--restart none): the containers keep their images until the next restart"}
 	}
 	var v []string
@@ -366,7 +484,6 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 		if st, err := os.Stat(a); err == nil {
 			size = st.Size()
 		}
-		em.emit(Event{Kind: EvStageStarted, Stage: "load", Archive: a, Total: size})
 		count, done := em.reader(a, size)
 		var arch *archive.Archive
 		var loaded []Loaded
@@ -375,7 +492,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 			// Read and streamed when the plan was made: only the last bytes go now.
 			arch, loaded, err = l.Finish(ctx)
 		} else {
-			lo := LoadOptions{Progress: count, Have: have, Note: func(n string) { em.note("load", n) }}
+			lo := LoadOptions{Progress: count, Have: have, Emit: em.emit}
 			if b := p.Bundle(a); b != nil {
 				lo.Bundle, err = bundle.Reopen(a, b.Manifest)
 			}
@@ -448,30 +565,6 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// undo restores the files, restarts the same way, and checks that the services run
-// the images they ran before.
-// undo puts the files back, restarts and verifies the old images; it returns what runs.
-func undo(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, j *history.Journal, files []string, before []engine.Container, opt Options, em *emitter) ([]engine.Container, error) {
-	if err := restoreFiles(d, j, files); err != nil {
-		return nil, i18n.Errorf("restoring files: %w", err)
-	}
-	if p.Restart == plan.RestartNone {
-		return nil, nil
-	}
-	target := TargetFor(d, p.Restart)
-	if err := target.Restart(ctx, p, em.emit); err != nil {
-		return nil, i18n.Errorf("restarting with the old files: %w", err)
-	}
-	var w []Want
-	for _, u := range j.R.Updates {
-		if u.FromID != "" {
-			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
-		}
-	}
-	em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", opt.Timeout)))
-	return verify(ctx, eng, target, w, keep(d, before, p), opt.Timeout, opt.Settle)
 }
 
 func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {

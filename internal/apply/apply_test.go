@@ -4,9 +4,7 @@ package apply
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,24 +71,5 @@ func TestWriteThroughSymlink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(target); string(b) != "TAG=2\n" {
 		t.Errorf("target: %q", b)
-	}
-}
-
-// A child that prints a line longer than any buffer must not block: imgup keeps
-// reading and shows the line cut.
-func TestEachLineLong(t *testing.T) {
-	in := "short\r\n" + strings.Repeat("x", 1<<20) + "\nend"
-	var got []string
-	eachLine(strings.NewReader(in), 16, func(l string) { got = append(got, l) })
-	want := []string{"short", strings.Repeat("x", 16) + "... (1048560 more bytes)", "end"}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q", got)
-	}
-	// A real child writing 1 MiB without a newline finishes.
-	cmd := exec.Command("sh", "-c", "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo done")
-	var lines []string
-	emit := func(e Event) { lines = append(lines, e.Source+"| "+e.Text) }
-	if err := run(cmd, emit, "child"); err != nil || !slices.Contains(lines, "child| done") || len(lines) != 2 {
-		t.Errorf("run: %v\n%.200q", err, lines)
 	}
 }

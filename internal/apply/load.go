@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/distribution/reference"
 
@@ -33,8 +34,9 @@ type LoadOptions struct {
 	// Have is the engine's layer inventory (Inventory): only the layers the engine
 	// lacks are sent. nil sends every layer.
 	Have *archive.Inventory
-	// Note is told what the load did that the operator should know (a retry).
-	Note func(string)
+	// Emit is told, as a note event, what the load did that the operator should know
+	// (a retry).
+	Emit func(Event)
 	// Defer (StartLoad) streams the archive but leaves the load to Finish.
 	Defer bool
 	// Digest computes the file's sha256 while it streams, for the plan's record.
@@ -126,8 +128,8 @@ func (l *Loading) Finish(ctx context.Context) (*archive.Archive, []Loaded, error
 	if err != nil && l.lo.Have != nil && missingLayer(err) {
 		// The engine lacked a layer imgup left out (removed since the inventory, or a
 		// guessed OCI layer): send everything, once.
-		if l.lo.Note != nil {
-			l.lo.Note(fmt.Sprintf("%s: the engine lacked a layer imgup had left out; loading again with every layer", l.path))
+		if l.lo.Emit != nil {
+			l.lo.Emit(said(Event{Kind: EvNote, Stage: "load", Time: time.Now()}, i18n.Msg("%s: the engine lacked a layer imgup had left out; loading again with every layer", l.path)))
 		}
 		lo := l.lo
 		lo.Have = nil

@@ -16,6 +16,10 @@ import (
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
+// containersOf finds a stack's service's containers in one listing, as the restart
+// target tells them.
+type containersOf func(cs []engine.Container, stack, service string) []engine.Container
+
 // Want is a service that must run a given image after a restart.
 type Want struct {
 	Stack, Project, Service string
@@ -62,7 +66,7 @@ func (e *VerifyError) err() error {
 // verify waits, within timeout, until every wanted service runs its image, is running
 // (not restarting) and healthy where it has a healthcheck, and has stayed so for
 // settle; and until every container of the deployment that ran before runs again.
-func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
+func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
 	deadline := time.Now().Add(timeout)
 	restarts := map[string]int{}
 	stableSince := map[string]time.Time{}
@@ -78,7 +82,7 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 			add := func(format string, args ...any) {
 				problems = append(problems, problem{w: w, text: fmt.Sprintf(format, args...)})
 			}
-			mine := t.Containers(cs, w.Stack, w.Service)
+			mine := of(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
 				add("no container")
 				return
@@ -125,7 +129,7 @@ func verify(ctx context.Context, eng engine.Client, t Target, wants []Want, keep
 				if crashed && !strings.HasPrefix(p.text, "crashed: ") {
 					continue // the crash says why; the others were still starting
 				}
-				lines = append(lines, p.w.Stack+"/"+p.w.Service+": "+p.text+lastLog(ctx, eng, t, cs, p.w))
+				lines = append(lines, p.w.Stack+"/"+p.w.Service+": "+p.text+lastLog(ctx, eng, of, cs, p.w))
 			}
 			sort.Strings(lines)
 			return cs, &VerifyError{Problems: lines}
@@ -148,8 +152,8 @@ type problem struct {
 }
 
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, t Target, cs []engine.Container, w Want) string {
-	for _, c := range t.Containers(cs, w.Stack, w.Service) {
+func lastLog(ctx context.Context, eng engine.Client, of containersOf, cs []engine.Container, w Want) string {
+	for _, c := range of(cs, w.Stack, w.Service) {
 		logs, err := eng.Logs(ctx, c.ID, 3)
 		if err == nil && strings.TrimSpace(logs) != "" {
 			return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")

@@ -9,12 +9,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/archive"
-	"github.com/encoo-tools/imgup/internal/bundle"
-	"github.com/encoo-tools/imgup/internal/engine"
-	"github.com/encoo-tools/imgup/internal/readfile"
-	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 func newBundleCmd(env *Env) *cobra.Command {
@@ -46,7 +43,7 @@ docs/bundle.md describes the format.`,
 
 func keyPassword(file string) (string, error) {
 	if file != "" {
-		b, err := readfile.Read(file, 0)
+		b, err := readConfig(file, 64<<10)
 		if err != nil {
 			return "", err
 		}
@@ -74,7 +71,7 @@ without one it is written unencrypted (as minisign -G -W does), and imgup says s
 			if err != nil {
 				return err
 			}
-			id, err := bundle.GenerateKey(args[0], pw)
+			id, err := update.GenerateKey(args[0], pw)
 			if err != nil {
 				return err
 			}
@@ -160,14 +157,14 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 	if f.key == "" && !f.unsigned {
 		return usageError("bundle create needs --key KEY to sign the bundle (or --unsigned)")
 	}
-	o := bundle.CreateOptions{Name: f.name, Version: f.version, Out: f.out, Services: map[string][]string{}, Notes: map[string]string{}}
+	spec := update.BundleSpec{Name: f.name, Version: f.version, Out: f.out, Services: map[string][]string{}, NoteFiles: map[string]string{},
+		Key: f.key, Base: f.base, Images: args}
 	for _, s := range f.services {
 		repo, list, ok := strings.Cut(s, "=")
 		if !ok || repo == "" || list == "" {
 			return usageError("--service %q: write REPO=STACK/SERVICE[,STACK/SERVICE...]", s)
 		}
-		r := engine.Repository(repo + ":x")
-		o.Services[r] = append(o.Services[r], strings.Split(list, ",")...)
+		spec.Services[repo] = append(spec.Services[repo], strings.Split(list, ",")...)
 	}
 	for _, c := range []struct {
 		values       []string
@@ -188,93 +185,46 @@ func createBundle(ctx context.Context, env *Env, f *createFlags, args []string) 
 			if !ok || !hasValue {
 				return usageError("%s %q: write %s", c.flag, s, c.format)
 			}
-			ch := bundle.Change{File: target, Key: k, Value: v, Unset: c.unset}
+			ch := update.Change{File: target, Key: k, Value: v, Unset: c.unset}
 			if c.env {
-				ch = bundle.Change{Service: target, Env: k, Value: v, Unset: c.unset}
+				ch = update.Change{Service: target, Env: k, Value: v, Unset: c.unset}
 			}
-			o.Changes = append(o.Changes, ch)
+			spec.Changes = append(spec.Changes, ch)
 		}
 	}
 	for _, s := range f.requires {
-		c, err := parseRequires(s)
-		if err != nil {
-			return err
+		c, ok := update.ParseConstraint(s)
+		if !ok {
+			return usageError("--requires %q: write REPO>=VERSION, REPO=TAG or FILE:KEY=VALUE", s)
 		}
-		o.Requires = append(o.Requires, c)
+		spec.Requires = append(spec.Requires, c)
 	}
 	for lang, file := range map[string]string{"en": f.notes, "zh": f.notesZh} {
-		if file == "" {
-			continue
+		if file != "" {
+			spec.NoteFiles[lang] = file
 		}
-		b, err := readfile.Read(file, 0)
-		if err != nil {
-			return err
-		}
-		o.Notes[lang] = string(b)
 	}
 	if f.key != "" {
 		pw, err := keyPassword(f.pwFile)
 		if err != nil {
 			return err
 		}
-		k, err := bundle.LoadKey(f.key, pw)
-		if err != nil {
-			return err
-		}
-		o.Key = &k
+		spec.KeyPassword = pw
 	}
-	if f.base != "" {
-		b, err := bundle.Open(f.base, bundle.OpenOptions{AllowUnsigned: true})
-		if err != nil {
-			return err
-		}
-		o.Base = b
-	}
-	for _, a := range args {
-		if st, err := os.Stat(a); err == nil && !st.IsDir() {
-			o.Archives = append(o.Archives, a)
-		} else {
-			o.Refs = append(o.Refs, a)
-		}
-	}
-	if len(o.Refs) > 0 {
-		eng, err := env.dial(ctx)
-		if err != nil {
-			return err
-		}
-		defer eng.Close()
-		o.Save = eng.Save
-	}
-	res, err := bundle.Create(ctx, o)
+	res, err := env.service().CreateBundle(ctx, spec)
 	if err != nil {
 		return err
 	}
 	signed := "UNSIGNED"
-	if o.Key != nil {
-		signed = "signed by key " + bundle.KeyID(o.Key.ID())
+	if res.KeyID != "" {
+		signed = "signed by key " + res.KeyID
 	}
 	env.tr().Fprintf(env.Stdout, "wrote %s: bundle %s %s, %d image(s), %s, %s", f.out, f.name, f.version, len(res.Manifest.Images), humanSize(res.Size), signed)
-	if o.Base != nil {
-		env.tr().Fprintf(env.Stdout, "; differential on %s %s: %s of layers left out, %s shipped", o.Base.Manifest.Name, o.Base.Manifest.Version, humanSize(res.Left), humanSize(res.Shipped))
+	if res.Base != nil {
+		env.tr().Fprintf(env.Stdout, "; differential on %s %s: %s of layers left out, %s shipped", res.Base.Name, res.Base.Version, humanSize(res.Left), humanSize(res.Shipped))
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
-}
-
-func parseRequires(s string) (bundle.Constraint, error) {
-	if file, kv, ok := strings.Cut(s, ":"); ok && bundle.ConfigFile(file) {
-		k, v, ok := strings.Cut(kv, "=")
-		if ok {
-			return bundle.Constraint{File: file, Key: k, Value: v}, nil
-		}
-	}
-	if repo, v, ok := strings.Cut(s, ">="); ok {
-		return bundle.Constraint{Image: repo, Min: v}, nil
-	}
-	if i := strings.LastIndexByte(s, '='); i > 0 {
-		return bundle.Constraint{Image: s[:i], Tag: s[i+1:]}, nil
-	}
-	return bundle.Constraint{}, usageError("--requires %q: write REPO>=VERSION, REPO=TAG or FILE:KEY=VALUE", s)
 }
 
 // trustFlags choose the keys a deployment trusts.
@@ -288,20 +238,9 @@ func (t *trustFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&t.allowUnsigned, "allow-unsigned", false, "accept a bundle that is unsigned or signed by an untrusted key (loudly)")
 }
 
-// open opens a bundle for a deployment root, checking its signature.
-func (t *trustFlags) open(env *Env, root, path string) (*bundle.Bundle, error) {
-	tr, err := bundle.LoadTrust(root, t.trust)
-	if err != nil {
-		return nil, err
-	}
-	b, err := bundle.Open(path, bundle.OpenOptions{Trust: tr, AllowUnsigned: t.allowUnsigned})
-	if err != nil {
-		return nil, err
-	}
-	if n, ok := update.Unsigned(path, b); ok {
-		printNotice(env, n)
-	}
-	return b, nil
+// of is the trust of the deployment at root.
+func (t *trustFlags) of(root string) update.Trust {
+	return update.Trust{Root: root, Files: t.trust, AllowUnsigned: t.allowUnsigned}
 }
 
 func newBundleVerifyCmd(env *Env) *cobra.Command {
@@ -319,13 +258,7 @@ with one line naming the file and the problem, when anything is wrong.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, p := range args {
-				b, err := t.open(env, dir, p)
-				if err != nil {
-					return err
-				}
-				r := startReading(env, "verifying", p, fileSize(p))
-				a, err := b.Read(cmd.Context(), r.count)
-				r.done(err == nil)
+				b, err := update.VerifyBundle(cmd.Context(), t.of(dir), p, newEventRenderer(env, false))
 				if err != nil {
 					return err
 				}
@@ -334,7 +267,7 @@ with one line naming the file and the problem, when anything is wrong.`,
 					sig = "NOT verified (--allow-unsigned)"
 				}
 				env.tr().Fprintf(env.Stdout, "%s: bundle %s %s: %s; %d image(s), every blob matches its digest (sha256 of the file %s)\n",
-					archive.Safe(p), archive.Safe(b.Manifest.Name), archive.Safe(b.Manifest.Version), sig, len(a.Images()), a.SHA256)
+					update.Safe(p), update.Safe(b.Manifest.Name), update.Safe(b.Manifest.Version), sig, b.Images, b.SHA256)
 			}
 			return nil
 		},
@@ -342,14 +275,6 @@ with one line naming the file and the problem, when anything is wrong.`,
 	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys")
 	t.register(c)
 	return c
-}
-
-type inspectResult struct {
-	Path      string           `json:"path"`
-	Manifest  *bundle.Manifest `json:"manifest"`
-	Digest    string           `json:"manifest_sha256"`
-	Signature bundle.Signature `json:"signature"`
-	Problem   string           `json:"signature_problem,omitempty"`
 }
 
 func newBundleInspectCmd(env *Env) *cobra.Command {
@@ -365,21 +290,11 @@ whether a trusted key verifies it. Only bundle.json is read; "imgup bundle verif
 checks the blobs.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			tr, err := bundle.LoadTrust(dir, t.trust)
+			// An untrusted bundle is shown anyway, saying why it is not trusted.
+			res, err := update.InspectBundle(t.of(dir), args[0])
 			if err != nil {
 				return err
 			}
-			res := inspectResult{Path: args[0]}
-			b, err := bundle.Open(args[0], bundle.OpenOptions{Trust: tr})
-			if err != nil {
-				// Show an untrusted bundle anyway, saying why it is not trusted.
-				b2, err2 := bundle.Open(args[0], bundle.OpenOptions{AllowUnsigned: true})
-				if err2 != nil {
-					return err
-				}
-				b, res.Problem = b2, err.Error()
-			}
-			res.Manifest, res.Digest, res.Signature = b.Manifest, b.Digest, b.Signature
 			if asJSON {
 				return writeJSON(env.Stdout, res)
 			}
@@ -393,20 +308,20 @@ checks the blobs.`,
 	return c
 }
 
-func printBundle(w io.Writer, r inspectResult) {
+func printBundle(w io.Writer, r *update.BundleInfo) {
 	m := r.Manifest
-	fmt.Fprintf(w, "Bundle %s %s (%s)\n", archive.Safe(m.Name), archive.Safe(m.Version), archive.Safe(filepath.Base(r.Path)))
+	fmt.Fprintf(w, "Bundle %s %s (%s)\n", update.Safe(m.Name), update.Safe(m.Version), update.Safe(filepath.Base(r.Path)))
 	fmt.Fprintf(w, "   created %s, schema %s, bundle.json %s\n", m.Created, m.Schema, r.Digest)
 	switch {
 	case r.Signature.Verified:
-		fmt.Fprintf(w, "   signed by key %s: verified (%s)\n", r.Signature.KeyID, archive.Safe(r.Signature.Trusted))
+		fmt.Fprintf(w, "   signed by key %s: verified (%s)\n", r.Signature.KeyID, update.Safe(r.Signature.Trusted))
 	case r.Signature.KeyID != "":
-		fmt.Fprintf(w, "   signed by key %s: NOT verified: %s\n", r.Signature.KeyID, archive.Safe(r.Problem))
+		fmt.Fprintf(w, "   signed by key %s: NOT verified: %s\n", r.Signature.KeyID, update.Safe(r.Problem))
 	default:
 		fmt.Fprintf(w, "   NOT SIGNED\n")
 	}
 	if m.Base != nil {
-		fmt.Fprintf(w, "   differential: builds on bundle %s %s (bundle.json %s)\n", archive.Safe(m.Base.Name), archive.Safe(m.Base.Version), m.Base.Manifest)
+		fmt.Fprintf(w, "   differential: builds on bundle %s %s (bundle.json %s)\n", update.Safe(m.Base.Name), update.Safe(m.Base.Version), m.Base.Manifest)
 	}
 	fmt.Fprintln(w, "\nImages")
 	t := newTable(w)
@@ -427,21 +342,21 @@ func printBundle(w io.Writer, r inspectResult) {
 		}
 		svcs := strings.Join(img.Services, ", ")
 		if svcs == "*" {
-			svcs = "every service using " + archive.Safe(strings.SplitN(img.Ref, ":", 2)[0])
+			svcs = "every service using " + update.Safe(strings.SplitN(img.Ref, ":", 2)[0])
 		}
-		fmt.Fprintf(t, "   %s\t%s\t%s\t%s\t%s\n", archive.Safe(img.Ref), engine.ShortID(img.Config), layers, humanSize(size), archive.Safe(svcs))
+		fmt.Fprintf(t, "   %s\t%s\t%s\t%s\t%s\n", update.Safe(img.Ref), update.ShortID(img.Config), layers, humanSize(size), update.Safe(svcs))
 	}
 	t.Flush()
 	if len(m.Changes) > 0 {
 		fmt.Fprintln(w, "\nConfiguration changes")
 		for _, c := range m.Changes {
-			fmt.Fprintf(w, "   %s\n", archive.Safe(changeLine(c)))
+			fmt.Fprintf(w, "   %s\n", update.Safe(changeLine(c)))
 		}
 	}
 	if len(m.Requires) > 0 {
 		fmt.Fprintln(w, "\nRequires")
 		for _, c := range m.Requires {
-			fmt.Fprintf(w, "   %s\n", archive.Safe(c.String()))
+			fmt.Fprintf(w, "   %s\n", update.Safe(c.String()))
 		}
 	}
 	langs := make([]string, 0, len(m.Notes))
@@ -450,14 +365,14 @@ func printBundle(w io.Writer, r inspectResult) {
 	}
 	sort.Strings(langs)
 	for _, l := range langs {
-		fmt.Fprintf(w, "\nNotes (%s)\n", archive.Safe(l))
+		fmt.Fprintf(w, "\nNotes (%s)\n", update.Safe(l))
 		for _, line := range strings.Split(strings.TrimSpace(m.Notes[l]), "\n") {
-			fmt.Fprintf(w, "   %s\n", archive.Safe(line))
+			fmt.Fprintf(w, "   %s\n", update.Safe(line))
 		}
 	}
 }
 
-func changeLine(c bundle.Change) string {
+func changeLine(c update.Change) string {
 	v := c.Shown()
 	switch {
 	case c.Service != "" && c.Unset:

@@ -4,8 +4,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/table"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/table"
 )
 
 // The --help texts in Chinese: Short and Long by command path, flag usages by their
@@ -236,12 +237,11 @@ var zhFlag = map[string]string{
 	"IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)": "IMAGE=KEY：imgup 分辨不出时，指定 .systemconfig 里记着 IMAGE 版本的键（可重复；也可写在 <root>/imgup.yaml 的 config-keys:）",
 	"the deployment root (where deploy.sh and .systemconfig are)":                                                                          "部署根目录（deploy.sh 和 .systemconfig 所在的目录）",
 	"print JSON for scripts": "输出 JSON，给脚本用",
-	"when verification fails, leave the failed state for inspection instead of undoing it":                                                                                                                                                "检查失败时保留失败现场以便排查，不还原",
-	"STACK=NAME: the compose project of a stack (console for the root, else its folder), when the containers cannot tell (repeat; also projects: in <root>/imgup.yaml)":                                                                   "STACK=NAME：容器无法说明时，指定一个部分的 compose 项目名（根目录叫 console，其他用目录名；可重复；也可写在 <root>/imgup.yaml 的 projects:）",
-	"how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none": "重启方式：auto（有 ./deploy.sh restart 或 imgup.yaml 的 restart: 时用它，否则用 services）、deploy（就用那个命令）、services（按容器标签记录的方式只重建更新了的服务的容器）、none（不重启）",
-	"update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name":                                                                                                                    "只更新这个服务（可重复；NAME 或 STACK/NAME）；默认：镜像名和包里镜像相同的所有服务",
-	"how long to wait for the updated services to run and be healthy":                                                                                                                                                                     "等待更新的服务运行并健康的最长时间",
-	"a vendor's minisign public key to trust (repeat); default: <root>/.imgup/trusted/*.pub":                                                                                                                                              "信任的厂商 minisign 公钥（可重复）；默认：<root>/.imgup/trusted/*.pub",
+	"when verification fails, leave the failed state for inspection instead of undoing it":                                                                              "检查失败时保留失败现场以便排查，不还原",
+	"STACK=NAME: the compose project of a stack (console for the root, else its folder), when the containers cannot tell (repeat; also projects: in <root>/imgup.yaml)": "STACK=NAME：容器无法说明时，指定一个部分的 compose 项目名（根目录叫 console，其他用目录名；可重复；也可写在 <root>/imgup.yaml 的 projects:）",
+	"update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name":                                                  "只更新这个服务（可重复；NAME 或 STACK/NAME）；默认：镜像名和包里镜像相同的所有服务",
+	"how long to wait for the updated services to run and be healthy":                                                                                                   "等待更新的服务运行并健康的最长时间",
+	"a vendor's minisign public key to trust (repeat); default: <root>/.imgup/trusted/*.pub":                                                                            "信任的厂商 minisign 公钥（可重复）；默认：<root>/.imgup/trusted/*.pub",
 	"apply without asking":                                 "不询问，直接执行",
 	"a bundle this one builds on: its layers are left out": "这个包所基于的更新包：它已带过的层不再放入",
 	"the minisign secret key to sign with (password: IMGUP_KEY_PASSWORD or --password-file)": "用来签名的 minisign 私钥（密码：IMGUP_KEY_PASSWORD 或 --password-file）",

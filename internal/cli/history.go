@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/spf13/cobra"
+
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/table"
 	"github.com/encoo-tools/imgup/internal/update"
-	"github.com/spf13/cobra"
 )
 
 func newHistoryCmd(env *Env) *cobra.Command {
@@ -42,16 +42,16 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 						return nil
 					}
 				}
-				return i18n.Errorf("no update %s in %s (see imgup history)", report, history.Dir(root))
+				return i18n.Errorf("no update %s in %s (see imgup history)", report, update.StateDir(root))
 			}
 			if asJSON {
 				if recs == nil {
-					recs = []*history.Record{}
+					recs = []*update.Record{}
 				}
 				return writeJSON(env.Stdout, recs)
 			}
 			if len(recs) == 0 {
-				env.tr().Fprintf(env.Stdout, "no update recorded in %s\n", history.Dir(root))
+				env.tr().Fprintf(env.Stdout, "no update recorded in %s\n", update.StateDir(root))
 				return nil
 			}
 			// Fitted to the terminal like status: BY goes first, then the widest cells
@@ -77,7 +77,7 @@ Secret values show as ***. Send it instead of screenshots of docker ps -a.`,
 	return c
 }
 
-func kindOf(tr *i18n.Printer, r *history.Record) string {
+func kindOf(tr *i18n.Printer, r *update.Record) string {
 	if r.Of != "" {
 		return tr.Sprintf("%s of %s", kindIn(tr, r.Kind), r.Of)
 	}
@@ -98,27 +98,27 @@ func kindIn(tr *i18n.Printer, kind string) string {
 
 func stateIn(tr *i18n.Printer, state string) string {
 	switch state {
-	case history.Started:
+	case update.RecStarted:
 		return tr.T("started")
-	case history.Loaded:
+	case update.RecLoaded:
 		return tr.T("loaded")
-	case history.Written:
+	case update.RecWritten:
 		return tr.T("files-written")
-	case history.Restarted:
+	case update.RecRestarted:
 		return tr.T("restarted")
-	case history.Verified:
+	case update.RecVerified:
 		return tr.T("verified")
-	case history.Failed:
+	case update.RecFailed:
 		return tr.T("failed")
-	case history.RolledBack:
+	case update.RecRolledBack:
 		return tr.T("rolled-back")
-	case history.Broken:
+	case update.RecBroken:
 		return tr.T("restore-failed")
 	}
 	return state
 }
 
-func changes(tr *i18n.Printer, r *history.Record) string {
+func changes(tr *i18n.Printer, r *update.Record) string {
 	var s []string
 	for _, u := range r.Updates {
 		s = append(s, fmt.Sprintf("%s/%s %s -> %s", u.Stack, u.Service, tagOf(u.From), tagOf(u.To)))

@@ -19,9 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 )
 
 // memCeiling is the documented ceiling of imgup's peak RSS (README, "Safety").

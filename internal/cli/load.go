@@ -2,31 +2,11 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
-	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/archive"
-	"github.com/encoo-tools/imgup/internal/bundle"
-	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
-
-type loadResult struct {
-	Archive string         `json:"archive"`
-	Form    string         `json:"form"`
-	Images  []apply.Loaded `json:"images"`
-	// Sent is the bytes of tar sent to the engine (less than the archive's tar when a
-	// delta load left out layers the engine has).
-	Sent int64 `json:"sent_bytes"`
-}
-
-func sentBytes(a *archive.Archive) int64 {
-	var n int64
-	for _, p := range a.Parts {
-		n += p.Sent
-	}
-	return n
-}
 
 func newLoadCmd(env *Env) *cobra.Command {
 	var asJSON, allLayers bool
@@ -61,74 +41,37 @@ before the engine gets the end of the stream.`,
   imgup load /console/consolev4pvt-4.1.150431/image/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			files, skipped, err := archive.Sources(args)
-			if err != nil {
-				return err
-			}
-			for _, s := range skipped {
-				env.tr().Fprintf(env.Stderr, "imgup: skipping %s: not an image archive\n", archive.Safe(s))
-			}
-			eng, err := env.dial(ctx)
-			if err != nil {
-				return err
-			}
-			defer eng.Close()
-			var results []loadResult
-			var archives []*archive.Archive
-			var have *archive.Inventory
-			if !allLayers {
-				inv, note, err := apply.Inventory(ctx, eng)
-				if err != nil {
-					return err
-				}
-				if note != "" {
-					fmt.Fprintf(env.Stderr, "imgup: note: %s\n", note)
-				}
-				have = inv
-			}
-			for _, f := range files {
-				lo := apply.LoadOptions{Have: have, Note: func(n string) { fmt.Fprintf(env.Stderr, "imgup: note: %s\n", archive.Safe(n)) }}
-				if bundle.IsBundle(f) {
-					if lo.Bundle, err = t.open(env, dir, f); err != nil {
-						return err
-					}
-				}
-				r := startReading(env, "loading", f, fileSize(f))
-				lo.Progress = r.count
-				a, loaded, err := apply.LoadArchive(ctx, eng, f, lo)
-				r.done(err == nil)
-				if err != nil {
-					return err
-				}
-				archives = append(archives, a)
-				results = append(results, loadResult{Archive: f, Form: a.Form(), Images: loaded, Sent: sentBytes(a)})
-				if s := apply.Sent(a); s != "" && !asJSON {
-					fmt.Fprintln(env.Stdout, archive.Safe(s))
-				}
-				if !asJSON {
-					for _, l := range loaded {
-						name := l.Ref
-						if name == "" {
-							name = l.ID
-						}
-						if l.Already {
-							env.tr().Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, engine.ShortID(l.ID))
-						} else if l.Ref == "" {
-							fmt.Fprintf(env.Stdout, "Loaded image ID: %s\n", l.ID)
-						} else {
-							env.tr().Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, engine.ShortID(l.ID))
-						}
-					}
-				}
-			}
+			results, err := env.service().Load(cmd.Context(), update.LoadRequest{Files: args, AllLayers: allLayers,
+				Trust: update.Trust{Root: dir, Files: t.trust, AllowUnsigned: t.allowUnsigned}}, newEventRenderer(env, false))
 			if asJSON {
-				if err := writeJSON(env.Stdout, results); err != nil {
-					return err
+				if results == nil {
+					results = []update.LoadResult{}
+				}
+				if err == nil {
+					return writeJSON(env.Stdout, results)
+				}
+				return err
+			}
+			tr := env.tr()
+			for _, r := range results {
+				if r.Saved != "" {
+					fmt.Fprintln(env.Stdout, update.Safe(r.Saved))
+				}
+				for _, l := range r.Images {
+					name := l.Ref
+					if name == "" {
+						name = l.ID
+					}
+					if l.Already {
+						tr.Fprintf(env.Stdout, "Already loaded: %s (%s), skipped\n", name, update.ShortID(l.ID))
+					} else if l.Ref == "" {
+						fmt.Fprintf(env.Stdout, "Loaded image ID: %s\n", l.ID)
+					} else {
+						tr.Fprintf(env.Stdout, "Loaded image: %s (%s)\n", name, update.ShortID(l.ID))
+					}
 				}
 			}
-			warnArchives(env, archives)
-			return nil
+			return err
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON for scripts")
@@ -136,12 +79,4 @@ before the engine gets the end of the stream.`,
 	c.Flags().StringVarP(&dir, "dir", "C", ".", "the deployment root whose .imgup/trusted/ holds the trusted keys (for bundles)")
 	t.register(c)
 	return c
-}
-
-func fileSize(p string) int64 {
-	st, err := os.Stat(p)
-	if err != nil {
-		return 0
-	}
-	return st.Size()
 }

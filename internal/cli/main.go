@@ -18,10 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
-	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/update"
 
-	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -69,8 +68,12 @@ func version() string {
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Dial connects to the engine; nil means the real one from the environment.
-	Dial func(ctx context.Context) (engine.Client, error)
+	// Environ is the environment imgup works in ("KEY=VALUE": DOCKER_HOST chooses the
+	// engine, the restart runs with it); nil is this process's.
+	Environ []string
+	// Service, when set, is the update service to use (tests give one with a fake
+	// engine); nil is the real one.
+	Service *update.Service
 	// Terminal tells whether stdin and stderr are terminals (questions, progress bars).
 	StdinTTY, StderrTTY bool
 	// Columns is the width of the terminal stdout is (0: not a terminal, no limit):
@@ -88,13 +91,6 @@ func (e *Env) tr() *i18n.Printer {
 		e.printer = i18n.New(e.Lang)
 	}
 	return e.printer
-}
-
-func (e *Env) dial(ctx context.Context) (engine.Client, error) {
-	if e.Dial != nil {
-		return e.Dial(ctx)
-	}
-	return engine.Dial(ctx)
 }
 
 // exitError carries an exit code with the error to print.
@@ -129,11 +125,15 @@ func Main() int {
 		StdinTTY: isTerminal(os.Stdin), StderrTTY: isTerminal(os.Stderr), Columns: columns(os.Stdout), Lang: lang}
 	args := os.Args[1:]
 	if strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe") == PluginName {
-		rest, code, done := pluginMain(args)
+		rest, host, code, done := pluginMain(args)
 		if done {
 			return code
 		}
 		args = rest
+		if host != "" {
+			// The engine client and the compose imgup runs both take DOCKER_HOST.
+			env.Environ = append(os.Environ(), "DOCKER_HOST="+host)
+		}
 	}
 	return Run(ctx, env, args)
 }
@@ -155,7 +155,7 @@ func Run(ctx context.Context, env *Env, args []string) int {
 		return ExitOK
 	}
 	// One line, whatever an archive or a file put into the message.
-	fmt.Fprintf(env.Stderr, "imgup: %s\n", archive.Safe(i18n.Localize(env.tr(), err)))
+	fmt.Fprintf(env.Stderr, "imgup: %s\n", update.Safe(i18n.Localize(env.tr(), err)))
 	var ee *exitError
 	switch {
 	case errors.As(err, &ee):
@@ -284,6 +284,8 @@ func localizeHelp(root *cobra.Command) {
 			fs.VisitAll(func(f *pflag.Flag) {
 				if zh, ok := zhFlag[f.Usage]; ok {
 					f.Usage = zh
+				} else if f.Usage == update.RestartHelp(i18n.EN) {
+					f.Usage = update.RestartHelp(i18n.New(i18n.Chinese))
 				} else if name, ok := strings.CutPrefix(f.Usage, "help for "); ok {
 					f.Usage = "显示 " + name + " 的帮助"
 				}

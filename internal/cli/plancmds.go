@@ -9,14 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/table"
 
-	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/deploy"
-	"github.com/encoo-tools/imgup/internal/engine"
-	"github.com/encoo-tools/imgup/internal/plan"
-	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // planFlags are the flags plan and apply share.
@@ -39,8 +37,8 @@ func (f *planFlags) register(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.services, "service", nil, "update only this service (repeat; NAME or STACK/NAME); default: every service whose image has the archive's name")
 	c.Flags().StringArrayVar(&f.configKeys, "config-key", nil, "IMAGE=KEY: the .systemconfig key that holds IMAGE's version, when imgup cannot tell (repeat; also config-keys: in <root>/imgup.yaml)")
 	c.Flags().BoolVar(&f.asJSON, "json", false, "print JSON for scripts")
-	c.Flags().StringVar(&f.restart, "restart", plan.RestartAuto, "how to restart: auto (./deploy.sh restart, or restart: of imgup.yaml, when there is one; else services), deploy (that command), services (recreate only the updated services' containers, as their labels say they were made), none")
-	c.RegisterFlagCompletionFunc("restart", fixedCompletion(plan.RestartAuto, plan.RestartDeploy, plan.RestartServices, plan.RestartNone))
+	c.Flags().StringVar(&f.restart, "restart", update.RestartAuto, update.RestartHelp(i18n.EN))
+	c.RegisterFlagCompletionFunc("restart", fixedCompletion(update.RestartMethods()...))
 	c.RegisterFlagCompletionFunc("service", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		names, _ := update.ServiceNames(cmd.Context(), f.dir)
 		return names, cobra.ShellCompDirectiveNoFileComp
@@ -67,7 +65,7 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*updat
 		}
 		keys[img] = key
 	}
-	if err := plan.CheckRestart(f.restart); err != nil {
+	if err := update.CheckRestart(f.restart); err != nil {
 		return nil, usageError("%v", err)
 	}
 	t, err := f.where.target()
@@ -76,20 +74,9 @@ func observe(ctx context.Context, env *Env, f *planFlags, args []string) (*updat
 	}
 	return env.service().Prepare(ctx, t, update.Request{Files: args, Services: f.services, ConfigKeys: keys, Restart: f.restart,
 		Trust: f.trust, AllowUnsigned: f.allowUnsigned, Load: f.load,
-		Reading: func(verb, path string, total int64) (func(int64), func(bool)) {
-			r := startReading(env, verb, path, total)
-			return r.count, r.done
-		},
-		Notice: func(n update.Notice) { printNotice(env, n) }})
-}
-
-// printNotice prints a note or a warning of the service on stderr.
-func printNotice(env *Env, n update.Notice) {
-	if n.Warning {
-		env.tr().Fprintf(env.Stderr, "imgup: warning: %s\n", n.In(env.tr()))
-		return
-	}
-	env.tr().Fprintf(env.Stderr, "imgup: note: %s\n", n.In(env.tr()))
+		// What reading the deployment and the archives says is text even with --json:
+		// the JSON lines are the apply's events, after the plan.
+		Emit: newEventRenderer(env, false)})
 }
 
 func addPlanCommands(root *cobra.Command, env *Env) {
@@ -219,22 +206,22 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 					return nil
 				}
 			}
-			opt := apply.Options{Timeout: timeout, NoRollback: noRollback, Command: "imgup apply", Hooks: testHooks(env),
+			opt := update.ApplyOptions{Timeout: timeout, NoRollback: noRollback, Command: "imgup apply", Hooks: testHooks(env),
 				Events: newEventRenderer(env, f.asJSON)}
 			out, err := o.Apply(ctx, opt)
-			if err := report(ctx, env, o.Engine, o.Deployment, o.Plan, out, err, f.asJSON); err != nil {
+			if err := report(ctx, env, o.Snapshot, o.Plan, out, err, f.asJSON); err != nil {
 				return err
 			}
 			if !f.asJSON {
 				tr := env.tr()
 				done := tr.T("every updated service runs its new image")
-				if o.Plan.Restart == plan.RestartNone {
+				if o.Plan.Restart == update.RestartNone {
 					done = tr.T("images loaded and files edited; the containers run the new images after the next restart")
-					if o.Deployment.RestartCommand != "" {
-						done += " (" + o.Deployment.RestartCommand + ")"
+					if c := o.RestartCommand(); c != "" {
+						done += " (" + c + ")"
 					}
 				}
-				tr.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.Deployment.Root, out.Record.ID)
+				tr.Fprintf(env.Stdout, "\nupdate %s done: %s. Undo it with: imgup rollback -C %s %s\n", out.Record.ID, done, o.Root(), out.Record.ID)
 			}
 			return nil
 		},
@@ -255,22 +242,19 @@ func planOut(env *Env, asJSON bool) io.Writer {
 }
 
 type applyResult struct {
-	Plan     *plan.Plan    `json:"plan"`
-	UpToDate bool          `json:"up_to_date,omitempty"`
-	ID       string        `json:"id,omitempty"`
-	Services []apply.State `json:"services,omitempty"`
+	Plan     *update.Plan   `json:"plan"`
+	UpToDate bool           `json:"up_to_date,omitempty"`
+	ID       string         `json:"id,omitempty"`
+	Services []update.State `json:"services,omitempty"`
 	// FailedAttempt are the updated services as a failed, undone apply left them.
-	FailedAttempt []apply.State `json:"failed_attempt,omitempty"`
-	Error         string        `json:"error,omitempty"`
+	FailedAttempt []update.State `json:"failed_attempt,omitempty"`
+	Error         string         `json:"error,omitempty"`
 }
 
 // report prints what apply (or rollback) did — the final table, or JSON — and maps
 // its failure to the exit code.
-func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployment, p *plan.Plan, out *apply.Outcome, err error, asJSON bool) error {
-	if out != nil && len(out.Containers) == 0 {
-		out.Containers, _ = eng.Containers(context.WithoutCancel(ctx))
-	}
-	rows := apply.Table(d, p, out)
+func report(ctx context.Context, env *Env, s *update.Snapshot, p *update.Plan, out *update.Outcome, err error, asJSON bool) error {
+	rows := s.Final(ctx, p, out)
 	if asJSON {
 		res := applyResult{Plan: p, Services: rows}
 		if out != nil && out.Restored {
@@ -293,7 +277,7 @@ func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployme
 				if r.Health != "" {
 					state += " (" + r.Health + ")"
 				}
-				tr.Fprintf(env.Stdout, "the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n", r.Stack, r.Service, r.Image, engine.ShortID(r.ImageID), state)
+				tr.Fprintf(env.Stdout, "the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n", r.Stack, r.Service, r.Image, update.ShortID(r.ImageID), state)
 			}
 		}
 	}
@@ -305,7 +289,7 @@ func report(ctx context.Context, env *Env, eng engine.Client, d *deploy.Deployme
 
 // exitFor maps an apply failure to its exit code.
 func exitFor(ctx context.Context, err error) error {
-	var f *apply.Failure
+	var f *update.Failure
 	switch {
 	case ctx.Err() != nil:
 		return withCode(ExitInterrupt, err)
@@ -317,7 +301,7 @@ func exitFor(ctx context.Context, err error) error {
 	return withCode(ExitFailed, err)
 }
 
-func printTable(env *Env, rows []apply.State) {
+func printTable(env *Env, rows []update.State) {
 	tr := env.tr()
 	t := &table.Table{Header: []string{tr.T("SERVICE"), tr.T("IMAGE"), tr.T("IMAGE ID"), tr.T("STATE"), tr.T("UPDATED"), tr.T("DOWNTIME")}}
 	for _, r := range rows {
@@ -336,7 +320,7 @@ func printTable(env *Env, rows []apply.State) {
 		if dt == "" {
 			dt = "-"
 		}
-		t.Rows = append(t.Rows, []string{r.Stack + "/" + r.Service, r.Image, engine.ShortID(r.ImageID), state, up, dt})
+		t.Rows = append(t.Rows, []string{r.Stack + "/" + r.Service, r.Image, update.ShortID(r.ImageID), state, up, dt})
 	}
 	out, _ := t.Render(env.Columns)
 	fmt.Fprint(env.Stdout, out)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
-	"github.com/encoo-tools/imgup/internal/readfile"
 )
 
 // The docker CLI plugin form: the same binary, installed (or linked) as
@@ -91,7 +90,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 		var cfg struct {
 			CurrentContext string `json:"currentContext"`
 		}
-		if b, err := readfile.Read(filepath.Join(configDir, "config.json"), 1<<20); err == nil {
+		if b, err := readConfig(filepath.Join(configDir, "config.json"), 1<<20); err == nil {
 			json.Unmarshal(b, &cfg)
 		}
 		ctxName = cfg.CurrentContext
@@ -101,7 +100,7 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 	}
 	sum := sha256.Sum256([]byte(ctxName))
 	meta := filepath.Join(configDir, "contexts", "meta", hex.EncodeToString(sum[:]), "meta.json")
-	b, err := readfile.Read(meta, 1<<20)
+	b, err := readConfig(meta, 1<<20)
 	if err != nil {
 		return nil, "", i18n.Errorf("docker context %q: %v (see docker context ls)", ctxName, err)
 	}
@@ -122,19 +121,29 @@ func pluginArgs(args []string, getenv func(string) string) (rest []string, host 
 
 // pluginMain runs imgup as the docker CLI plugin; args are the process's arguments
 // after its name.
-func pluginMain(args []string) (rest []string, exit int, done bool) {
+// It returns the engine address the docker CLI's options chose ("" for the default).
+func pluginMain(args []string) (rest []string, host string, exit int, done bool) {
 	if len(args) > 0 && args[0] == "docker-cli-plugin-metadata" {
 		fmt.Println(pluginMetadata())
-		return nil, ExitOK, true
+		return nil, "", ExitOK, true
 	}
 	rest, host, err := pluginArgs(args, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "imgup: %v\n", err)
-		return nil, ExitUsage, true
+		return nil, "", ExitUsage, true
 	}
-	if host != "" {
-		// The engine client and the compose imgup runs both read DOCKER_HOST.
-		os.Setenv("DOCKER_HOST", host)
+	return rest, host, 0, false
+}
+
+// readConfig reads one of docker's small JSON files (config.json, a context's
+// meta.json): a regular file, at most 1 MiB.
+func readConfig(path string, max int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
 	}
-	return rest, 0, false
+	if !st.Mode().IsRegular() || st.Size() > max {
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", path, max)
+	}
+	return os.ReadFile(path)
 }

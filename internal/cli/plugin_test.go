@@ -12,9 +12,10 @@ import (
 	"testing"
 	"unicode"
 
-	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 func TestPluginArgs(t *testing.T) {

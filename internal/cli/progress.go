@@ -5,9 +5,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // reading shows how far imgup has read an archive: a bar when stderr is a terminal,
@@ -18,7 +19,7 @@ type reading struct {
 }
 
 func startReading(env *Env, verb, path string, total int64) reading {
-	name := archive.Safe(filepath.Base(path))
+	name := update.Safe(filepath.Base(path))
 	verb = env.tr().T(verb)
 	start := time.Now()
 	if total < bigArchive {

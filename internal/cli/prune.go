@@ -3,9 +3,9 @@ package cli
 import (
 	"fmt"
 
-	"github.com/encoo-tools/imgup/internal/i18n"
-	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 func newPruneCmd(env *Env) *cobra.Command {
@@ -30,7 +30,6 @@ It lists what it would remove and asks (or --yes).`,
 			if err != nil {
 				return err
 			}
-			eng := s.Engine
 			defer s.Close()
 			remove, kept := s.PruneCandidates(update.PruneOptions{Keep: keep, RollbackImages: rollbackImages})
 			for _, k := range kept {
@@ -51,10 +50,8 @@ It lists what it would remove and asks (or --yes).`,
 					return nil
 				}
 			}
-			for _, r := range remove {
-				if err := eng.RemoveImage(ctx, r); err != nil {
-					return i18n.Errorf("removing %s: %w", r, err)
-				}
+			if err := s.Prune(ctx, remove); err != nil {
+				return err
 			}
 			env.tr().Fprintf(env.Stdout, "removed %d image reference(s)\n", len(remove))
 			return nil

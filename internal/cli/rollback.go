@@ -4,10 +4,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/plan"
-	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 func newRollbackCmd(env *Env) *cobra.Command {
@@ -64,10 +63,10 @@ that was interrupted (killed, power cut), whatever step it had reached.
 			target, p := rb.Of, rb.Plan
 			out := planOut(env, asJSON)
 			tr := env.tr()
-			tr.Fprintf(out, "Rollback: %s\n", plan.Describe(target))
+			tr.Fprintf(out, "Rollback: %s\n", update.Describe(target))
 			if p.UpToDate() {
 				tr.Fprintf(out, "nothing to undo: the files and containers are as before update %s\n", target.ID)
-				_, err := s.Rollback(ctx, rb, apply.Options{})
+				_, err := s.Rollback(ctx, rb, update.ApplyOptions{})
 				return err
 			}
 			fmt.Fprint(out, p.Text(tr))
@@ -79,8 +78,8 @@ that was interrupted (killed, power cut), whatever step it had reached.
 					return nil
 				}
 			}
-			res, err := s.Rollback(ctx, rb, apply.Options{Timeout: timeout, Command: "imgup rollback", Hooks: testHooks(env), Events: newEventRenderer(env, asJSON)})
-			if err := report(ctx, env, s.Engine, s.Deployment, p, res, err, asJSON); err != nil {
+			res, err := s.Rollback(ctx, rb, update.ApplyOptions{Timeout: timeout, Command: "imgup rollback", Hooks: testHooks(env), Events: newEventRenderer(env, asJSON)})
+			if err := report(ctx, env, s, p, res, err, asJSON); err != nil {
 				return err
 			}
 			if !asJSON {

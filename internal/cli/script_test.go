@@ -19,12 +19,14 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/encoo-tools/imgup/internal/archive/archivetest"
 	"github.com/encoo-tools/imgup/internal/cli"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/deploy/deploytest"
 	"github.com/encoo-tools/imgup/internal/engine"
-	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 func TestMain(m *testing.M) {
@@ -33,7 +35,7 @@ func TestMain(m *testing.M) {
 			// With IMGUP_FAKE_ENGINE, the engine is a JSON file the script wrote.
 			if p := os.Getenv("IMGUP_FAKE_ENGINE"); p != "" {
 				env := &cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-					Dial: func(ctx context.Context) (engine.Client, error) { return loadFake(p) }}
+					Service: &update.Service{Dial: func(ctx context.Context) (engine.Client, error) { return loadFake(p) }}}
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				code := cli.Run(ctx, env, os.Args[1:])
 				stop()

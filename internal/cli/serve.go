@@ -9,9 +9,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/encoo-tools/imgup/internal/console"
 	"github.com/encoo-tools/imgup/internal/update"
-	"github.com/spf13/cobra"
 )
 
 func newServeCmd(env *Env) *cobra.Command {

@@ -5,8 +5,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/update"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // where names the deployment a verb works on: its root, and the compose project
@@ -46,5 +47,15 @@ func (w *where) observe(ctx context.Context, env *Env, withImages bool) (*update
 
 // service is the update service on this environment's engine.
 func (e *Env) service() *update.Service {
-	return &update.Service{Dial: e.dial, Environ: os.Environ()}
+	svc := &update.Service{}
+	if e.Service != nil {
+		*svc = *e.Service
+	}
+	if svc.Environ == nil {
+		svc.Environ = e.Environ
+	}
+	if svc.Environ == nil {
+		svc.Environ = os.Environ()
+	}
+	return svc
 }

@@ -3,8 +3,9 @@ package cli
 import (
 	"fmt"
 
-	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/spf13/cobra"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
 func newStatusCmd(env *Env) *cobra.Command {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/encoo-tools/imgup/internal/apply"
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // HooksBuilt says the test seams are in this build.
@@ -16,13 +16,13 @@ const HooksBuilt = true
 // testHooks are the seams the end-to-end tests set through the environment of the
 // imgup process they run: IMGUP_TEST_CRASH_AFTER=STEP ends it after that step as kill -9
 // would (exit 137), IMGUP_TEST_JOURNAL_FAIL=STATE fails that record write as a full disk
-// would. Only the front end reads them; the library packages know only apply.Hooks.
-func testHooks(env *Env) *apply.Hooks {
+// would. Only the front end reads them; the library packages know only update.Hooks.
+func testHooks(env *Env) *update.Hooks {
 	crash, fail := os.Getenv("IMGUP_TEST_CRASH_AFTER"), os.Getenv("IMGUP_TEST_JOURNAL_FAIL")
 	if crash == "" && fail == "" {
 		return nil
 	}
-	return &apply.Hooks{
+	return &update.Hooks{
 		AfterStep: func(step string) {
 			if step == crash {
 				fmt.Fprintf(env.Stderr, "imgup: test crash after %s\n", step)

@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/update"
 )
@@ -76,7 +75,7 @@ type session struct {
 }
 
 // TokenFile is where the login token is kept, readable by its owner only.
-func TokenFile(root string) string { return filepath.Join(history.Dir(root), "console-token") }
+func TokenFile(root string) string { return filepath.Join(update.StateDir(root), "console-token") }
 
 // New makes a console with a new login token, written to TokenFile (mode 0600). base
 // bounds the jobs it runs.
@@ -97,8 +96,8 @@ func New(base context.Context, o Options) (*Server, error) {
 		o.ChunkIdle = 60 * time.Second
 	}
 	s := &Server{o: o, token: randomHex(24), sessions: map[string]*session{}, jobs: newJobs(), base: base, active: map[string]*upload{}}
-	if err := os.MkdirAll(history.Dir(o.Root), 0o755); err != nil {
-		return nil, i18n.Errorf("cannot create %s: %w", history.Dir(o.Root), err)
+	if err := os.MkdirAll(update.StateDir(o.Root), 0o755); err != nil {
+		return nil, i18n.Errorf("cannot create %s: %w", update.StateDir(o.Root), err)
 	}
 	tf := TokenFile(o.Root)
 	os.Remove(tf) // a planted file or symlink is replaced, not followed

@@ -2,12 +2,12 @@ package console
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // maxEvents bounds a job's log: reading progress is folded into one event per archive,
@@ -26,13 +26,13 @@ type job struct {
 	Started time.Time
 
 	mu      sync.Mutex
-	events  []apply.Event
+	events  []update.Event
 	dropped int
 	changed chan struct{} // closed and replaced at each new event
 	done    bool
 	// Result, once done: the record, the final table, and the error.
 	Record string
-	Rows   []history.Row
+	Rows   []update.Row
 	Err    error
 }
 
@@ -42,15 +42,16 @@ const (
 	evTable   = "table"    // the final table is ready (the page reloads it)
 )
 
-func (j *job) emit(e apply.Event) {
+func (j *job) emit(e update.Event) {
+	e = update.Titled(e, filepath.Base(e.Archive))
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if n := len(j.events); e.Kind == apply.EvRead && n > 0 && j.events[n-1].Kind == apply.EvRead && j.events[n-1].Archive == e.Archive {
+	if n := len(j.events); e.Kind == update.EvRead && n > 0 && j.events[n-1].Kind == update.EvRead && j.events[n-1].Archive == e.Archive {
 		j.events[n-1] = e
-	} else if len(j.events) >= maxEvents && e.Kind == apply.EvOutput {
+	} else if len(j.events) >= maxEvents && e.Kind == update.EvOutput {
 		j.dropped++
 		return
 	} else {
@@ -69,39 +70,39 @@ func (j *job) clamp(i int) int {
 
 // since returns the events from index i, whether the job is done, and a channel closed
 // at the next change.
-func (j *job) since(i int) ([]apply.Event, bool, <-chan struct{}) {
+func (j *job) since(i int) ([]update.Event, bool, <-chan struct{}) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	i = min(max(i, 0), len(j.events)) // Last-Event-ID is the browser's word: clamp it both ways
-	return append([]apply.Event(nil), j.events[i:]...), j.done, j.changed
+	return append([]update.Event(nil), j.events[i:]...), j.done, j.changed
 }
 
-func (j *job) finish(record string, rows []history.Row, err error) {
+func (j *job) finish(record string, rows []update.Row, err error) {
 	j.mu.Lock()
 	j.Record, j.Rows, j.Err = record, rows, err
 	if j.dropped > 0 {
-		j.events = append(j.events, apply.Said(apply.Event{Kind: apply.EvNote, Time: time.Now()}, i18n.Msg("%d more lines of restart output are in the record only", j.dropped)))
+		j.events = append(j.events, update.Said(update.Event{Kind: update.EvNote, Time: time.Now()}, i18n.Msg("%d more lines of restart output are in the record only", j.dropped)))
 	}
 	j.mu.Unlock()
 	text := "done"
 	if err != nil {
 		text = err.Error()
 	}
-	j.emit(apply.Event{Kind: evTable})
+	j.emit(update.Event{Kind: evTable})
 	// The last event and done together: a reader that sees done has every event.
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.events = append(j.events, apply.Event{Kind: evJobDone, OK: err == nil, Text: text, Time: time.Now()})
+	j.events = append(j.events, update.Event{Kind: evJobDone, OK: err == nil, Text: text, Time: time.Now()})
 	j.done = true
 	close(j.changed)
 	j.changed = make(chan struct{})
 }
 
 // state is a copy of the job's result fields.
-func (j *job) state() (done bool, record string, rows []history.Row, err error) {
+func (j *job) state() (done bool, record string, rows []update.Row, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.done, j.Record, append([]history.Row(nil), j.Rows...), j.Err
+	return j.done, j.Record, append([]update.Row(nil), j.Rows...), j.Err
 }
 
 // jobs are the console's jobs; one runs at a time (the deployment's lock keeps the CLI
@@ -118,7 +119,7 @@ func newJobs() *jobs { return &jobs{all: map[string]*job{}} }
 
 // start runs fn as a new job unless one runs; it returns the job, or the running one
 // and false.
-func (js *jobs) start(ctx context.Context, kind, subject string, fn func(ctx context.Context, j *job) (string, []history.Row, error)) (*job, bool) {
+func (js *jobs) start(ctx context.Context, kind, subject string, fn func(ctx context.Context, j *job) (string, []update.Row, error)) (*job, bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if js.running != nil {

@@ -14,15 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/apply"
-	"github.com/encoo-tools/imgup/internal/archive"
-	"github.com/encoo-tools/imgup/internal/engine"
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
-	"github.com/encoo-tools/imgup/internal/plan"
-	"github.com/encoo-tools/imgup/internal/readfile"
-	"github.com/encoo-tools/imgup/internal/status"
-	"github.com/encoo-tools/imgup/internal/textedit"
 	"github.com/encoo-tools/imgup/internal/update"
 )
 
@@ -43,8 +35,8 @@ type page struct {
 
 type busy struct {
 	Job    *job
-	Holder *history.Holder
-	Record *history.Record
+	Holder *update.Holder
+	Record *update.Record
 }
 
 // Printer is the page's printer (for data that renders itself in a language).
@@ -83,8 +75,8 @@ func (p page) JSText() template.JS {
 }
 
 var funcs = template.FuncMap{
-	"short": engine.ShortID,
-	"human": plan.Human,
+	"short": update.ShortID,
+	"human": update.Human,
 	"when":  func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
 	"since": func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
 	"json": func(v any) (string, error) {
@@ -174,7 +166,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 
 // fail shows an error page: one line naming the problem, and what to do.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, code int, nav string, err error) {
-	s.render(w, r, code, "error", nil, page{Title: "Error", Nav: nav, Error: archive.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
+	s.render(w, r, code, "error", nil, page{Title: "Error", Nav: nav, Error: update.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
 }
 
 // busy says whether an apply or rollback is at work on the deployment: this console's
@@ -183,12 +175,12 @@ func (s *Server) busy() *busy {
 	if j := s.jobs.current(); j != nil {
 		return &busy{Job: j}
 	}
-	h, held := history.Held(s.o.Root)
+	h, held := update.Busy(s.o.Root)
 	if !held {
 		return nil
 	}
 	b := &busy{Holder: h}
-	if recs, err := history.List(s.o.Root); err == nil {
+	if recs, err := update.Records(s.o.Root); err == nil {
 		for _, r := range recs {
 			if r.Unfinished() {
 				b.Record = r
@@ -213,9 +205,9 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "overview", struct {
-		Report   *status.Report
+		Report   *update.Report
 		Warnings []string
-	}{rep, snap.Deployment.Warnings}, page{Title: "Overview"})
+	}{rep, snap.Warnings()}, page{Title: "Overview"})
 }
 
 // archiveFile is a file in <root>/image/ the operator can plan with.
@@ -297,9 +289,9 @@ func (s *Server) request(r *http.Request) (update.Request, []string, error) {
 	}
 	restart := q.Get("restart")
 	if restart == "" {
-		restart = plan.RestartAuto
+		restart = update.RestartAuto
 	}
-	if err := plan.CheckRestart(restart); err != nil {
+	if err := update.CheckRestart(restart); err != nil {
 		return update.Request{}, nil, err
 	}
 	var services []string
@@ -313,71 +305,8 @@ func (s *Server) request(r *http.Request) (update.Request, []string, error) {
 
 // diffLine is one file edit as the plan page shows it: the whole line before and after,
 // with the bytes that change marked.
-type diffLine struct {
-	File, Key, Why       string
-	Line                 int
-	Before, Old, After   string
-	NewBefore, NewAfter  string
-	New                  string
-	Secret, Insert, Drop bool
-}
-
-func diffOf(p *plan.Plan) []diffLine {
-	cache := map[string][]byte{}
-	var out []diffLine
-	for _, e := range p.Edits {
-		data, ok := cache[e.File]
-		if !ok {
-			data, _ = readfile.Read(e.File, 0)
-			cache[e.File] = data
-		}
-		old, nw := e.Edit.Shown()
-		d := diffLine{File: relTo(p.Root, e.File), Key: e.Key, Line: e.Line, Why: strings.Join(e.Cause, "; "), Old: old, New: nw, Secret: e.Secret}
-		if e.Start >= 0 && e.End <= len(data) && e.Start <= e.End && string(data[e.Start:e.End]) == e.Old {
-			ls, next := textedit.LineBounds(data, e.Start)
-			_, lnext := textedit.LineBounds(data, max(e.End-1, e.Start))
-			if e.End == e.Start || e.End > next {
-				lnext = next
-			}
-			d.Before, d.After = string(data[ls:e.Start]), strings.TrimRight(string(data[e.End:max(lnext, e.End)]), "\r\n")
-			d.NewBefore, d.NewAfter = d.Before, d.After
-			if e.Secret {
-				d.Before, d.After, d.NewBefore, d.NewAfter = "", "", "", ""
-			}
-		}
-		d.Insert, d.Drop = e.Old == "", e.New == ""
-		d.Old, d.New = strings.TrimRight(d.Old, "\r\n"), strings.TrimRight(d.New, "\r\n")
-		if !e.Secret {
-			// Mark only the bytes that differ: a tag in a full reference, a digit.
-			pre, suf := common(d.Old, d.New)
-			d.Before, d.NewBefore = d.Before+d.Old[:pre], d.NewBefore+d.New[:pre]
-			d.After, d.NewAfter = d.Old[len(d.Old)-suf:]+d.After, d.New[len(d.New)-suf:]+d.NewAfter
-			d.Old, d.New = d.Old[pre:len(d.Old)-suf], d.New[pre:len(d.New)-suf]
-		}
-		out = append(out, d)
-	}
-	return out
-}
-
-// common is how many leading and trailing bytes a and b share, widened to whole words
-// (a tag, a version, a value between separators), so that the page marks what an
-// operator reads as the change: the tag of a full reference, not its last digits.
-func common(a, b string) (pre, suf int) {
-	sep := func(c byte) bool { return strings.IndexByte(":=/@ \"'\t#,;", c) >= 0 }
-	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
-		pre++
-	}
-	for pre > 0 && !sep(a[pre-1]) {
-		pre--
-	}
-	for suf < len(a)-pre && suf < len(b)-pre && a[len(a)-1-suf] == b[len(b)-1-suf] {
-		suf++
-	}
-	for suf > 0 && !sep(a[len(a)-suf]) {
-		suf--
-	}
-	return pre, suf
-}
+// diffLine is an edit as the plan page shows it.
+type diffLine = update.DiffLine
 
 func relTo(root, p string) string {
 	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
@@ -388,11 +317,11 @@ func relTo(root, p string) string {
 
 // planView is the plan page's data.
 type planView struct {
-	Plan        *plan.Plan
+	Plan        *update.Plan
 	Diff        []diffLine
 	Fingerprint string
 	Files       []string
-	Notices     []update.Notice
+	Notices     []update.Event
 	Restart     string
 	Services    []string
 	Unsigned    bool
@@ -407,10 +336,10 @@ type method struct{ Value, Label string }
 // Methods are the restart methods to choose from.
 func (v planView) Methods() []method {
 	return []method{
-		{plan.RestartAuto, "auto: ./deploy.sh restart when there is one, else only the updated services"},
-		{plan.RestartDeploy, "deploy: ./deploy.sh restart (or restart: of imgup.yaml)"},
-		{plan.RestartServices, "services: recreate only the updated services' containers"},
-		{plan.RestartNone, "none: load and edit only; restart later by hand"},
+		{update.RestartAuto, "auto: ./deploy.sh restart when there is one, else only the updated services"},
+		{update.RestartDeploy, "deploy: ./deploy.sh restart (or restart: of imgup.yaml)"},
+		{update.RestartServices, "services: recreate only the updated services' containers"},
+		{update.RestartNone, "none: load and edit only; restart later by hand"},
 	}
 }
 
@@ -424,15 +353,19 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "plan", planView{Available: s.archives()}, page{Title: "Plan", Error: i18n.Localize(i18n.New(langOf(w, r)), err)})
 		return
 	}
-	var notices []update.Notice
-	req.Notice = func(n update.Notice) { notices = append(notices, n) }
+	var notices []update.Event
+	req.Emit = func(e update.Event) {
+		if e.Kind == update.EvNote {
+			notices = append(notices, e)
+		}
+	}
 	pr, err := s.o.Service.Prepare(r.Context(), s.o.Target, req)
 	if err != nil {
-		s.render(w, r, http.StatusUnprocessableEntity, "plan", planView{Available: s.archives(), Files: names}, page{Title: "Plan", Error: archive.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
+		s.render(w, r, http.StatusUnprocessableEntity, "plan", planView{Available: s.archives(), Files: names}, page{Title: "Plan", Error: update.Safe(i18n.Localize(i18n.New(langOf(w, r)), err))})
 		return
 	}
 	defer pr.Close()
-	s.render(w, r, http.StatusOK, "plan", planView{Plan: pr.Plan, Diff: diffOf(pr.Plan), Fingerprint: update.Fingerprint(pr.Plan), Files: names,
+	s.render(w, r, http.StatusOK, "plan", planView{Plan: pr.Plan, Diff: update.Diff(pr.Plan), Fingerprint: update.Fingerprint(pr.Plan), Files: names,
 		Notices: notices, Restart: req.Restart, Services: req.Services, Unsigned: req.AllowUnsigned, Available: s.archives()}, page{Title: "Plan"})
 }
 
@@ -447,9 +380,8 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 	}
 	want := r.PostFormValue("fingerprint")
 	req.Load = true
-	j, ok := s.jobs.start(s.base, "apply", strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []history.Row, error) {
-		req.Notice = func(n update.Notice) { j.emit(apply.Event{Kind: apply.EvNote, Text: n.Text, Msg: n.Msg}) }
-		req.Reading = s.reading(j)
+	j, ok := s.jobs.start(s.base, "apply", strings.Join(names, ", "), func(ctx context.Context, j *job) (string, []update.Row, error) {
+		req.Emit = j.emit
 		pr, err := s.o.Service.Prepare(ctx, s.o.Target, req)
 		if err != nil {
 			return "", nil, err
@@ -459,10 +391,10 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 			return "", nil, i18n.Errorf("the plan is not the one you confirmed: the archives or the deployment changed since; nothing was changed. Open the plan again, read it, and apply that")
 		}
 		if pr.Plan.UpToDate() {
-			j.emit(apply.Said(apply.Event{Kind: apply.EvNote}, i18n.Msg("already up to date: nothing to do")))
+			j.emit(update.Said(update.Event{Kind: update.EvNote}, i18n.Msg("already up to date: nothing to do")))
 			return "", nil, nil
 		}
-		out, err := pr.Apply(ctx, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command, Events: j.emit})
+		out, err := pr.Apply(ctx, update.ApplyOptions{Timeout: 3 * time.Minute, Command: s.o.Command, Events: j.emit})
 		return s.outcome(ctx, pr.Snapshot, pr.Plan, out, err)
 	})
 	if !ok {
@@ -473,37 +405,10 @@ func (s *Server) startApply(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/jobs/"+j.ID, http.StatusSeeOther)
 }
 
-// reading turns archive reading progress into job events.
-func (s *Server) reading(j *job) func(verb, path string, total int64) (func(int64), func(bool)) {
-	return func(verb, path string, total int64) (func(int64), func(bool)) {
-		name := filepath.Base(path)
-		msg := i18n.Msg("reading %s", name)
-		if verb == "verifying" {
-			msg = i18n.Msg("verifying %s", name)
-		}
-		j.emit(apply.Event{Kind: apply.EvStageStarted, Stage: "read", Archive: name, Total: total, Text: msg.String(), Msg: msg})
-		var read int64
-		last := time.Time{}
-		return func(n int64) {
-				read += n
-				if time.Since(last) > 200*time.Millisecond {
-					last = time.Now()
-					j.emit(apply.Event{Kind: apply.EvRead, Stage: "read", Archive: name, Bytes: read, Total: total})
-				}
-			}, func(ok bool) {
-				j.emit(apply.Event{Kind: apply.EvRead, Stage: "read", Archive: name, Bytes: read, Total: total})
-				j.emit(apply.Event{Kind: apply.EvStageFinished, Stage: "read", Archive: name, OK: ok})
-			}
-	}
-}
-
 // outcome is an apply's or rollback's result as a job keeps it: the record and the
 // final table.
-func (s *Server) outcome(ctx context.Context, snap *update.Snapshot, p *plan.Plan, out *apply.Outcome, err error) (string, []history.Row, error) {
-	if out != nil && len(out.Containers) == 0 {
-		out.Containers, _ = snap.Engine.Containers(context.WithoutCancel(ctx))
-	}
-	rows := apply.Table(snap.Deployment, p, out)
+func (s *Server) outcome(ctx context.Context, snap *update.Snapshot, p *update.Plan, out *update.Outcome, err error) (string, []update.Row, error) {
+	rows := snap.Final(ctx, p, out)
 	if out != nil && out.Restored {
 		for _, r := range out.Failed {
 			r.Problem = "the failed attempt, undone: the rows above show what runs now"
@@ -529,7 +434,7 @@ func (s *Server) jobPage(w http.ResponseWriter, r *http.Request) {
 		Job    *job
 		Done   bool
 		Record string
-		Rows   []history.Row
+		Rows   []update.Row
 		Err    string
 	}{j, done, rec, rows, errText}, page{Title: j.title(i18n.New(langOf(w, r))), Nav: "job"})
 }
@@ -582,7 +487,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
-	recs, err := history.List(s.o.Root)
+	recs, err := update.Records(s.o.Root)
 	if err != nil {
 		s.fail(w, r, http.StatusInternalServerError, "history", err)
 		return
@@ -590,8 +495,8 @@ func (s *Server) historyPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "history", recs, page{Title: "History"})
 }
 
-func (s *Server) record(id string) (*history.Record, error) {
-	recs, err := history.List(s.o.Root)
+func (s *Server) record(id string) (*update.Record, error) {
+	recs, err := update.Records(s.o.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -600,7 +505,7 @@ func (s *Server) record(id string) (*history.Record, error) {
 			return rec, nil
 		}
 	}
-	return nil, i18n.Errorf("no update %s in %s", id, filepath.Join(history.Dir(s.o.Root), "history"))
+	return nil, i18n.Errorf("no update %s in %s", id, filepath.Join(update.StateDir(s.o.Root), "history"))
 }
 
 // report downloads an update's report: markdown for the vendor, or the masked record.
@@ -635,17 +540,17 @@ func (s *Server) rollbackPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "rollback", struct {
-		Of          *history.Record
+		Of          *update.Record
 		Describe    string
-		Plan        *plan.Plan
+		Plan        *update.Plan
 		Diff        []diffLine
 		Fingerprint string
-	}{rb.Of, plan.Describe(rb.Of), rb.Plan, diffOf(rb.Plan), update.Fingerprint(rb.Plan)}, page{Title: "Roll back", Nav: "history"})
+	}{rb.Of, update.Describe(rb.Of), rb.Plan, update.Diff(rb.Plan), update.Fingerprint(rb.Plan)}, page{Title: "Roll back", Nav: "history"})
 }
 
 func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 	id, want := r.PostFormValue("id"), r.PostFormValue("fingerprint")
-	j, ok := s.jobs.start(s.base, "rollback", id, func(ctx context.Context, j *job) (string, []history.Row, error) {
+	j, ok := s.jobs.start(s.base, "rollback", id, func(ctx context.Context, j *job) (string, []update.Row, error) {
 		snap, err := s.o.Service.Observe(ctx, s.o.Target, false)
 		if err != nil {
 			return "", nil, err
@@ -658,10 +563,10 @@ func (s *Server) startRollback(w http.ResponseWriter, r *http.Request) {
 		if update.Fingerprint(rb.Plan) != want {
 			return "", nil, i18n.Errorf("the rollback plan is not the one you confirmed: the deployment changed since; nothing was changed. Open the rollback again")
 		}
-		j.emit(apply.Event{Kind: apply.EvNote, Text: plan.Describe(rb.Of)})
-		out, err := snap.Rollback(ctx, rb, apply.Options{Timeout: 3 * time.Minute, Command: s.o.Command + " (rollback)", Events: j.emit})
+		j.emit(update.Event{Kind: update.EvNote, Text: update.Describe(rb.Of)})
+		out, err := snap.Rollback(ctx, rb, update.ApplyOptions{Timeout: 3 * time.Minute, Command: s.o.Command + " (rollback)", Events: j.emit})
 		if out == nil && err == nil {
-			j.emit(apply.Said(apply.Event{Kind: apply.EvNote}, i18n.Msg("nothing to undo: the files and containers are as before the update; it is marked undone")))
+			j.emit(update.Said(update.Event{Kind: update.EvNote}, i18n.Msg("nothing to undo: the files and containers are as before the update; it is marked undone")))
 			return "", nil, nil
 		}
 		return s.outcome(ctx, snap, rb.Plan, out, err)

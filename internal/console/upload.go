@@ -17,9 +17,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
-	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // Uploads are written to <root>/.imgup/uploads/NAME.part, chunk by chunk at the offset
@@ -28,7 +27,7 @@ import (
 // continues from its length.
 
 // uploadDir holds the parts of unfinished uploads.
-func (s *Server) uploadDir() string { return filepath.Join(history.Dir(s.o.Root), "uploads") }
+func (s *Server) uploadDir() string { return filepath.Join(update.StateDir(s.o.Root), "uploads") }
 
 // imageDir is where finished uploads go, as the runbook says archives are copied.
 func (s *Server) imageDir() string { return filepath.Join(s.o.Root, "image") }
@@ -117,7 +116,7 @@ func (s *Server) uploadChunk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if size > s.o.MaxUpload {
-		uploadError(w, r, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, plan.Human(size), limit(s.o.MaxUpload))
+		uploadError(w, r, http.StatusRequestEntityTooLarge, name, 0, "%s is %s; this console takes files up to %s (imgup serve --max-upload)", name, update.Human(size), limit(s.o.MaxUpload))
 		return
 	}
 	if r.ContentLength > s.o.MaxChunk {
@@ -265,7 +264,7 @@ func (s *Server) reserve(name string, need int64) error {
 		}
 		if free-others-need < floor {
 			return i18n.Errorf("%s needs %s more, uploads under way hold %s, and %s has %s free, of which %s is kept free (imgup serve --keep-free): make room first",
-				name, plan.Human(need), plan.Human(others), dir, plan.Human(free), plan.Human(floor))
+				name, update.Human(need), update.Human(others), dir, update.Human(free), update.Human(floor))
 		}
 	}
 	return nil
@@ -276,7 +275,7 @@ func (s *Server) reserve(name string, need int64) error {
 // may be a symlink (an operator's own choice of disk, image -> /data/images): the
 // finished upload goes where it points.
 func (s *Server) uploadDirs() error {
-	for _, d := range []string{history.Dir(s.o.Root), s.uploadDir()} {
+	for _, d := range []string{update.StateDir(s.o.Root), s.uploadDir()} {
 		if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 			return i18n.Errorf("cannot create %s: %v", d, err)
 		}
@@ -381,7 +380,7 @@ func limit(n int64) string {
 	case n >= 1<<20 && n%(1<<20) == 0:
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
-	return plan.Human(n)
+	return update.Human(n)
 }
 
 // diskSpace is the free and total bytes of dir's filesystem; -1 when unknown.

@@ -118,7 +118,7 @@ func TestDeltaStaleInventory(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "app.tar")
 	eng.Save(t, p, app)
 	ctx := context.Background()
-	c, err := engine.Dial(ctx)
+	c, err := engine.Dial(ctx, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestDeltaStaleInventory(t *testing.T) {
 	}
 	eng.Remove(t, app, base)
 	var notes []string
-	_, loaded, err := apply.LoadArchive(ctx, c, p, apply.LoadOptions{Have: stale, Note: func(n string) { notes = append(notes, n) }})
+	_, loaded, err := apply.LoadArchive(ctx, c, p, apply.LoadOptions{Have: stale, Emit: func(e apply.Event) { notes = append(notes, e.Text) }})
 	if err != nil {
 		t.Fatalf("load with a stale inventory: %v", err)
 	}
@@ -150,7 +150,7 @@ func TestInventoryOf200Images(t *testing.T) {
 	os.WriteFile(p, archivetest.Classic(t, imgs, nil), 0o644)
 	dockertest.Docker(t, "load", "-i", p)
 	ctx := context.Background()
-	c, err := engine.Dial(ctx)
+	c, err := engine.Dial(ctx, os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

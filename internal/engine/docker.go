@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,9 +23,25 @@ type Docker struct {
 	c *client.Client
 }
 
-// Dial connects to the engine the environment names and checks that it answers.
-func Dial(ctx context.Context) (*Docker, error) {
-	c, err := client.New(client.FromEnv)
+// Dial connects to the engine that getenv's DOCKER_HOST names (else the local socket),
+// with DOCKER_CERT_PATH's TLS files and DOCKER_API_VERSION when set, and checks that it
+// answers. The front end passes the environment; this package never reads it.
+func Dial(ctx context.Context, getenv func(string) string) (*Docker, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var opts []client.Opt
+	host := getenv("DOCKER_HOST")
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	if p := getenv("DOCKER_CERT_PATH"); p != "" {
+		opts = append(opts, client.WithTLSClientConfig(filepath.Join(p, "ca.pem"), filepath.Join(p, "cert.pem"), filepath.Join(p, "key.pem")))
+	}
+	if v := getenv("DOCKER_API_VERSION"); v != "" {
+		opts = append(opts, client.WithAPIVersion(v))
+	}
+	c, err := client.New(opts...)
 	if err != nil {
 		return nil, i18n.Errorf("cannot set up the Docker client: %w (check DOCKER_HOST, DOCKER_CERT_PATH)", err)
 	}
@@ -34,7 +50,7 @@ func Dial(ctx context.Context) (*Docker, error) {
 	defer cancel()
 	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		c.Close()
-		return nil, unreachable(c.DaemonHost(), err)
+		return nil, unreachable(c.DaemonHost(), host, err)
 	}
 	return d, nil
 }
@@ -65,8 +81,8 @@ func (e *Unreachable) In(tr *i18n.Printer) string {
 
 func (e *Unreachable) Unwrap() error { return e.Err }
 
-func unreachable(host string, err error) error {
-	if env := os.Getenv("DOCKER_HOST"); env != "" {
+func unreachable(host, env string, err error) error {
+	if env != "" {
 		host = env + " (DOCKER_HOST)"
 	}
 	return &Unreachable{Host: host, Err: err}

@@ -105,6 +105,7 @@ var zhConsole = map[string]string{
 	"files":                     "文件",
 	"reading %s":                "读取 %s",
 	"verifying %s":              "校验 %s",
+	"loading %s":                "加载 %s",
 
 	// The job page and the final table.
 	"Started %s.": "%s 开始。",

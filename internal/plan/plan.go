@@ -19,20 +19,18 @@ import (
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
+	"github.com/encoo-tools/imgup/internal/target"
 	"github.com/encoo-tools/imgup/internal/textedit"
 )
 
 // Restart methods (runbook step 4).
 const (
-	RestartAuto   = "auto"   // deploy.sh restart when there is one, else services
-	RestartDeploy = "deploy" // ./deploy.sh restart
-	RestartNone   = "none"   // edit only
+	RestartAuto   = target.Auto   // deploy.sh restart when there is one, else services
+	RestartDeploy = target.Script // ./deploy.sh restart
+	RestartNone   = target.None   // edit only
 	// RestartServices recreates only the updated services' containers with compose.
-	RestartServices = "services"
+	RestartServices = target.Services
 )
-
-// servicesCommand describes RestartServices in a plan.
-const servicesCommand = "compose up -d --no-deps of the updated services only, one stack at a time (the project, files and folder their containers were made with)"
 
 // Input is the snapshot a plan is computed from.
 type Input struct {
@@ -580,40 +578,36 @@ func Human(n int64) string {
 
 // CheckRestart tells whether method is a restart method.
 func CheckRestart(method string) error {
-	switch method {
-	case "", RestartAuto, RestartDeploy, RestartServices, RestartNone:
-		return nil
+	if err := target.Check(method); err != nil {
+		return &Error{Msg: err.Error(), loc: err}
 	}
-	return &Error{Msg: fmt.Sprintf("--restart %q: use auto, deploy, services or none", method)}
+	return nil
 }
 
+// setRestart chooses the restart target (auto: the control script when there is one,
+// else compose for the updated services) and the command it shows.
 func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 	if err := CheckRestart(method); err != nil {
 		return err
 	}
-	if len(p.Updates) == 0 && !(len(p.Bundles) > 0 && len(p.Edits) > 0 && d.RestartCommand != "" && (method == "" || method == RestartAuto || method == RestartDeploy)) {
+	if method == "" || method == RestartAuto {
+		method = RestartServices
+		if d.RestartCommand != "" {
+			method = RestartDeploy
+		}
+	}
+	if len(p.Updates) == 0 && !(len(p.Bundles) > 0 && len(p.Edits) > 0 && method == RestartDeploy && d.RestartCommand != "") {
 		// A bundle's configuration change alone restarts with the control script,
 		// which reads .systemconfig; otherwise nothing runs differently.
 		p.Restart = RestartNone
 		return nil
 	}
-	switch method {
-	case "", RestartAuto:
-		if d.RestartCommand != "" {
-			p.Restart, p.RestartCommand = RestartDeploy, d.RestartCommand
-		} else {
-			p.Restart, p.RestartCommand = RestartServices, servicesCommand
-		}
-	case RestartServices:
-		p.Restart, p.RestartCommand = RestartServices, servicesCommand
-	case RestartDeploy:
-		if d.RestartCommand == "" {
-			return fail("--restart deploy: %s has no deploy.sh, and imgup.yaml names no restart: command", d.Root)
-		}
-		p.Restart, p.RestartCommand = RestartDeploy, d.RestartCommand
-	case RestartNone:
-		p.Restart = RestartNone
+	t, _ := target.Get(method)
+	cmd, err := t.Command(d)
+	if err != nil {
+		return &Error{Msg: err.Error(), loc: err}
 	}
+	p.Restart, p.RestartCommand = method, cmd
 	return nil
 }
 

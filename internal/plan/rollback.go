@@ -11,6 +11,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/target"
 )
 
 // RollbackInput is the snapshot a rollback plan is made from.
@@ -83,15 +84,18 @@ func Rollback(in RollbackInput) (*Plan, error) {
 		p.Updates = append(p.Updates, Update{Stack: u.Stack, Project: project, Service: u.Service, From: u.To, To: u.From, ID: u.FromID})
 	}
 	p.Restart = r.Restart
-	switch r.Restart {
-	case RestartDeploy:
-		if d.RestartCommand == "" {
-			return nil, fail("update %s restarted with a control script, and %s has none now; roll back with --restart none, then restart by hand", r.ID, d.Root)
-		}
-		p.RestartCommand = d.RestartCommand
-	case RestartServices:
-		p.RestartCommand = servicesCommand
+	t, ok := target.Get(r.Restart)
+	if !ok {
+		return nil, fail("update %s restarted with %q, which this imgup does not know; roll back with --restart none, then restart by hand", r.ID, r.Restart)
 	}
+	cmd, err := t.Command(d)
+	switch {
+	case err != nil && r.Restart == RestartDeploy:
+		return nil, fail("update %s restarted with a control script, and %s has none now; roll back with --restart none, then restart by hand", r.ID, d.Root)
+	case err != nil:
+		return nil, fail("update %s restarted with %s, and %s cannot now (%v); roll back with --restart none, then restart by hand", r.ID, r.Restart, d.Root, err)
+	}
+	p.RestartCommand = cmd
 	if len(p.Updates) == 0 {
 		p.Restart, p.RestartCommand = RestartNone, ""
 	}

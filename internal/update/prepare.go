@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -33,32 +34,19 @@ type Request struct {
 	// plan, deferred: the engine loads it only when Apply runs, so it is read once.
 	// An interrupted update is then refused instead of warned about.
 	Load bool
-	// Reading is told an archive is being read (verb, path, size) and returns what
-	// counts the bytes read and what is told it ended; nil shows nothing.
-	Reading func(verb, path string, total int64) (count func(int64), done func(ok bool))
-	// Notice is told what the operator should know (nil: nothing).
-	Notice func(Notice)
+	// Emit is the operation's one event stream: reading progress (a stage-started
+	// event per archive, then read events), notes and warnings (note events), and,
+	// when the plan is applied, everything Apply emits. nil shows nothing.
+	Emit func(Event)
 }
 
-// Notice is a line for the operator: a note, or a warning. Text is the English; Msg,
-// when set, says it in the operator's language.
-type Notice struct {
-	Warning bool
-	Text    string
-	Msg     i18n.Message
+// note is a note (or, warn, a warning) event saying m.
+func note(warn bool, m i18n.Message) Event {
+	return apply.Said(Event{Kind: EvNote, Warning: warn, Time: time.Now()}, m)
 }
 
-// In is the notice in tr's language.
-func (n Notice) In(tr *i18n.Printer) string {
-	if n.Msg.Format == "" {
-		return n.Text
-	}
-	return archive.Safe(n.Msg.In(tr))
-}
-
-func notice(warn bool, m i18n.Message) Notice {
-	return Notice{Warning: warn, Text: archive.Safe(m.String()), Msg: m}
-}
+// plain is a note event of text that is not translated (a deployment's own words).
+func plain(text string) Event { return Event{Kind: EvNote, Text: text, Time: time.Now()} }
 
 // Prepared is a snapshot with the archives read and the plan made from them. The
 // caller closes it; closing abandons the loads Apply did not finish.
@@ -88,9 +76,9 @@ func (p *Prepared) Apply(ctx context.Context, o apply.Options) (*apply.Outcome, 
 // Prepare observes the deployment and the engine, reads the request's archives and
 // bundles (checking each bundle's signature), and makes the plan. Nothing changes.
 func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared, error) {
-	say := func(n Notice) {
-		if r.Notice != nil {
-			r.Notice(n)
+	say := func(e Event) {
+		if r.Emit != nil {
+			r.Emit(e)
 		}
 	}
 	if err := plan.CheckRestart(r.Restart); err != nil {
@@ -105,33 +93,33 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 		p.Close()
 		return nil, err
 	}
-	for _, w := range s.Deployment.Warnings {
-		say(Notice{Text: archive.Safe(w)})
+	for _, w := range s.d.Warnings {
+		say(plain(w))
 	}
 	if rec, err := s.Interrupted(); err != nil {
 		return fail(err)
 	} else if rec != nil {
-		msg := InterruptedMessage(s.Deployment.Root, rec)
+		msg := InterruptedMessage(s.d.Root, rec)
 		if r.Load {
 			return fail(i18n.Errorf("%s — then apply again", msg))
 		}
-		say(notice(true, msg))
+		say(note(true, msg))
 	}
 	files, skipped, err := archive.Sources(r.Files)
 	if err != nil {
 		return fail(err)
 	}
 	for _, f := range skipped {
-		say(notice(false, i18n.Msg("skipping %s: not an image archive", f)))
+		say(note(false, i18n.Msg("skipping %s: not an image archive", f)))
 	}
 	var have *archive.Inventory
 	if r.Load {
-		inv, note, err := apply.Inventory(ctx, s.Engine)
+		inv, n, err := apply.Inventory(ctx, s.eng)
 		if err != nil {
 			return fail(err)
 		}
-		if note != "" {
-			say(Notice{Text: archive.Safe(note)})
+		if n != "" {
+			say(plain(n))
 		}
 		have = inv
 	}
@@ -140,7 +128,7 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 		var b *bundle.Bundle
 		if bundle.IsBundle(file) {
 			if trust == nil {
-				if trust, err = bundle.LoadTrust(s.Deployment.Root, r.Trust); err != nil {
+				if trust, err = bundle.LoadTrust(s.d.Root, r.Trust); err != nil {
 					return fail(err)
 				}
 			}
@@ -152,7 +140,7 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 			}
 			p.Bundles = append(p.Bundles, b)
 		}
-		a, err := p.read(ctx, r, file, b, have, func(n string) { say(Notice{Text: archive.Safe(n)}) })
+		a, err := p.read(ctx, r, file, b, have)
 		if err != nil {
 			return fail(err)
 		}
@@ -169,25 +157,18 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 
 // read reads one archive or bundle for the plan; for apply it also streams it to the
 // engine, deferred.
-func (p *Prepared) read(ctx context.Context, r Request, file string, b *bundle.Bundle, have *archive.Inventory, note func(string)) (*archive.Archive, error) {
+func (p *Prepared) read(ctx context.Context, r Request, file string, b *bundle.Bundle, have *archive.Inventory) (*archive.Archive, error) {
 	verb := "reading"
 	if b != nil {
 		verb = "verifying"
 	}
-	count, done := func(int64) {}, func(bool) {}
-	if r.Reading != nil {
-		var size int64
-		if st, err := os.Stat(file); err == nil {
-			size = st.Size()
-		}
-		count, done = r.Reading(verb, file, size)
-	}
+	count, done := apply.Reader(r.Emit, "read", verb, file, fileSize(file))
 	var a *archive.Archive
 	var err error
 	switch {
 	case r.Load:
 		var l *apply.Loading
-		l, err = apply.StartLoad(ctx, p.Engine, file, apply.LoadOptions{Progress: count, Have: have, Bundle: b, Defer: true, Digest: true, Note: note})
+		l, err = apply.StartLoad(ctx, p.eng, file, apply.LoadOptions{Progress: count, Have: have, Bundle: b, Defer: true, Digest: true, Emit: r.Emit})
 		if err == nil {
 			p.started[file], a = l, l.Archive
 		}
@@ -211,29 +192,38 @@ func Fingerprint(p *plan.Plan) string {
 
 // Unsigned says, for a bundle accepted without a trusted signature, why the operator
 // should worry.
-func Unsigned(path string, b *bundle.Bundle) (Notice, bool) {
+func Unsigned(path string, b *bundle.Bundle) (Event, bool) {
 	if b.Signature.Verified {
-		return Notice{}, false
+		return Event{}, false
 	}
 	if b.Signature.KeyID != "" {
-		return notice(true, i18n.Msg("%s: it is signed by key %s, which is NOT TRUSTED here; accepted only because of --allow-unsigned", path, b.Signature.KeyID)), true
+		return note(true, i18n.Msg("%s: it is signed by key %s, which is NOT TRUSTED here; accepted only because of --allow-unsigned", path, b.Signature.KeyID)), true
 	}
-	return notice(true, i18n.Msg("%s: it is NOT SIGNED; accepted only because of --allow-unsigned", path)), true
+	return note(true, i18n.Msg("%s: it is NOT SIGNED; accepted only because of --allow-unsigned", path)), true
 }
 
 // ArchiveNotices are what an operator should know of the archives read, that is no
 // error: images saved by ID, files ignored.
-func ArchiveNotices(archives []*archive.Archive) []Notice {
-	var out []Notice
+func ArchiveNotices(archives []*archive.Archive) []Event {
+	var out []Event
 	for _, a := range archives {
 		for _, img := range a.Images() {
 			if len(img.Refs) == 0 {
-				out = append(out, notice(true, i18n.Msg("%s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID))))
+				out = append(out, note(true, i18n.Msg("%s: image %s has no name (it was saved by ID); after loading, name it with: docker tag %s NAME:TAG", a.Path, engine.ShortID(img.ID), engine.ShortID(img.ID))))
 			}
 		}
 		if len(a.Ignored) > 0 {
-			out = append(out, notice(false, i18n.Msg("%s: ignored files that are not image archives: %s", a.Path, strings.Join(a.Ignored, ", "))))
+			out = append(out, note(false, i18n.Msg("%s: ignored files that are not image archives: %s", a.Path, strings.Join(a.Ignored, ", "))))
 		}
 	}
 	return out
+}
+
+// fileSize is a file's size, or 0 when it cannot be told.
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }

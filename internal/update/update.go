@@ -7,7 +7,6 @@ package update
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -28,11 +27,30 @@ import (
 
 // Service runs updates against one engine.
 type Service struct {
-	// Dial connects to the engine.
-	Dial func(ctx context.Context) (engine.Client, error)
-	// Environ is the environment the restart command runs with ("KEY=VALUE"): the
-	// dry run of the control script starts with it too.
+	// Environ is the environment the front end gives ("KEY=VALUE"): DOCKER_HOST and
+	// its kin choose the engine, the restart command runs with it, and the dry run of
+	// the control script starts with it. Library code reads no other environment.
 	Environ []string
+	// Dial connects to the engine; nil dials the one Environ names (tests give a fake).
+	Dial func(ctx context.Context) (engine.Client, error)
+}
+
+// getenv looks a variable up in the service's environment.
+func (svc *Service) getenv(key string) string {
+	for i := len(svc.Environ) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(svc.Environ[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// dial connects to the engine.
+func (svc *Service) dial(ctx context.Context) (engine.Client, error) {
+	if svc.Dial != nil {
+		return svc.Dial(ctx)
+	}
+	return engine.Dial(ctx, svc.getenv)
 }
 
 // Target names a deployment: its root, and the compose project names the operator
@@ -46,39 +64,52 @@ type Target struct {
 // records, and the engine's containers (and images, when asked). Every decision is
 // made from one snapshot. The caller closes it.
 type Snapshot struct {
-	Deployment *deploy.Deployment
-	Records    []*history.Record
-	Engine     engine.Client
-	Containers []engine.Container
-	Images     []engine.Image
+	d          *deploy.Deployment
+	records    []*history.Record
+	eng        engine.Client
+	svc        *Service
+	containers []engine.Container
+	images     []engine.Image
 }
 
 // Close releases the engine connection.
-func (s *Snapshot) Close() error { return s.Engine.Close() }
+func (s *Snapshot) Close() error { return s.eng.Close() }
+
+// Root is the deployment's root folder.
+func (s *Snapshot) Root() string { return s.d.Root }
+
+// RestartCommand is the deployment's restart command ("./deploy.sh restart"), or "".
+func (s *Snapshot) RestartCommand() string { return s.d.RestartCommand }
+
+// Warnings are what reading the deployment found that the operator should know.
+func (s *Snapshot) Warnings() []string { return s.d.Warnings }
+
+// Records are the deployment's updates, newest first.
+func (s *Snapshot) Records() []*Record { return s.records }
 
 // Observe dials the engine, lists its containers first, and reads the deployment with
 // them, so that each stack is bound to the project its containers say.
 func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Snapshot, error) {
-	eng, err := svc.Dial(ctx)
+	eng, err := svc.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Engine: eng}
+	s := &Snapshot{eng: eng, svc: svc}
 	fail := func(err error) (*Snapshot, error) {
 		eng.Close()
 		return nil, err
 	}
-	if s.Containers, err = eng.Containers(ctx); err != nil {
+	if s.containers, err = eng.Containers(ctx); err != nil {
 		return fail(err)
 	}
-	if s.Deployment, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.Containers, Projects: t.Projects, Environ: svc.Environ}); err != nil {
+	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ}); err != nil {
 		return fail(err)
 	}
-	if s.Records, err = history.List(s.Deployment.Root); err != nil {
+	if s.records, err = history.List(s.d.Root); err != nil {
 		return fail(err)
 	}
 	if withImages {
-		if s.Images, err = eng.Images(ctx); err != nil {
+		if s.images, err = eng.Images(ctx); err != nil {
 			return fail(err)
 		}
 	}
@@ -115,7 +146,7 @@ func ServiceNames(ctx context.Context, dir string) ([]string, error) {
 // Interrupted is the newest update that stopped before it ended (kill -9, power cut),
 // or nil; Message says what to do about it.
 func (s *Snapshot) Interrupted() (*history.Record, error) {
-	recs, err := history.Interrupted(s.Deployment.Root)
+	recs, err := history.Interrupted(s.d.Root)
 	if err != nil || len(recs) == 0 {
 		return nil, err
 	}
@@ -148,7 +179,7 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 	for _, a := range o.Archives {
 		for _, img := range a.Images() {
 			for _, ref := range img.Refs {
-				id, err := s.Engine.ImageID(ctx, ref)
+				id, err := s.eng.ImageID(ctx, ref)
 				if err != nil {
 					return nil, err
 				}
@@ -162,7 +193,7 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 	}
 	for _, b := range o.Bundles {
 		if b.Manifest.Base != nil && chains == nil {
-			inv, note, err := apply.Inventory(ctx, s.Engine)
+			inv, note, err := apply.Inventory(ctx, s.eng)
 			if err != nil {
 				return nil, err
 			}
@@ -172,20 +203,21 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 			chains = inv.Chains
 		}
 	}
-	return plan.Make(plan.Input{Deployment: s.Deployment, Archives: o.Archives, Images: images, Containers: s.Containers, Records: s.Records,
-		FreeBytes: freeBytes(ctx, s.Engine), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart,
+	return plan.Make(plan.Input{Deployment: s.d, Archives: o.Archives, Images: images, Containers: s.containers, Records: s.records,
+		FreeBytes: freeBytes(ctx, s.eng, s.svc.getenv("DOCKER_HOST")), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart,
 		Bundles: o.Bundles, Chains: chains})
 }
 
 // Apply runs a plan made from this snapshot: load, back up, edit, restart, verify, and
 // undo on failure.
 func (s *Snapshot) Apply(ctx context.Context, p *plan.Plan, o apply.Options) (*apply.Outcome, error) {
-	return apply.Run(ctx, s.Engine, s.Deployment, p, s.Containers, o)
+	o.Environ = s.svc.Environ
+	return apply.Run(ctx, s.eng, s.d, p, s.containers, o)
 }
 
 // freeBytes is the free space where a local engine keeps images, or -1.
-func freeBytes(ctx context.Context, eng engine.Client) int64 {
-	if h := os.Getenv("DOCKER_HOST"); h != "" && !strings.HasPrefix(h, "unix://") {
+func freeBytes(ctx context.Context, eng engine.Client, host string) int64 {
+	if host != "" && !strings.HasPrefix(host, "unix://") {
 		return -1 // a remote engine's disk is not ours to measure
 	}
 	info, err := eng.Info(ctx)
@@ -201,17 +233,17 @@ func freeBytes(ctx context.Context, eng engine.Client) int64 {
 
 // Status compares what is configured, loaded and running.
 func (s *Snapshot) Status() (*status.Report, error) {
-	broken, err := history.Interrupted(s.Deployment.Root)
+	broken, err := history.Interrupted(s.d.Root)
 	if err != nil {
 		return nil, err
 	}
 	tags := map[string]string{}
-	for _, i := range s.Images {
+	for _, i := range s.images {
 		for _, t := range i.Tags {
 			tags[t] = i.ID
 		}
 	}
-	return status.Make(status.Input{Deployment: s.Deployment, Images: tags, Containers: s.Containers, History: s.Records, Interrupted: broken}), nil
+	return status.Make(status.Input{Deployment: s.d, Images: tags, Containers: s.containers, History: s.records, Interrupted: broken}), nil
 }
 
 // Rollback is a planned undo of one recorded update.
@@ -233,8 +265,8 @@ type RollbackOptions struct {
 
 // PlanRollback plans the undo of an update: nothing changes.
 func (s *Snapshot) PlanRollback(ctx context.Context, o RollbackOptions) (*Rollback, error) {
-	d := s.Deployment
-	target, err := pickRollback(s.Records, o.ID)
+	d := s.d
+	target, err := pickRollback(s.records, o.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +274,7 @@ func (s *Snapshot) PlanRollback(ctx context.Context, o RollbackOptions) (*Rollba
 	if err != nil {
 		return nil, err
 	}
-	in := plan.RollbackInput{Deployment: d, Record: target, Current: map[string][]byte{}, Backup: map[string][]byte{}, HasImage: map[string]bool{}, Force: o.Force, Containers: s.Containers}
+	in := plan.RollbackInput{Deployment: d, Record: target, Current: map[string][]byte{}, Backup: map[string][]byte{}, HasImage: map[string]bool{}, Force: o.Force, Containers: s.containers}
 	for _, f := range target.Files {
 		if in.Current[f], err = readfile.Read(filepath.Join(d.Root, f), 0); err != nil {
 			return nil, err
@@ -251,14 +283,14 @@ func (s *Snapshot) PlanRollback(ctx context.Context, o RollbackOptions) (*Rollba
 			return nil, i18n.Errorf("the backup of %s is missing (%w); restore it by hand", f, err)
 		}
 	}
-	for _, r := range s.Records {
+	for _, r := range s.records {
 		if r.ID > target.ID && r.Kind == "apply" && r.RolledBackBy == "" && r.State != history.RolledBack && overlaps(r.Files, target.Files) {
 			in.Later = append(in.Later, r)
 		}
 	}
 	for _, u := range target.Updates {
 		if u.FromID != "" {
-			id, err := s.Engine.ImageID(ctx, u.FromID)
+			id, err := s.eng.ImageID(ctx, u.FromID)
 			if err != nil {
 				return nil, err
 			}
@@ -278,8 +310,8 @@ func (s *Snapshot) Rollback(ctx context.Context, rb *Rollback, o apply.Options) 
 	if rb.Plan.UpToDate() {
 		return nil, rb.journal.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = "nothing-to-undo" })
 	}
-	o.Of = rb.Of.ID
-	res, err := apply.Run(ctx, s.Engine, s.Deployment, rb.Plan, s.Containers, o)
+	o.Of, o.Environ = rb.Of.ID, s.svc.Environ
+	res, err := apply.Run(ctx, s.eng, s.d, rb.Plan, s.containers, o)
 	if err == nil && res != nil && res.Record != nil {
 		if jerr := rb.journal.Set(history.RolledBack, func(r *history.Record) { r.RolledBackBy = res.Record.ID }); jerr != nil {
 			return res, i18n.Errorf("the rollback %s is done, but update %s's record could not say so: %w", res.Record.ID, rb.Of.ID, jerr)
@@ -346,7 +378,7 @@ func (k Kept) String() string { return k.Ref + " (" + k.Why.String() + ")" }
 func (s *Snapshot) PruneCandidates(o PruneOptions) (remove []string, kept []Kept) {
 	repos := map[string]bool{}
 	protected := map[string]i18n.Message{} // image ID or ref -> why
-	for _, r := range s.Records {
+	for _, r := range s.records {
 		for _, u := range r.Updates {
 			for _, ref := range []string{u.From, u.To} {
 				if name := engine.Repository(strings.Fields(ref + " ")[0]); name != "" {
@@ -363,11 +395,11 @@ func (s *Snapshot) PruneCandidates(o PruneOptions) (remove []string, kept []Kept
 		}
 	}
 	used := map[string]bool{}
-	for _, c := range s.Containers {
+	for _, c := range s.containers {
 		used[c.ImageID] = true
 	}
 	byRepo := map[string][]tagged{}
-	for _, img := range s.Images {
+	for _, img := range s.images {
 		for _, t := range img.Tags {
 			if name := engine.Repository(t); name != "" && repos[name] {
 				byRepo[name] = append(byRepo[name], tagged{ref: t, img: img})
@@ -409,3 +441,32 @@ type tagged struct {
 	ref string
 	img engine.Image
 }
+
+// Final is the table an apply or a rollback ends with: each service of the deployment
+// the plan touched, what it runs now and how it is; after an undo, the restored state,
+// with the failed attempt's rows in Outcome.Failed.
+func (s *Snapshot) Final(ctx context.Context, p *Plan, out *Outcome) []State {
+	if out != nil && len(out.Containers) == 0 {
+		out.Containers, _ = s.eng.Containers(context.WithoutCancel(ctx))
+	}
+	return apply.Table(s.d, p, out)
+}
+
+// Prune removes the image references PruneCandidates chose; it stops at the first the
+// engine refuses.
+func (s *Snapshot) Prune(ctx context.Context, refs []string) error {
+	for _, r := range refs {
+		if err := s.eng.RemoveImage(ctx, r); err != nil {
+			return i18n.Errorf("removing %s: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// Busy says whether an update of the deployment at root is at work in some process,
+// and which (held by this process too).
+func Busy(root string) (*Holder, bool) { return history.Held(root) }
+
+// Records are the updates recorded under root, newest first, read without the engine
+// or the deployment's discovery (a page that only shows them).
+func Records(root string) ([]*Record, error) { return history.List(root) }

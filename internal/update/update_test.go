@@ -37,15 +37,15 @@ func TestPickRollback(t *testing.T) {
 func TestPruneCandidates(t *testing.T) {
 	day := func(n int) time.Time { return time.Date(2026, 1, n, 0, 0, 0, 0, time.UTC) }
 	s := &Snapshot{
-		Records: []*history.Record{{ID: "u1", Kind: "apply", Updates: []history.Service{{From: "acme/web:1", FromID: "sha256:1", To: "acme/web:2", ToID: "sha256:2"}}}},
-		Images: []engine.Image{
+		records: []*history.Record{{ID: "u1", Kind: "apply", Updates: []history.Service{{From: "acme/web:1", FromID: "sha256:1", To: "acme/web:2", ToID: "sha256:2"}}}},
+		images: []engine.Image{
 			{ID: "sha256:0", Tags: []string{"acme/web:0"}, Created: day(1)},
 			{ID: "sha256:1", Tags: []string{"acme/web:1"}, Created: day(2)},
 			{ID: "sha256:2", Tags: []string{"acme/web:2"}, Created: day(3)},
 			{ID: "sha256:3", Tags: []string{"acme/web:3"}, Created: day(4)},
 			{ID: "sha256:9", Tags: []string{"other/db:1"}, Created: day(1)},
 		},
-		Containers: []engine.Container{{ImageID: "sha256:2"}},
+		containers: []engine.Container{{ImageID: "sha256:2"}},
 	}
 	remove, kept := s.PruneCandidates(PruneOptions{Keep: 1})
 	if strings.Join(remove, " ") != "acme/web:0" {
