@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -29,21 +28,21 @@ type Want struct {
 }
 
 // envProblem says how a container's environment differs from what w wants.
-func envProblem(c engine.Container, w Want) string {
+func envProblem(c engine.Container, w Want) i18n.Message {
 	for _, kv := range w.Env {
 		if !slices.Contains(c.Env, kv) {
 			k, _, _ := strings.Cut(kv, "=")
-			return "its environment does not have the new " + k
+			return i18n.Msg("its environment does not have the new %s", k)
 		}
 	}
 	for _, k := range w.NoEnv {
 		for _, e := range c.Env {
 			if strings.HasPrefix(e, k+"=") {
-				return "its environment still has " + k
+				return i18n.Msg("its environment still has %s", k)
 			}
 		}
 	}
-	return ""
+	return i18n.Message{}
 }
 
 // State is one row of the final table: a service and its container.
@@ -51,16 +50,20 @@ type State = history.Row
 
 // VerifyError says which services are not as they should be.
 type VerifyError struct {
+	// Problems are the lines in English; msgs the same to say in a reader's language.
 	Problems []string
+	msgs     []i18n.Message
 }
 
-func (e *VerifyError) Error() string { return e.err().Error() }
+func (e *VerifyError) Error() string { return e.In(i18n.EN) }
 
 // In is the error in tr's language.
-func (e *VerifyError) In(tr *i18n.Printer) string { return i18n.Localize(tr, e.err()) }
-
-func (e *VerifyError) err() error {
-	return i18n.Errorf("verification failed: %s", strings.Join(e.Problems, "; "))
+func (e *VerifyError) In(tr *i18n.Printer) string {
+	lines := make([]string, len(e.msgs))
+	for i, m := range e.msgs {
+		lines[i] = m.In(tr)
+	}
+	return tr.Sprintf("verification failed: %s", strings.Join(lines, tr.T("; ")))
 }
 
 // verify waits, within timeout, until every wanted service runs its image, is running
@@ -79,12 +82,10 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Wan
 		var problems []problem
 		crashed := false
 		check := func(w Want, image bool) {
-			add := func(format string, args ...any) {
-				problems = append(problems, problem{w: w, text: fmt.Sprintf(format, args...)})
-			}
+			add := func(m i18n.Message) { problems = append(problems, problem{w: w, text: m}) }
 			mine := of(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
-				add("no container")
+				add(i18n.Msg("no container"))
 				return
 			}
 			for _, c := range mine {
@@ -97,20 +98,20 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Wan
 				// restart, is crashing: waiting out the timeout only delays the undo.
 				if image && c.ImageID == w.ImageID && (c.State == "exited" || c.State == "dead" || c.RestartCount >= crashLoop) {
 					crashed = true
-					add("crashed: %s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount)
+					add(i18n.Msg("crashed: %s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount))
 					continue
 				}
 				switch {
 				case image && c.ImageID != w.ImageID:
-					add("runs image %s, not %s", short(c.ImageID), short(w.ImageID))
-				case image && envProblem(c, w) != "":
-					add("%s", envProblem(c, w))
+					add(i18n.Msg("runs image %s, not %s", short(c.ImageID), short(w.ImageID)))
+				case image && envProblem(c, w).Format != "":
+					add(envProblem(c, w))
 				case c.State != "running":
-					add("%s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount)
+					add(i18n.Msg("%s (exit code %d, restarted %d times)", c.State, c.ExitCode, c.RestartCount))
 				case c.Health != "" && c.Health != "healthy":
-					add("%s", c.Health)
+					add(i18n.Msg("%s", c.Health))
 				case now.Sub(stableSince[c.ID]) < settle || now.Sub(c.StartedAt) < settle:
-					add("running for less than %s (restarted %d times)", settle, c.RestartCount)
+					add(i18n.Msg("running for less than %s (restarted %d times)", settle, c.RestartCount))
 				}
 			}
 		}
@@ -124,15 +125,19 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Wan
 			return cs, nil
 		}
 		if crashed || now.After(deadline) {
-			var lines []string
+			var msgs []i18n.Message
 			for _, p := range problems {
-				if crashed && !strings.HasPrefix(p.text, "crashed: ") {
+				if crashed && !strings.HasPrefix(p.text.Format, "crashed: ") {
 					continue // the crash says why; the others were still starting
 				}
-				lines = append(lines, p.w.Stack+"/"+p.w.Service+": "+p.text+lastLog(ctx, eng, of, cs, p.w))
+				msgs = append(msgs, i18n.Msg("%s: %s%s", p.w.Stack+"/"+p.w.Service, p.text, lastLog(ctx, eng, of, cs, p.w)))
 			}
-			sort.Strings(lines)
-			return cs, &VerifyError{Problems: lines}
+			sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].String() < msgs[j].String() })
+			e := &VerifyError{msgs: msgs}
+			for _, m := range msgs {
+				e.Problems = append(e.Problems, m.String())
+			}
+			return cs, e
 		}
 		select {
 		case <-ctx.Done():
@@ -148,18 +153,18 @@ const crashLoop = 3
 // problem is one service not yet as it should be.
 type problem struct {
 	w    Want
-	text string
+	text i18n.Message
 }
 
 // lastLog appends the last lines a failing service's container wrote.
-func lastLog(ctx context.Context, eng engine.Client, of containersOf, cs []engine.Container, w Want) string {
+func lastLog(ctx context.Context, eng engine.Client, of containersOf, cs []engine.Container, w Want) i18n.Message {
 	for _, c := range of(cs, w.Stack, w.Service) {
 		logs, err := eng.Logs(ctx, c.ID, 3)
 		if err == nil && strings.TrimSpace(logs) != "" {
-			return "; its last log lines: " + strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " ")
+			return i18n.Msg("; its last log lines: %s", strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " "))
 		}
 	}
-	return ""
+	return i18n.Msg("")
 }
 
 // Table lists the deployment's containers like docker ps -a, marking the updated ones.

@@ -50,7 +50,17 @@ var EN = New(English)
 func (tr *Printer) Lang() string { return tr.lang }
 
 // Sprintf formats the translation of format.
+// An argument that is itself a Message is said in tr's language too.
 func (tr *Printer) Sprintf(format string, args ...any) string {
+	copied := false
+	for i, a := range args {
+		if m, ok := a.(Message); ok {
+			if !copied {
+				args, copied = append([]any(nil), args...), true
+			}
+			args[i] = m.In(tr)
+		}
+	}
 	return fmt.Sprintf(tr.T(format), args...)
 }
 

@@ -218,4 +218,10 @@ var zhMessages = map[string]string{
 	"--restart %q: use %s or %s": "--restart %q：请用 %s 或 %s",
 	"--restart deploy: %s has no deploy.sh, and imgup.yaml names no restart: command": "--restart deploy：%s 没有 deploy.sh，imgup.yaml 也没写 restart: 命令",
 	"the plan restarts with %q, which this imgup does not know":                       "计划用 %q 重启，这个版本的 imgup 不认识它",
+
+	// A bundle's configuration change, as the plan gives its cause.
+	"remove %s from %s":                    "从 %[2]s 删除 %[1]s",
+	"remove %s from the environment of %s": "从 %[2]s 的环境变量删除 %[1]s",
+	"set %s=%s in %s":                      "在 %[3]s 里设置 %[1]s=%[2]s",
+	"set %s=%s in the environment of %s":   "在 %[3]s 的环境变量里设置 %[1]s=%[2]s",
 }

@@ -218,4 +218,15 @@ var zhErrors = map[string]string{
 	"requires at least %s arg(s), only received %s": "至少需要 %s 个参数，只收到了 %s 个",
 	"unknown flag: %s":                              "没有这个选项：%s",
 	"unknown shorthand flag: '%s' in %s":            "没有短选项 '%s'（在 %s 里）",
+
+	// What verification found wrong with a service (the crash-loop rule, image, state).
+	"%s: %s%s": "%s：%s%s",
+	"crashed: %s (exit code %d, restarted %d times)": "崩溃：%s（退出码 %d，重启了 %d 次）",
+	"runs image %s, not %s":                          "运行的镜像是 %s，不是 %s",
+	"%s (exit code %d, restarted %d times)":          "%s（退出码 %d，重启了 %d 次）",
+	"running for less than %s (restarted %d times)":  "运行还不到 %s（重启了 %d 次）",
+	"; its last log lines: %s":                       "；它最后的日志：%s",
+	"its environment does not have the new %s":       "它的环境变量里没有新的 %s",
+	"its environment still has %s":                   "它的环境变量里还有 %s",
+	"; ":                                             "；",
 }

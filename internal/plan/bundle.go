@@ -263,7 +263,7 @@ func (e *editor) bundleChanges(b *bundle.Bundle, envs map[*deploy.Service]*envCh
 			if sp.Old == sp.New {
 				continue
 			}
-			ed := fromSplice(sp.f, sp.Splice, c.Env, fmt.Sprintf("%s: %s", why, describe(c)))
+			ed := fromSplice(sp.f, sp.Splice, c.Env, i18n.Msg("%s: %s", why, describe(c)))
 			if c.Unset {
 				ed.Meaning = "without " + c.Env
 			} else {
@@ -287,21 +287,21 @@ func (e *editor) bundleChanges(b *bundle.Bundle, envs map[*deploy.Service]*envCh
 	return nil
 }
 
-func describe(c bundle.Change) string {
+func describe(c bundle.Change) i18n.Message {
 	v := c.Shown()
 	switch {
 	case c.Unset && c.Service != "":
-		return "remove " + c.Env + " from the environment of " + c.Service
+		return i18n.Msg("remove %s from the environment of %s", c.Env, c.Service)
 	case c.Unset:
-		return "remove " + c.Key + " from " + c.File
+		return i18n.Msg("remove %s from %s", c.Key, c.File)
 	case c.Service != "":
-		return "set " + c.Env + "=" + v + " in the environment of " + c.Service
+		return i18n.Msg("set %s=%s in the environment of %s", c.Env, v, c.Service)
 	}
-	return "set " + c.Key + "=" + v + " in " + c.File
+	return i18n.Msg("set %s=%s in %s", c.Key, v, c.File)
 }
 
-func fromSplice(file string, sp textedit.Splice, key, cause string) Edit {
-	return Edit{Edit: history.Edit{File: file, Line: sp.Line, Start: sp.Start, End: sp.End, Old: sp.Old, New: sp.New, Key: key, Secret: sysconfig.Secret(key)}}.because(i18n.Msg("%s", cause))
+func fromSplice(file string, sp textedit.Splice, key string, cause i18n.Message) Edit {
+	return Edit{Edit: history.Edit{File: file, Line: sp.Line, Start: sp.Start, End: sp.End, Old: sp.Old, New: sp.New, Key: key, Secret: sysconfig.Secret(key)}}.because(cause)
 }
 
 func (e *editor) configChange(b *bundle.Bundle, c bundle.Change) error {
@@ -322,7 +322,7 @@ func (e *editor) configChange(b *bundle.Bundle, c bundle.Change) error {
 		return fail("%s: %w", bundleName(b), err)
 	}
 	for _, sp := range sps {
-		if err := e.add(fromSplice(f.Path, sp, c.Key, bundleName(b)+": "+describe(c))); err != nil {
+		if err := e.add(fromSplice(f.Path, sp, c.Key, i18n.Msg("%s: %s", bundleName(b), describe(c)))); err != nil {
 			return err
 		}
 	}
