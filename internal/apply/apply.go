@@ -104,6 +104,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if len(p.Conflicts) > 0 {
 		return nil, i18n.Errorf("%s; nothing was changed: choose --restart services, or say the project with --project STACK=NAME", p.Conflicts[0])
 	}
+	if len(p.Unreachable) > 0 {
+		return nil, i18n.Errorf("%s; nothing was changed: add the node to nodes: in imgup.yaml, drain it, or constrain the service away from it", p.Unreachable[0])
+	}
 	t, ok := target.Get(p.Restart)
 	if !ok {
 		return nil, i18n.Errorf("the plan restarts with %q, which this imgup does not know", p.Restart)
@@ -157,6 +160,8 @@ type run struct {
 	files    []string
 	began    time.Time
 	watch    *watch
+	// restarted is when the (last) restart began.
+	restarted time.Time
 }
 
 // begin checks every edit against the files as they are now and records the update,
@@ -282,7 +287,17 @@ func (r *run) restartRun() target.Run {
 	for _, u := range r.p.Updates {
 		services[u.Stack] = append(services[u.Stack], u.Service)
 	}
-	return target.Run{Deployment: r.d, Command: r.p.RestartCommand, Services: services, Environ: r.opt.Environ, Emit: r.em.emit}
+	return target.Run{Deployment: r.d, Command: r.p.RestartCommand, Services: services, Environ: r.opt.Environ, Emit: r.em.emit,
+		Engine: r.eng, Started: r.restarted}
+}
+
+// check is what the target has to say of a service beyond its containers (a swarm's
+// tasks), when it has anything.
+func (r *run) check(ctx context.Context, w Want) ([]i18n.Message, bool, error) {
+	if c, ok := r.target.(target.Checker); ok {
+		return c.Check(ctx, r.restartRun(), w.Stack, w.Service)
+	}
+	return nil, false, nil
 }
 
 // restart is step 4, with the downtime watch started before it.
@@ -290,6 +305,7 @@ func (r *run) restart(ctx context.Context) error {
 	if r.p.Restart != target.None {
 		r.watch = startWatch(ctx, r.eng, r.d, watchKeys(r.d, r.before, r.p), r.em)
 	}
+	r.restarted = time.Now()
 	err := r.target.Restart(ctx, r.restartRun())
 	r.stage("restart")
 	if err == nil {
@@ -309,7 +325,7 @@ func (r *run) verify(ctx context.Context) error {
 		return nil
 	}
 	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", r.opt.Timeout)))
-	vcs, err := verify(ctx, r.eng, r.containersOf, wants(r.p), keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
+	vcs, err := verify(ctx, r.eng, r.containersOf, r.check, wants(r.p), keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
 	r.stage("verify")
 	r.out.Containers = vcs
 	r.out.Downtime = r.stopWatch()
@@ -341,7 +357,7 @@ func (r *run) finish(ctx context.Context) error {
 			}
 			// The project the update acted on, as the containers now say.
 			if c := r.containersOf(r.out.Containers, u.Stack, u.Service); len(c) > 0 {
-				rec.Updates[i].Project = c[0].Labels[engine.LabelProject]
+				rec.Updates[i].Project = c[0].Project()
 			}
 		}
 	})
@@ -398,6 +414,7 @@ func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
 	if r.p.Restart == target.None {
 		return nil, nil
 	}
+	r.restarted = time.Now()
 	if err := r.target.Restart(ctx, r.restartRun()); err != nil {
 		return nil, i18n.Errorf("restarting with the old files: %w", err)
 	}
@@ -408,7 +425,7 @@ func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
 		}
 	}
 	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", r.opt.Timeout)))
-	return verify(ctx, r.eng, r.containersOf, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
+	return verify(ctx, r.eng, r.containersOf, r.check, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
 }
 
 // withRecord adds to err that the record could not say how the update ended either.
@@ -541,12 +558,12 @@ func keep(d *deploy.Deployment, before []engine.Container, p *plan.Plan) []Want 
 	seen := map[string]bool{}
 	for _, st := range d.Stacks {
 		for _, c := range st.Containers(before, "") {
-			key := st.Name + "/" + c.Labels[engine.LabelService]
+			key := st.Name + "/" + c.Service()
 			if c.State != "running" || updated[key] || seen[key] {
 				continue
 			}
 			seen[key] = true
-			k = append(k, Want{Stack: st.Name, Project: st.Project, Service: c.Labels[engine.LabelService]})
+			k = append(k, Want{Stack: st.Name, Project: st.Project, Service: c.Service()})
 		}
 	}
 	return k

@@ -50,7 +50,7 @@ func (w *watch) observe(cs []engine.Container, now time.Time) {
 	for _, st := range w.d.Stacks {
 		for _, c := range st.Containers(cs, "") {
 			if c.State == "running" && (c.Health == "" || c.Health == "healthy") {
-				ready[st.Name+"/"+c.Labels[engine.LabelService]] = true
+				ready[st.Name+"/"+c.Service()] = true
 			}
 		}
 	}

@@ -175,7 +175,13 @@ func missingLayer(err error) bool {
 // chain), read with a few inspects at a time. It is nil, with a note saying why, on
 // the containerd image store, which imports every layer of a load, and when the
 // layers cannot be read: then every layer is sent. Only Info failing is an error.
+//
+// For a swarm (an engine that speaks for several), it is what every node has: a layer
+// is left out of the one stream all nodes get only when no node lacks it.
 func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, string, error) {
+	if m, ok := eng.(engine.Members); ok {
+		return common(ctx, m.Members())
+	}
 	info, err := eng.Info(ctx)
 	if err != nil {
 		return nil, "", err
@@ -220,6 +226,46 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 		return nil, fmt.Sprintf("imgup cannot read the engine's layers (%v): it sends every layer", first), nil
 	}
 	return inv, "", nil
+}
+
+// common is the layers every member engine has.
+func common(ctx context.Context, members []engine.Member) (*archive.Inventory, string, error) {
+	invs := make([]*archive.Inventory, len(members))
+	notes := make([]string, len(members))
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			invs[i], notes[i], errs[i] = Inventory(ctx, m.Client)
+		}()
+	}
+	wg.Wait()
+	var out *archive.Inventory
+	for i, m := range members {
+		if errs[i] != nil {
+			return nil, "", i18n.Errorf("node %s: %w", m.Name, errs[i])
+		}
+		if invs[i] == nil {
+			return nil, fmt.Sprintf("node %s: %s", m.Name, notes[i]), nil
+		}
+		if out == nil {
+			out = invs[i]
+			continue
+		}
+		for k := range out.Chains {
+			if !invs[i].Chains[k] {
+				delete(out.Chains, k)
+			}
+		}
+		for k := range out.DiffIDs {
+			if !invs[i].DiffIDs[k] {
+				delete(out.DiffIDs, k)
+			}
+		}
+	}
+	return out, "", nil
 }
 
 // unexpected compares what the engine says it loaded with what imgup read: a tag the

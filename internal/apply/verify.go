@@ -15,6 +15,10 @@ import (
 	"github.com/encoo-tools/imgup/internal/plan"
 )
 
+// checker is what the restart target has to say of a wanted service beyond its
+// containers; failed ends verification at once.
+type checker func(ctx context.Context, w Want) (problems []i18n.Message, failed bool, err error)
+
 // containersOf finds a stack's service's containers in one listing, as the restart
 // target tells them.
 type containersOf func(cs []engine.Container, stack, service string) []engine.Container
@@ -69,7 +73,7 @@ func (e *VerifyError) In(tr *i18n.Printer) string {
 // verify waits, within timeout, until every wanted service runs its image, is running
 // (not restarting) and healthy where it has a healthcheck, and has stayed so for
 // settle; and until every container of the deployment that ran before runs again.
-func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
+func verify(ctx context.Context, eng engine.Client, of containersOf, extra checker, wants []Want, keep []Want, timeout, settle time.Duration) ([]engine.Container, error) {
 	deadline := time.Now().Add(timeout)
 	restarts := map[string]int{}
 	stableSince := map[string]time.Time{}
@@ -117,6 +121,17 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Wan
 		}
 		for _, w := range wants {
 			check(w, true)
+			if extra == nil {
+				continue
+			}
+			ps, failed, err := extra(ctx, w)
+			if err != nil {
+				return cs, err
+			}
+			for _, p := range ps {
+				problems = append(problems, problem{w: w, text: p, failed: failed})
+			}
+			crashed = crashed || failed
 		}
 		for _, w := range keep {
 			check(w, false)
@@ -127,7 +142,7 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, wants []Wan
 		if crashed || now.After(deadline) {
 			var msgs []i18n.Message
 			for _, p := range problems {
-				if crashed && !strings.HasPrefix(p.text.Format, "crashed: ") {
+				if crashed && !strings.HasPrefix(p.text.Format, "crashed: ") && !p.failed {
 					continue // the crash says why; the others were still starting
 				}
 				msgs = append(msgs, i18n.Msg("%s: %s%s", p.w.Stack+"/"+p.w.Service, p.text, lastLog(ctx, eng, of, cs, p.w)))
@@ -154,6 +169,8 @@ const crashLoop = 3
 type problem struct {
 	w    Want
 	text i18n.Message
+	// failed: the target says the update cannot succeed (a swarm rolled it back).
+	failed bool
 }
 
 // lastLog appends the last lines a failing service's container wrote.
@@ -179,7 +196,7 @@ func Table(d *deploy.Deployment, p *plan.Plan, out *Outcome) []State {
 	var rows []State
 	for _, st := range d.Stacks {
 		for _, c := range st.Containers(out.Containers, "") {
-			svc := c.Labels[engine.LabelService]
+			svc := c.Service()
 			row := State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
 				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
 			if out.Restored || out.Undo {

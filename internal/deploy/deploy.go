@@ -48,6 +48,9 @@ type Deployment struct {
 	Restart *ctlscript.Result
 	// Warnings are things an operator should know that do not stop imgup.
 	Warnings []string
+	// Nodes are the swarm nodes imgup.yaml names, by hostname: how to reach each
+	// node's engine (ssh://user@host, tcp://host:2376, unix:///path).
+	Nodes map[string]string
 	// configs are the config files read during discovery, by path.
 	configs map[string]*sysconfig.File
 	// hasSettings: the root holds imgup.yaml.
@@ -79,6 +82,11 @@ type Stack struct {
 	// none exists.
 	Made     *Made
 	Services []*Service
+	// Swarm: the stack runs on Docker Swarm (docker stack deploy), and Project is the
+	// stack's name (com.docker.stack.namespace); SwarmServices are its services as
+	// the manager lists them.
+	Swarm         bool
+	SwarmServices []engine.Service
 }
 
 // Service is a service and the image compose gives it.
@@ -185,6 +193,9 @@ type Options struct {
 	// Environ is the environment the restart command gets ("KEY=VALUE"): its dry
 	// run starts with it.
 	Environ []string
+	// Swarm are the services of a swarm the engine manages (nil when it manages
+	// none): a stack whose services they are is bound to its swarm stack.
+	Swarm []engine.Service
 }
 
 // Discover reads the deployment at root, and binds each stack to its compose
@@ -225,6 +236,7 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	} else if err == nil || set.Script != "" {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s is not a file imgup reads as a control script", d.Rel(scriptPath)))
 	}
+	d.Nodes = set.Nodes
 	if set.Restart != "" {
 		d.RestartCommand = set.Restart
 	}
@@ -286,7 +298,7 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		return nil, &NotDeployment{Dir: abs, Found: d.foundBelow(groups)}
 	}
 	for _, c := range cands {
-		s, err := d.readStack(ctx, c.dir, c.files, c.project, script, groups, claimed, opt.Projects, set.Projects, extra)
+		s, err := d.readStack(ctx, c.dir, c.files, c.project, script, groups, claimed, opt.Projects, set.Projects, extra, opt.Swarm)
 		if err != nil {
 			return nil, err
 		}
@@ -360,9 +372,10 @@ type settings struct {
 		Files   []string `yaml:"files"`
 		Project string   `yaml:"project"`
 	} `yaml:"stacks"`
-	EnvFiles []string `yaml:"env-files"`
-	Script   string   `yaml:"script"`
-	Restart  string   `yaml:"restart"`
+	EnvFiles []string          `yaml:"env-files"`
+	Script   string            `yaml:"script"`
+	Restart  string            `yaml:"restart"`
+	Nodes    map[string]string `yaml:"nodes"`
 }
 
 // readSettings reads <root>/imgup.yaml (see the README's reference).
@@ -527,7 +540,7 @@ func (d *Deployment) stackName(dir string) string {
 }
 
 func (d *Deployment) readStack(ctx context.Context, dir string, files []string, setProject string, script *script, groups []*Made, claimed map[*Made]bool,
-	flagProjects, setProjects map[string]string, extra []string) (*Stack, error) {
+	flagProjects, setProjects map[string]string, extra []string, swarm []engine.Service) (*Stack, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return nil, nil // no such folder: no stack
 	}
@@ -626,7 +639,19 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 		}
 		s.Extra = append(s.Extra, f)
 	}
+	ns, nsWhy := "", ""
+	if chosen == nil {
+		ns, nsWhy = s.swarmStack(swarm, pin)
+	}
 	switch {
+	case ns != "":
+		s.Project, s.ProjectFrom, s.Swarm = ns, FromSwarm, true
+		for _, svc := range swarm {
+			if svc.Labels[engine.LabelStack] == ns {
+				s.SwarmServices = append(s.SwarmServices, svc)
+			}
+		}
+		s.because(i18n.Msg("the swarm stack %s: %s", ns, nsWhy))
 	case pin != "":
 		s.Project, s.ProjectFrom = normalizeProject(pin), pinFrom
 		s.because(i18n.Msg("from %s", pinFrom))

@@ -40,6 +40,7 @@ const (
 	FromDotEnv   = "env"        // COMPOSE_PROJECT_NAME in .env or .systemconfig
 	FromDefault  = "default"    // compose's default: the folder's name
 	FromUnknown  = "unknown"    // nothing tells: said in the plan
+	FromSwarm    = "swarm"      // the swarm stack whose services are the stack's
 )
 
 // made groups the engine's compose containers by project and working folder.
@@ -210,6 +211,9 @@ func choose(stack, dir string, groups []*Made, pin string) (*Made, []string, err
 // for a service of the stack, in the stack's project (or, while the project is not
 // known, from the stack's folder or files), and not a one-off `run` container.
 func (s *Stack) Owns(c engine.Container) bool {
+	if s.Swarm {
+		return c.Labels[engine.LabelStack] == s.Project && c.Labels[engine.LabelSwarmSvc] != "" && s.Service(c.Service()) != nil
+	}
 	l := c.Labels
 	if l[engine.LabelOneoff] == "True" || l[engine.LabelService] == "" || s.Service(l[engine.LabelService]) == nil {
 		return false
@@ -225,7 +229,7 @@ func (s *Stack) Owns(c engine.Container) bool {
 func (s *Stack) Containers(cs []engine.Container, service string) []engine.Container {
 	var out []engine.Container
 	for _, c := range cs {
-		if s.Owns(c) && (service == "" || c.Labels[engine.LabelService] == service) {
+		if s.Owns(c) && (service == "" || c.Service() == service) {
 			out = append(out, c)
 		}
 	}

@@ -72,6 +72,8 @@ type Container struct {
 	Labels       map[string]string
 	// Env is the container's environment (KEY=VALUE), from inspect.
 	Env []string
+	// Node is the swarm node that runs it ("" for a single engine).
+	Node string
 }
 
 // Compose labels that compose (v1 and v2) puts on the containers it creates.
@@ -102,4 +104,24 @@ func Repository(ref string) string {
 		return ""
 	}
 	return reference.FamiliarName(n)
+}
+
+// Service is the service the container runs for: its compose service, or for a swarm
+// task its stack's service without the stack's prefix ("" for neither).
+func (c Container) Service() string {
+	if s := c.Labels[LabelService]; s != "" {
+		return s
+	}
+	if ns, svc := c.Labels[LabelStack], c.Labels[LabelSwarmSvc]; ns != "" && svc != "" {
+		return strings.TrimPrefix(svc, ns+"_")
+	}
+	return ""
+}
+
+// Project is the container's compose project, or its swarm stack.
+func (c Container) Project() string {
+	if p := c.Labels[LabelProject]; p != "" {
+		return p
+	}
+	return c.Labels[LabelStack]
 }

@@ -56,6 +56,8 @@ type Input struct {
 	// Records are the deployment's update records: an image rolled back before is
 	// said in the plan.
 	Records []*history.Record
+	// Nodes are a swarm's nodes (none off a swarm).
+	Nodes []Node
 }
 
 // Plan is what apply will do.
@@ -88,6 +90,10 @@ type Plan struct {
 	// Conflicts are restart calls that would start a compose project other than the
 	// one the running containers were made by; apply refuses them.
 	Conflicts []string `json:"conflicts,omitempty"`
+	// Nodes are the swarm's nodes and what each lacks; Unreachable the services that
+	// may run on a node imgup cannot reach, which apply refuses.
+	Nodes       []Node   `json:"nodes,omitempty"`
+	Unreachable []string `json:"unreachable,omitempty"`
 	Notes     []string `json:"notes,omitempty"`
 }
 
@@ -378,6 +384,7 @@ func Make(in Input) (*Plan, error) {
 		return nil, err
 	}
 	p.rememberFailures(in.Records)
+	p.checkNodes(in)
 	p.setDryRun(d)
 	p.NoScript = d.RestartCommand == "" && p.Restart == RestartServices && (in.Restart == "" || in.Restart == RestartAuto)
 	for _, st := range d.Stacks {
@@ -591,9 +598,13 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 		return err
 	}
 	if method == "" || method == RestartAuto {
-		method = RestartServices
-		if d.RestartCommand != "" {
+		switch {
+		case d.RestartCommand != "":
 			method = RestartDeploy
+		case d.IsSwarm():
+			method = target.Stack
+		default:
+			method = RestartServices
 		}
 	}
 	if len(p.Updates) == 0 && !(len(p.Bundles) > 0 && len(p.Edits) > 0 && method == RestartDeploy && d.RestartCommand != "") {

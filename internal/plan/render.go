@@ -59,6 +59,7 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		tr.Fprintf(tw, "   %s\t%s\t%s\n", l.Ref, engine.ShortID(l.ID), state)
 	}
 	tw.Flush()
+	p.renderNodes(&b, tr)
 	b.WriteString(tr.T("\n2-3. Edit files (only the characters shown change)\n"))
 	if len(p.Edits) == 0 {
 		b.WriteString(tr.T("   nothing to edit\n"))

@@ -26,7 +26,14 @@ func (services) Name() string { return Services }
 func (services) Help() i18n.Message {
 	return i18n.Msg("recreate only the updated services' containers, as their labels say they were made")
 }
-func (services) Command(*deploy.Deployment) (string, error) { return ServicesCommand, nil }
+func (services) Command(d *deploy.Deployment) (string, error) {
+	for _, st := range d.Stacks {
+		if st.Swarm {
+			return "", i18n.Errorf("--restart services: the %s stack runs on a swarm (stack %s), which compose cannot update; use --restart stack", st.Name, st.Project)
+		}
+	}
+	return ServicesCommand, nil
+}
 
 func (services) Restart(ctx context.Context, r Run) error {
 	emit := r.Emit

@@ -10,6 +10,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
@@ -43,6 +44,10 @@ type Run struct {
 	// Environ is the environment the restart runs with (nil: this process's).
 	Environ []string
 	Emit    func(event.Event)
+	// Engine is the engine (for a swarm, the cluster of its nodes); Started is when
+	// the update's restart began.
+	Engine  engine.Client
+	Started time.Time
 }
 
 // Auto is the --restart value that lets the deployment choose: its control script
@@ -56,6 +61,7 @@ var registry []Target
 func init() {
 	Register(script{})
 	Register(services{})
+	Register(stack{})
 	Register(none{})
 }
 

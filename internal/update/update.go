@@ -7,6 +7,7 @@ package update
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -64,10 +65,12 @@ type Target struct {
 // records, and the engine's containers (and images, when asked). Every decision is
 // made from one snapshot. The caller closes it.
 type Snapshot struct {
-	d          *deploy.Deployment
-	records    []*history.Record
-	eng        engine.Client
-	svc        *Service
+	d       *deploy.Deployment
+	records []*history.Record
+	eng     engine.Client
+	svc     *Service
+	// nodes are the swarm's nodes and whether imgup reaches each (nil off a swarm).
+	nodes      []NodeState
 	containers []engine.Container
 	images     []engine.Image
 }
@@ -96,13 +99,24 @@ func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Sn
 	}
 	s := &Snapshot{eng: eng, svc: svc}
 	fail := func(err error) (*Snapshot, error) {
-		eng.Close()
+		s.eng.Close()
 		return nil, err
 	}
-	if s.containers, err = eng.Containers(ctx); err != nil {
+	var swarm []engine.Service
+	if sw, ok := eng.(engine.SwarmClient); ok {
+		if state, id, manager, err := sw.SwarmState(ctx); err == nil && state == "active" && manager {
+			if s.eng, s.nodes, err = svc.cluster(ctx, sw, id, t.Dir); err != nil {
+				return fail(err)
+			}
+			if swarm, err = sw.Services(ctx, ""); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if s.containers, err = s.eng.Containers(ctx); err != nil {
 		return fail(err)
 	}
-	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ}); err != nil {
+	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Swarm: swarm}); err != nil {
 		return fail(err)
 	}
 	if s.records, err = history.List(s.d.Root); err != nil {
@@ -203,9 +217,13 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 			chains = inv.Chains
 		}
 	}
+	nodes, err := s.planNodes(ctx, o.Archives)
+	if err != nil {
+		return nil, err
+	}
 	return plan.Make(plan.Input{Deployment: s.d, Archives: o.Archives, Images: images, Containers: s.containers, Records: s.records,
 		FreeBytes: freeBytes(ctx, s.eng, s.svc.getenv("DOCKER_HOST")), Services: o.Services, ConfigKeys: o.ConfigKeys, Restart: o.Restart,
-		Bundles: o.Bundles, Chains: chains})
+		Bundles: o.Bundles, Chains: chains, Nodes: nodes})
 }
 
 // Apply runs a plan made from this snapshot: load, back up, edit, restart, verify, and
@@ -470,3 +488,88 @@ func Busy(root string) (*Holder, bool) { return history.Held(root) }
 // Records are the updates recorded under root, newest first, read without the engine
 // or the deployment's discovery (a page that only shows them).
 func Records(root string) ([]*Record, error) { return history.List(root) }
+
+// NodeState is a swarm node as imgup sees it: the swarm's word on it, and whether
+// imgup reaches its engine (Err says why not).
+type NodeState struct {
+	engine.Node
+	Addr string `json:"engine,omitempty"`
+	Err  string `json:"unreachable,omitempty"`
+}
+
+// Nodes are the swarm's nodes (none when the engine manages no swarm).
+func (s *Snapshot) Nodes() []NodeState { return s.nodes }
+
+// cluster reaches every node of the swarm the manager sw runs: the manager through
+// its own client, the others at the addresses imgup.yaml's nodes: gives. A node that
+// is down or drained needs no images; one that is up but cannot be reached is kept
+// with the reason, and the plan names it.
+func (svc *Service) cluster(ctx context.Context, sw engine.SwarmClient, self, root string) (*engine.Cluster, []NodeState, error) {
+	nodes, err := sw.Nodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	addrs, err := deploy.ReadNodes(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl := &engine.Cluster{Manager: sw}
+	var states []NodeState
+	for _, n := range nodes {
+		st := NodeState{Node: n}
+		switch {
+		case n.ID == self:
+			st.Addr = "the manager"
+			cl.Engines = append(cl.Engines, engine.Member{Name: n.Hostname, Client: sw})
+		case n.State != "ready" || n.Availability == "drain":
+			st.Err = fmt.Sprintf("the swarm says it is %s, %s: no task runs there", n.State, n.Availability)
+		case addrs[n.Hostname] == "":
+			st.Err = "imgup.yaml names no address for it (nodes: " + n.Hostname + ": ssh://user@host)"
+		default:
+			st.Addr = addrs[n.Hostname]
+			c, err := engine.DialNode(ctx, st.Addr)
+			if err != nil {
+				st.Err = engine.FirstLine(err.Error())
+				break
+			}
+			cl.Engines = append(cl.Engines, engine.Member{Name: n.Hostname, Client: c})
+		}
+		states = append(states, st)
+	}
+	return cl, states, nil
+}
+
+// planNodes are the swarm's nodes for the plan, with the archives' images each
+// reachable node lacks.
+func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive) ([]plan.Node, error) {
+	cl, ok := s.eng.(*engine.Cluster)
+	if !ok {
+		return nil, nil
+	}
+	lacks := map[string][]string{}
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				ids, err := cl.NodeImageIDs(ctx, ref)
+				if err != nil {
+					return nil, err
+				}
+				for node, id := range ids {
+					if id != img.ID {
+						lacks[node] = append(lacks[node], ref)
+					}
+				}
+			}
+		}
+	}
+	var out []plan.Node
+	for _, n := range s.nodes {
+		role := "worker"
+		if n.Manager {
+			role = "manager"
+		}
+		out = append(out, plan.Node{Name: n.Hostname, ID: n.ID, Role: role, Engine: n.Addr, Unreachable: n.Err,
+			Placeable: n.State == "ready" && n.Availability != "drain" && n.Availability != "pause", Lacks: lacks[n.Hostname]})
+	}
+	return out, nil
+}

@@ -1,0 +1,108 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/i18n"
+)
+
+// Node is a swarm node as the plan sees it: how imgup reaches its engine, or why it
+// cannot; whether tasks may be placed there; and the images of the update it lacks.
+type Node struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+	// Role is manager or worker.
+	Role string `json:"role"`
+	// Engine is how imgup reaches it; Unreachable why it cannot.
+	Engine      string `json:"engine,omitempty"`
+	Unreachable string `json:"unreachable,omitempty"`
+	// Placeable: ready and not drained, so the swarm may run tasks there.
+	Placeable bool `json:"placeable"`
+	// Lacks are the references of the update it does not have yet: the load sends
+	// them (only the layers it lacks).
+	Lacks []string `json:"lacks,omitempty"`
+}
+
+// checkNodes refuses an update of a swarm service that may run on a node imgup cannot
+// reach: the node would not have the image, and the task would not start there. A
+// service whose placement constraints keep it away from the node is fine.
+func (p *Plan) checkNodes(in Input) {
+	p.Nodes = in.Nodes
+	for _, n := range in.Nodes {
+		if n.Unreachable == "" || !n.Placeable {
+			continue
+		}
+		for _, u := range p.Updates {
+			st := in.Deployment.Stack(u.Stack)
+			if st == nil || !st.Swarm {
+				continue
+			}
+			var constraints []string
+			for _, s := range st.SwarmServices {
+				if s.Name == st.Project+"_"+u.Service {
+					constraints = s.Constraints
+				}
+			}
+			if allows(constraints, n) {
+				p.Unreachable = append(p.Unreachable, fmt.Sprintf("%s/%s may run on node %s, which imgup cannot reach (%s)", u.Stack, u.Service, n.Name, n.Unreachable))
+			}
+		}
+	}
+	sort.Strings(p.Unreachable)
+}
+
+// allows says whether placement constraints may let a task run on n. A constraint
+// imgup cannot judge (a node label) is taken to allow it.
+func allows(constraints []string, n Node) bool {
+	for _, c := range constraints {
+		op := "=="
+		k, v, ok := strings.Cut(c, "==")
+		if !ok {
+			if k, v, ok = strings.Cut(c, "!="); !ok {
+				continue
+			}
+			op = "!="
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		var have string
+		switch k {
+		case "node.hostname":
+			have = n.Name
+		case "node.id":
+			have = n.ID
+		case "node.role":
+			have = n.Role
+		default:
+			continue
+		}
+		if (op == "==") != (have == v) {
+			return false
+		}
+	}
+	return true
+}
+
+// renderNodes is the plan's word on a swarm's nodes: where the images go.
+func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
+	if len(p.Nodes) == 0 {
+		return
+	}
+	b.WriteString(tr.T("   to every node of the swarm, each sent only the layers it lacks:\n"))
+	for _, n := range p.Nodes {
+		switch {
+		case n.Unreachable != "" && !n.Placeable:
+			tr.Fprintf(b, "      %s: nothing (%s)\n", n.Name, n.Unreachable)
+		case n.Unreachable != "":
+			tr.Fprintf(b, "      %s: UNREACHABLE: %s\n", n.Name, n.Unreachable)
+		case len(n.Lacks) == 0:
+			tr.Fprintf(b, "      %s (%s): has every image\n", n.Name, n.Engine)
+		default:
+			tr.Fprintf(b, "      %s (%s): lacks %s\n", n.Name, n.Engine, strings.Join(n.Lacks, ", "))
+		}
+	}
+	for _, u := range p.Unreachable {
+		tr.Fprintf(b, "   REFUSED: %s; apply refuses: add the node to nodes: in imgup.yaml, drain it (docker node update --availability drain NODE), or constrain the service away from it\n", u)
+	}
+}

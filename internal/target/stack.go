@@ -1,0 +1,150 @@
+package target
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/event"
+	"github.com/encoo-tools/imgup/internal/i18n"
+)
+
+// Stack is --restart stack: a swarm stack is deployed again from its edited compose
+// files (docker stack deploy --resolve-image never: the images are on the nodes, and
+// there is no registry to ask), and swarm rolls each changed service out by its
+// update_config (order, parallelism, failure_action).
+const Stack = "stack"
+
+type stack struct{ composeLabels }
+
+func (stack) Name() string { return Stack }
+func (stack) Help() i18n.Message {
+	return i18n.Msg("docker stack deploy --resolve-image never for a swarm stack, rolled out by swarm")
+}
+
+func (stack) Command(d *deploy.Deployment) (string, error) {
+	var cmds []string
+	for _, st := range d.Stacks {
+		if st.Swarm {
+			cmds = append(cmds, "docker "+strings.Join(stackArgs(st), " "))
+		}
+	}
+	if len(cmds) == 0 {
+		return "", i18n.Errorf("--restart stack: no stack of %s runs on a swarm", d.Root)
+	}
+	return strings.Join(cmds, "; "), nil
+}
+
+// stackArgs are docker's arguments that deploy a swarm stack from its files.
+func stackArgs(st *deploy.Stack) []string {
+	args := []string{"stack", "deploy", "--resolve-image", "never"}
+	for _, f := range st.FilePaths() {
+		rel, err := filepath.Rel(st.Dir, f)
+		if err != nil {
+			rel = f
+		}
+		args = append(args, "-c", rel)
+	}
+	return append(args, st.Project)
+}
+
+func (stack) Restart(ctx context.Context, r Run) error {
+	for _, st := range r.Deployment.Stacks {
+		if !st.Swarm || len(r.Services[st.Name]) == 0 {
+			continue
+		}
+		args := stackArgs(st)
+		r.Emit(event.Said(event.Event{Kind: event.StageStarted, Stage: "restart", Stack: st.Name}, i18n.Msg("restarting %s: docker %s (in %s; swarm rolls each changed service out by its update_config)", st.Name, strings.Join(args, " "), st.Dir)))
+		cmd := exec.CommandContext(ctx, "docker", args...)
+		cmd.Dir = st.Dir
+		cmd.Env = slices.Clone(r.Environ)
+		if cmd.Env == nil {
+			cmd.Env = os.Environ()
+		}
+		env, err := st.FreshEnv()
+		if err != nil {
+			return err
+		}
+		for k, v := range env {
+			// docker stack deploy interpolates from its environment, as deploy.sh would
+			// give it after sourcing .systemconfig.
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if err := run(cmd, r.Emit, "docker stack deploy"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Check is what swarm says of a changed service beyond its containers: how many of
+// its tasks run against how many are wanted, a task a node refused or failed since
+// the restart (with the node's error), and an update swarm paused or rolled back.
+// failed says the update cannot succeed any more: verification ends at once.
+func (stack) Check(ctx context.Context, r Run, stackName, service string) (problems []i18n.Message, failed bool, err error) {
+	sw, ok := r.Engine.(engine.Swarm)
+	st := r.Deployment.Stack(stackName)
+	if !ok || st == nil || !st.Swarm {
+		return nil, false, nil
+	}
+	svcs, err := sw.Services(ctx, st.Project)
+	if err != nil {
+		return nil, false, err
+	}
+	var svc *engine.Service
+	for i := range svcs {
+		if svcs[i].Name == st.Project+"_"+service {
+			svc = &svcs[i]
+		}
+	}
+	if svc == nil {
+		return []i18n.Message{i18n.Msg("the swarm has no service %s_%s", st.Project, service)}, false, nil
+	}
+	switch svc.UpdateState {
+	case "paused", "rollback_started", "rollback_paused", "rollback_completed":
+		return []i18n.Message{i18n.Msg("swarm's update of %s is %s: %s", svc.Name, svc.UpdateState, svc.UpdateMessage)}, true, nil
+	}
+	tasks, err := sw.Tasks(ctx, svc.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	nodes, _ := sw.Nodes(ctx)
+	host := func(id string) string {
+		for _, n := range nodes {
+			if n.ID == id {
+				return n.Hostname
+			}
+		}
+		return id
+	}
+	running := 0
+	for _, t := range tasks {
+		if t.DesiredState == "running" && t.State == "running" {
+			running++
+		}
+		if t.Timestamp.Before(r.Started) || t.Err == "" {
+			continue
+		}
+		if t.State == "rejected" || t.State == "failed" {
+			problems = append(problems, i18n.Msg("a task of %s on node %s %s: %s", svc.Name, host(t.NodeID), t.State, t.Err))
+			failed = failed || t.State == "rejected"
+		}
+	}
+	if svc.Replicas >= 0 && running != svc.Replicas {
+		problems = append(problems, i18n.Msg("%d of %d replicas of %s run", running, svc.Replicas, svc.Name))
+	}
+	return problems, failed, nil
+}
+
+// Checker is a target with more to verify than containers: what a swarm says of its
+// services.
+type Checker interface {
+	Check(ctx context.Context, r Run, stack, service string) (problems []i18n.Message, failed bool, err error)
+}
+
+var _ Checker = stack{}
