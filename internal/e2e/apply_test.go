@@ -21,6 +21,7 @@ import (
 )
 
 func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "a", deploytest.Options{})
 	before := s.containers(t)
@@ -130,6 +131,7 @@ func TestApplyUpdatesTheSampleDeployment(t *testing.T) {
 }
 
 func TestApplyRollsBackAFailingImage(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "b", deploytest.Options{Old: true})
 	before := s.containers(t)

@@ -62,6 +62,7 @@ func (s *sample) trust(v *vendor) {
 }
 
 func TestBundleEndToEnd(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "k", deploytest.Options{})
 	p := s.prefix
@@ -185,6 +186,7 @@ func TestBundleEndToEnd(t *testing.T) {
 }
 
 func TestBundleRefusals(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "l", deploytest.Options{})
 	repo := s.prefix + "encoo/rpa-service"
@@ -262,6 +264,7 @@ func TestBundleRefusals(t *testing.T) {
 // ways: minisign -V accepts what imgup signs, and imgup accepts what minisign -S signs
 // with a key minisign -G made.
 func TestMinisignInterop(t *testing.T) {
+	parallel(t)
 	if _, err := exec.LookPath("minisign"); err != nil {
 		t.Fatal("minisign is not installed: scripts/test.sh installs it (apt-get install minisign)")
 	}

@@ -36,6 +36,7 @@ func imgupIn(t *testing.T, lang string, args ...string) (stdout, stderr string, 
 // plan, the progress, the final table and the last line are Chinese, in the runbook's
 // terms; the result is the same; --json and the record stay English.
 func TestApplyInChinese(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "zh", deploytest.Options{})
 	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")

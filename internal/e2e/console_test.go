@@ -133,6 +133,7 @@ func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(ch
 // plan's diff, apply and watch the live view reach the verification table from a
 // second tab after the first one closed, download the report, and roll back.
 func TestConsoleInABrowser(t *testing.T) {
+	heavy(t)
 	exe := browser(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "ui", deploytest.Options{})

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"sync"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,12 +31,16 @@ type sample struct {
 func startSample(t *testing.T, eng *dockertest.Engine, name string, o deploytest.Options) *sample {
 	t.Helper()
 	s := &sample{eng: eng, dir: t.TempDir(), prefix: eng.Prefix + "/", ids: map[string]string{}, files: map[string][]byte{}}
-	for _, ref := range deploytest.Images(s.prefix) {
+	// The sample's images are built once per run and only read: each test names them
+	// under its own prefix (docker tag), which its cleanup removes again.
+	shared := sampleImages(t)
+	for i, ref := range deploytest.Images(s.prefix) {
 		if id := eng.ImageID(t, ref); id != "" {
 			s.ids[ref] = id
 			continue
 		}
-		s.ids[ref] = eng.Build(t, ref, "ok", 0)
+		eng.Tag(t, shared.refs[i], ref)
+		s.ids[ref] = shared.ids[i]
 	}
 	o.Prefix, o.Project = s.prefix, eng.Project(name)
 	if err := deploytest.Write(s.dir, o); err != nil {
@@ -143,4 +148,36 @@ func (s *sample) expectFiles(t *testing.T, changed map[string][][2]string) {
 			t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", rel, got, want)
 		}
 	}
+}
+
+// sharedImages are the sample deployment's images, built once for the whole run.
+type sharedImages struct {
+	once sync.Once
+	eng  *dockertest.Engine
+	refs []string
+	ids  []string
+	err  error
+}
+
+var shared sharedImages
+
+// sampleImages builds the sample's images once per test binary, under a prefix of
+// their own that TestMain removes at the end.
+func sampleImages(t *testing.T) *sharedImages {
+	t.Helper()
+	shared.once.Do(func() {
+		shared.eng = dockertest.NewShared()
+		for _, ref := range deploytest.Images(shared.eng.Prefix + "/") {
+			id, err := shared.eng.BuildErr(ref, "ok")
+			if err != nil {
+				shared.err = err
+				return
+			}
+			shared.refs, shared.ids = append(shared.refs, ref), append(shared.ids, id)
+		}
+	})
+	if shared.err != nil {
+		t.Fatalf("building the sample's images: %v", shared.err)
+	}
+	return &shared
 }

@@ -19,6 +19,7 @@ import (
 )
 
 func TestApplyTwiceIsANoOp(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "twice", deploytest.Options{})
 	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")

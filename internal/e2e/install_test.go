@@ -24,6 +24,7 @@ func command(t *testing.T, env []string, name string, args ...string) (string, e
 // TestDockerPlugin runs imgup through the real docker CLI as docker-imgup, and checks
 // that it talks to the engine docker's --context and DOCKER_HOST choose.
 func TestDockerPlugin(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "plug", deploytest.Options{})
 	cfg := t.TempDir()
@@ -74,6 +75,7 @@ func TestDockerPlugin(t *testing.T) {
 // dpkg, runs the installed imgup and finds its man page, and removes it again; the .rpm
 // is listed with rpm -qpl.
 func TestPackages(t *testing.T) {
+	heavy(t)
 	for _, tool := range []string{"dpkg", "rpm", "man"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: scripts/test.sh installs it (apt-get install man-db rpm)", tool)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -29,16 +30,51 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	shared.eng.Close()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// parallel runs a test beside the other parallel ones (go test -parallel 2, as
-// scripts/test.sh runs them). A test is parallel when it owns its name prefix, its
-// images and its deployment, asserts nothing about layers another test may load at the
-// same time, and runs small stacks: the load, delta and bundle tests count the layers
-// the engine has, the package test installs /usr/bin/imgup, and the tests on the
-// 12-container sample deployment run alone, because two such restarts at once on two
-// cores make compose v1's network removal race ("has active endpoints") in a way an
-// operator's single deployment never does.
-func parallel(t *testing.T) { t.Parallel() }
+// How the real-engine tests share the machine (2 cores). Every test runs in parallel
+// (go test -parallel 16: a test waiting for its turn holds no CPU), and three kinds of
+// turn bound what runs at once:
+//
+//   - parallel: a small stack (a few containers) that owns its prefix; at most two
+//     at a time (lightSlots);
+//   - heavy: the 12-container sample deployment, the browser, the package install;
+//     one at a time (heavySlot), beside at most two small ones. Two sample restarts
+//     at once on two cores make compose v1's network removal race ("has active
+//     endpoints") in a way an operator's single deployment never does;
+//   - exclusive: the tests that count the layers the engine has (load, delta,
+//     inventory) run alone (layers: the others hold it shared).
+//
+// A test's turn ends with the test (t.Cleanup).
+var (
+	lightSlots = make(chan struct{}, 2)
+	heavySlot  = make(chan struct{}, 1)
+	layers     sync.RWMutex
+)
+
+// parallel runs a small-stack test beside others.
+func parallel(t *testing.T) {
+	t.Parallel()
+	layers.RLock()
+	lightSlots <- struct{}{}
+	t.Cleanup(func() { <-lightSlots; layers.RUnlock() })
+}
+
+// heavy runs a test on the sample deployment (or as costly) one at a time, beside
+// small-stack tests.
+func heavy(t *testing.T) {
+	t.Parallel()
+	layers.RLock()
+	heavySlot <- struct{}{}
+	t.Cleanup(func() { <-heavySlot; layers.RUnlock() })
+}
+
+// exclusive runs a test alone.
+func exclusive(t *testing.T) {
+	t.Parallel()
+	layers.Lock()
+	t.Cleanup(layers.Unlock)
+}

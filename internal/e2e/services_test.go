@@ -18,6 +18,7 @@ import (
 )
 
 func TestRestartServices(t *testing.T) {
+	heavy(t)
 	for _, c := range []struct{ name, compose, version string }{
 		{"v1", "docker-compose", "compose 1."},
 		{"v2", "docker compose", "compose "},

@@ -60,7 +60,7 @@ var styles = []style{
 }
 
 func TestDeployStyles(t *testing.T) {
-	parallel(t)
+	t.Parallel() // each style takes its own turn (parallel) below
 	if exec.Command("docker", "compose", "version").Run() != nil {
 		t.Fatal("compose v2 (docker compose) is not installed: ./scripts/test.sh builds it")
 	}
@@ -79,7 +79,7 @@ func TestDeployStyles(t *testing.T) {
 
 	for _, st := range styles {
 		t.Run(st.dir+map[bool]string{true: "-compose-v2", false: ""}[st.v2], func(t *testing.T) {
-			t.Parallel()
+			parallel(t)
 			name := eng.Project("s" + st.dir[:2] + map[bool]string{true: "w", false: ""}[st.v2])
 			root := writeStyle(t, st.dir, name, eng.Prefix+"/", st)
 			files := snapshotFiles(t, root)

@@ -22,6 +22,7 @@ import (
 )
 
 func TestNoRollbackThenRollback(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "c", deploytest.Options{})
 	before := s.containers(t)
@@ -66,6 +67,7 @@ func TestNoRollbackThenRollback(t *testing.T) {
 }
 
 func TestSecondApplyWaitsThenRefuses(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	dir := t.TempDir()
 	deploytest.Write(dir, deploytest.Options{Prefix: eng.Prefix + "/"})
@@ -104,6 +106,7 @@ func run(t *testing.T, env []string, args ...string) (string, int) {
 }
 
 func TestCrashAtEveryStepIsUndone(t *testing.T) {
+	parallel(t)
 	eng := dockertest.New(t)
 	img := eng.Ref("encoo/rpa-service", "4.1.6")
 	eng.Build(t, img, "ok", 0)
@@ -142,6 +145,7 @@ func TestCrashAtEveryStepIsUndone(t *testing.T) {
 }
 
 func TestCrashAfterRestartAndCtrlC(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "d", deploytest.Options{})
 	before := s.containers(t)
@@ -229,6 +233,7 @@ func equalFiles(a, b map[string][]byte) bool {
 // The record cannot be written at the very end (a full disk): the update is undone
 // like any failure, and the next run does not call it interrupted.
 func TestJournalWriteFailsAtTheEnd(t *testing.T) {
+	heavy(t)
 	eng := dockertest.New(t)
 	s := startSample(t, eng, "j", deploytest.Options{})
 	before := s.containers(t)

@@ -51,6 +51,73 @@ func New(t testing.TB) *Engine {
 	return e
 }
 
+// NewShared is an engine handle for images a whole test binary shares (built once,
+// only read): its Close removes them. It needs no test.
+func NewShared() *Engine {
+	b := make([]byte, 3)
+	rand.Read(b)
+	run := hex.EncodeToString(b)
+	return &Engine{Prefix: NamePrefix + "shared-" + run, Run: "shared" + run}
+}
+
+// Close removes a shared engine's images.
+func (e *Engine) Close() {
+	if e == nil || os.Getenv("IMGUP_TEST_KEEP") != "" {
+		return
+	}
+	imgs, _ := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
+	var refs []string
+	for _, r := range strings.Fields(string(imgs)) {
+		if strings.HasPrefix(r, e.Prefix+"/") {
+			refs = append(refs, r)
+		}
+	}
+	if len(refs) > 0 {
+		exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
+	}
+	for _, id := range e.built {
+		exec.Command("docker", "rmi", "-f", id).Run()
+	}
+}
+
+// BuildErr is Build without a test: a testapp image of mode, unpadded.
+func (e *Engine) BuildErr(ref, mode string) (string, error) {
+	bin, err := appBinary()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "imguptest-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "testapp"), b, 0o755); err != nil {
+		return "", err
+	}
+	df := fmt.Sprintf("FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT [\"/testapp\"]\n", mode, ref)
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, out)
+	}
+	out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).Output()
+	if err != nil {
+		return "", err
+	}
+	id := strings.TrimSpace(string(out))
+	e.mu.Lock()
+	e.built = append(e.built, id)
+	e.mu.Unlock()
+	return id, nil
+}
+
 // Docker runs the docker CLI and fails the test on error.
 func Docker(t testing.TB, args ...string) string {
 	t.Helper()
@@ -72,6 +139,14 @@ func run(t testing.TB, env []string, name string, args ...string) string {
 // testapp builds the static test program once per test binary.
 func testapp(t testing.TB) string {
 	t.Helper()
+	p, err := appBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func appBinary() (string, error) {
 	once.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
 		src := filepath.Join(filepath.Dir(file), "..", "testapp")
@@ -88,10 +163,13 @@ func testapp(t testing.TB) string {
 			binErr = fmt.Errorf("building testapp: %v\n%s", err, out)
 		}
 	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return binPath, binErr
+}
+
+// Tag gives an image another name (docker tag: no build, the same image ID).
+func (e *Engine) Tag(t testing.TB, src, dst string) {
+	t.Helper()
+	Docker(t, "tag", src, dst)
 }
 
 // Ref names a test image: <prefix>/<name>:<tag>.
