@@ -242,8 +242,9 @@ func TestJournalWriteFailsAtTheEnd(t *testing.T) {
 	arch := filepath.Join(t.TempDir(), "web.tar")
 	eng.Save(t, arch, web)
 
-	t.Setenv("IMGUP_TEST_JOURNAL_FAIL", history.Verified)
-	_, errOut, code := imgup(t, "apply", "--yes", "--restart", "services", "-C", s.dir, "--timeout", "60s", arch)
+	// A process of its own: the seam is read from the environment, which the other
+	// tests running beside this one share.
+	errOut, code := run(t, []string{"IMGUP_TEST_JOURNAL_FAIL=" + history.Verified}, "apply", "--yes", "--restart", "services", "-C", s.dir, "--timeout", "60s", arch)
 	if code != 3 || !strings.Contains(errOut, "recording the update (verified): no space left on device") {
 		t.Fatalf("apply: exit %d, want 3 and the record's error:\n%s", code, errOut)
 	}
@@ -257,7 +258,6 @@ func TestJournalWriteFailsAtTheEnd(t *testing.T) {
 	if len(recs) != 1 || recs[0].State != history.RolledBack {
 		t.Errorf("record: %+v", recs)
 	}
-	os.Unsetenv("IMGUP_TEST_JOURNAL_FAIL")
 	out, errOut, code := imgup(t, "plan", "-C", s.dir, arch)
 	if code != 0 || strings.Contains(out+errOut, "interrupted") {
 		t.Errorf("the next plan: exit %d\n%s%s", code, out, errOut)

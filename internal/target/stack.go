@@ -122,7 +122,7 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 		}
 		return id
 	}
-	running := 0
+	running, failures := 0, 0
 	for _, t := range tasks {
 		if t.DesiredState == "running" && t.State == "running" {
 			running++
@@ -131,8 +131,11 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 			continue
 		}
 		if t.State == "rejected" || t.State == "failed" {
+			failures++
 			problems = append(problems, i18n.Msg("a task of %s on node %s %s: %s", svc.Name, host(t.NodeID), t.State, t.Err))
-			failed = failed || t.State == "rejected"
+			// A node that refuses the task (no such image) will not change its mind;
+			// tasks that keep failing are a crash loop, as for a container.
+			failed = failed || t.State == "rejected" || failures >= crashLoop
 		}
 	}
 	if svc.Replicas >= 0 && running != svc.Replicas {
@@ -140,6 +143,9 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 	}
 	return problems, failed, nil
 }
+
+// crashLoop is how many failed tasks since the restart make a crash loop.
+const crashLoop = 3
 
 // Checker is a target with more to verify than containers: what a swarm says of its
 // services.
