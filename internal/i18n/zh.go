@@ -224,4 +224,12 @@ var zhMessages = map[string]string{
 	"remove %s from the environment of %s": "从 %[2]s 的环境变量删除 %[1]s",
 	"set %s=%s in %s":                      "在 %[3]s 里设置 %[1]s=%[2]s",
 	"set %s=%s in the environment of %s":   "在 %[3]s 的环境变量里设置 %[1]s=%[2]s",
+
+	// Swarm nodes in status.
+	"  %s  %s  holds every image\n":                                     "  %s  %s  镜像都有\n",
+	"  %s  %s  lacks %d image(s)\n":                                     "  %s  %s  缺 %d 个镜像\n",
+	"  %s  %s  not reached: %s\n":                                       "  %s  %s  连不上：%s\n",
+	"%s/%s: node %s lacks image %s: a task placed there will not start": "%s/%s：节点 %s 没有镜像 %s：分到它上面的任务起不来",
+	"\nSwarm nodes\n":                                                   "\nSwarm 节点\n",
+	"load its archive on every node: imgup load -C %s ARCHIVE":          "把镜像包加载到每个节点：imgup load -C %s ARCHIVE",
 }

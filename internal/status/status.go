@@ -32,6 +32,8 @@ type Report struct {
 	Root     string    `json:"root"`
 	Services []Service `json:"services"`
 	Findings []Finding `json:"findings"`
+	// Nodes are a swarm's nodes (absent off a swarm).
+	Nodes []Node `json:"nodes,omitempty"`
 }
 
 // Service is one service's row.
@@ -88,6 +90,9 @@ const (
 	// Unresolved: the image is built from a variable nothing imgup reads sets, so
 	// imgup cannot tell what compose will run.
 	Unresolved = "unresolved-image"
+	// NodeMissing: a swarm node that may run a service lacks its image; a task placed
+	// there will not start on this offline swarm.
+	NodeMissing = "node-missing-image"
 )
 
 // Finding is one disagreement and how to fix it.
@@ -109,6 +114,19 @@ type Input struct {
 	Containers  []engine.Container
 	History     []*history.Record
 	Interrupted []*history.Record
+	// Nodes are a swarm's nodes, each with the tags it holds (none off a swarm).
+	Nodes []Node
+}
+
+// Node is one swarm node in the report: its state, and why imgup cannot see it.
+type Node struct {
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	Unreachable string `json:"unreachable,omitempty"`
+	// Images maps the tags the node holds to their IDs (nil when not read).
+	Images map[string]string `json:"-"`
+	// Missing are the images the deployment's services use that the node lacks.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Make builds the report.
@@ -185,8 +203,34 @@ func Make(in Input) *Report {
 			r.Services = append(r.Services, row)
 		}
 	}
+	r.nodes(in, add)
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Kind == Interrupted && r.Findings[j].Kind != Interrupted })
 	return r
+}
+
+// nodes checks that every reachable swarm node holds the images the swarm stacks'
+// services use.
+func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n.Message)) {
+	for _, n := range in.Nodes {
+		if n.Images != nil {
+			for _, st := range in.Deployment.Stacks {
+				if !st.Swarm {
+					continue
+				}
+				for _, svc := range st.Services {
+					if svc.Target == nil {
+						continue
+					}
+					if _, ok := lookupImage(n.Images, svc.Target.Ref); !ok {
+						n.Missing = append(n.Missing, svc.Target.Ref)
+						add(NodeMissing, st.Name, svc.Name, i18n.Msg("%s/%s: node %s lacks image %s: a task placed there will not start", st.Name, svc.Name, n.Name, svc.Target.Ref),
+							i18n.Msg("load its archive on every node: imgup load -C %s ARCHIVE", in.Deployment.Root))
+					}
+				}
+			}
+		}
+		r.Nodes = append(r.Nodes, n)
+	}
 }
 
 func lookupImage(images map[string]string, ref string) (string, bool) {
@@ -253,6 +297,19 @@ func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 	b.WriteString(out)
 	if dropped {
 		b.WriteString(tr.T("(file:line and config entry left out to fit the terminal: imgup status --wide shows them, --json has everything)\n"))
+	}
+	if len(r.Nodes) > 0 {
+		b.WriteString(tr.T("\nSwarm nodes\n"))
+		for _, n := range r.Nodes {
+			switch {
+			case n.Unreachable != "":
+				tr.Fprintf(&b, "  %s  %s  not reached: %s\n", n.Name, n.State, n.Unreachable)
+			case len(n.Missing) > 0:
+				tr.Fprintf(&b, "  %s  %s  lacks %d image(s)\n", n.Name, n.State, len(n.Missing))
+			default:
+				tr.Fprintf(&b, "  %s  %s  holds every image\n", n.Name, n.State)
+			}
+		}
 	}
 	if len(r.Findings) == 0 {
 		b.WriteString(tr.T("\nNo drift: files, engine and containers agree.\n"))

@@ -90,6 +90,15 @@ func (svc *Service) Load(ctx context.Context, r LoadRequest, emit func(Event)) (
 	if err != nil {
 		return nil, err
 	}
+	// On a swarm manager, the images go to every node imgup.yaml lets it reach.
+	root := r.Trust.Root
+	if root == "" {
+		root = "."
+	}
+	if eng, _, _, err = svc.swarm(ctx, eng, root); err != nil {
+		eng.Close()
+		return nil, err
+	}
 	defer eng.Close()
 	var have *archive.Inventory
 	if !r.AllLayers {

@@ -103,15 +103,8 @@ func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Sn
 		return nil, err
 	}
 	var swarm []engine.Service
-	if sw, ok := eng.(engine.SwarmClient); ok {
-		if state, id, manager, err := sw.SwarmState(ctx); err == nil && state == "active" && manager {
-			if s.eng, s.nodes, err = svc.cluster(ctx, sw, id, t.Dir); err != nil {
-				return fail(err)
-			}
-			if swarm, err = sw.Services(ctx, ""); err != nil {
-				return fail(err)
-			}
-		}
+	if s.eng, s.nodes, swarm, err = svc.swarm(ctx, eng, t.Dir); err != nil {
+		return fail(err)
 	}
 	if s.containers, err = s.eng.Containers(ctx); err != nil {
 		return fail(err)
@@ -255,13 +248,36 @@ func (s *Snapshot) Status() (*status.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	in := status.Input{Deployment: s.d, Images: tagsOf(s.images), Containers: s.containers, History: s.records, Interrupted: broken}
+	if cl, ok := s.eng.(*engine.Cluster); ok {
+		// Per node: what it holds, or why imgup cannot tell.
+		reached := map[string]engine.Client{}
+		for _, m := range cl.Members() {
+			reached[m.Name] = m.Client
+		}
+		for _, n := range s.nodes {
+			sn := status.Node{Name: n.Hostname, State: n.State + "/" + n.Availability, Unreachable: n.Err}
+			if c := reached[n.Hostname]; c != nil && s.images != nil {
+				imgs, err := c.Images(context.Background())
+				if err != nil {
+					sn.Unreachable = engine.FirstLine(err.Error())
+				}
+				sn.Images = tagsOf(imgs)
+			}
+			in.Nodes = append(in.Nodes, sn)
+		}
+	}
+	return status.Make(in), nil
+}
+
+func tagsOf(images []engine.Image) map[string]string {
 	tags := map[string]string{}
-	for _, i := range s.images {
+	for _, i := range images {
 		for _, t := range i.Tags {
 			tags[t] = i.ID
 		}
 	}
-	return status.Make(status.Input{Deployment: s.d, Images: tags, Containers: s.containers, History: s.records, Interrupted: broken}), nil
+	return tags
 }
 
 // Rollback is a planned undo of one recorded update.
@@ -499,6 +515,28 @@ type NodeState struct {
 
 // Nodes are the swarm's nodes (none when the engine manages no swarm).
 func (s *Snapshot) Nodes() []NodeState { return s.nodes }
+
+// swarm is, when eng manages a swarm, the cluster of its reachable nodes' engines, its
+// nodes and its services; else eng itself.
+func (svc *Service) swarm(ctx context.Context, eng engine.Client, root string) (engine.Client, []NodeState, []engine.Service, error) {
+	sw, ok := eng.(engine.SwarmClient)
+	if !ok {
+		return eng, nil, nil, nil
+	}
+	state, id, manager, err := sw.SwarmState(ctx)
+	if err != nil || state != "active" || !manager {
+		return eng, nil, nil, nil
+	}
+	cl, nodes, err := svc.cluster(ctx, sw, id, root)
+	if err != nil {
+		return eng, nil, nil, err
+	}
+	services, err := sw.Services(ctx, "")
+	if err != nil {
+		return cl, nil, nil, err
+	}
+	return cl, nodes, services, nil
+}
 
 // cluster reaches every node of the swarm the manager sw runs: the manager through
 // its own client, the others at the addresses imgup.yaml's nodes: gives. A node that
