@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/encoo-tools/imgup/internal/event"
 	"github.com/encoo-tools/imgup/internal/i18n"
 
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -261,10 +262,10 @@ func (r *run) write() error {
 		}
 	}
 	for _, f := range r.files {
-		r.em.emit(Event{Kind: EvEdited, Stage: "write", File: d.Rel(f)})
+		r.em.emit(Event{Kind: event.Edited, Stage: "write", File: d.Rel(f)})
 	}
 	r.stage("write")
-	r.em.emit(said(Event{Kind: EvNote, Stage: "write"}, i18n.Msg("edited %d file(s); backups in %s", len(r.files), filepath.Join(".imgup", "history", r.j.R.ID, "backup"))))
+	r.em.emit(said(Event{Kind: event.Note, Stage: "write"}, i18n.Msg("edited %d file(s); backups in %s", len(r.files), filepath.Join(".imgup", "history", r.j.R.ID, "backup"))))
 	if err := r.record(history.Written, nil); err != nil {
 		return r.restoreFiles(err, r.files)
 	}
@@ -324,21 +325,21 @@ func (r *run) verify(ctx context.Context) error {
 	if r.p.Restart == target.None {
 		return nil
 	}
-	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", r.opt.Timeout)))
+	r.em.emit(said(Event{Kind: event.StageStarted, Stage: "verify"}, i18n.Msg("verifying (up to %s): the updated services must run the new image and be healthy", r.opt.Timeout)))
 	vcs, err := verify(ctx, r.eng, r.containersOf, r.check, wants(r.p), keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
 	r.stage("verify")
 	r.out.Containers = vcs
 	r.out.Downtime = r.stopWatch()
 	for k, dt := range r.out.Downtime {
 		stack, svc := splitKey(k)
-		r.em.emit(Event{Kind: EvDowntime, Stage: "verify", Stack: stack, Service: svc, Downtime: dt.Round(10 * time.Millisecond).String()})
+		r.em.emit(Event{Kind: event.Downtime, Stage: "verify", Stack: stack, Service: svc, Downtime: dt.Round(10 * time.Millisecond).String()})
 	}
-	r.em.emit(Event{Kind: EvStageFinished, Stage: "verify", OK: err == nil})
+	r.em.emit(Event{Kind: event.StageFinished, Stage: "verify", OK: err == nil})
 	if err != nil {
 		return err
 	}
 	for _, u := range r.p.Updates {
-		r.em.emit(Event{Kind: EvVerified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
+		r.em.emit(Event{Kind: event.Verified, Stage: "verify", Stack: u.Stack, Service: u.Service, Ref: u.To, ID: u.ID})
 	}
 	return nil
 }
@@ -385,7 +386,7 @@ func (r *run) fail(ctx context.Context, err error) (*Outcome, error) {
 		return out, &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("the failed update is left in place for inspection (--no-rollback); undo it with: imgup rollback --dir %s %s", d.Root, j.R.ID)}
 	}
 	// The reason is printed once, by the front end, when the undo is done.
-	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("update failed; rolling back: restoring %d file(s) and restarting", len(r.files))))
+	r.em.emit(said(Event{Kind: event.StageStarted, Stage: "undo"}, i18n.Msg("update failed; rolling back: restoring %d file(s) and restarting", len(r.files))))
 	// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opt.Timeout+5*time.Minute)
 	defer cancel()
@@ -424,7 +425,7 @@ func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
 			w = append(w, Want{Stack: u.Stack, Project: u.Project, Service: u.Service, ImageID: u.FromID})
 		}
 	}
-	r.em.emit(said(Event{Kind: EvStageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", r.opt.Timeout)))
+	r.em.emit(said(Event{Kind: event.StageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", r.opt.Timeout)))
 	return verify(ctx, r.eng, r.containersOf, r.check, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
 }
 
@@ -522,7 +523,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 			em.note("load", n)
 		}
 		for _, l := range loaded {
-			em.emit(Event{Kind: EvLoaded, Stage: "load", Archive: a, Ref: l.Ref, ID: l.ID, Skipped: l.Already})
+			em.emit(Event{Kind: event.Loaded, Stage: "load", Archive: a, Ref: l.Ref, ID: l.ID, Skipped: l.Already})
 		}
 		all = append(all, loaded...)
 		if err != nil {

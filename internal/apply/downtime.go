@@ -7,6 +7,7 @@ import (
 
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/event"
 )
 
 // watch measures, for each service, how long it had no ready container (running, and
@@ -62,12 +63,12 @@ func (w *watch) observe(cs []engine.Container, now time.Time) {
 		case !ready[k] && !down:
 			w.since[k] = now
 			stack, svc := splitKey(k)
-			w.em.emit(Event{Kind: EvContainer, Stage: "restart", Stack: stack, Service: svc, State: "down"})
+			w.em.emit(Event{Kind: event.Container, Stage: "restart", Stack: stack, Service: svc, State: "down"})
 		case ready[k] && down:
 			w.total[k] += now.Sub(s)
 			delete(w.since, k)
 			stack, svc := splitKey(k)
-			w.em.emit(Event{Kind: EvContainer, Stage: "restart", Stack: stack, Service: svc, State: "ready"})
+			w.em.emit(Event{Kind: event.Container, Stage: "restart", Stack: stack, Service: svc, State: "ready"})
 		}
 	}
 }

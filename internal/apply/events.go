@@ -11,20 +11,6 @@ import (
 // Event is one thing that happened; see package event.
 type Event = event.Event
 
-// Event kinds.
-const (
-	EvStageStarted  = event.StageStarted
-	EvStageFinished = event.StageFinished
-	EvRead          = event.Read
-	EvLoaded        = event.Loaded
-	EvEdited        = event.Edited
-	EvOutput        = event.Output
-	EvContainer     = event.Container
-	EvVerified      = event.Verified
-	EvDowntime      = event.Downtime
-	EvNote          = event.Note
-)
-
 // emitter sends events to the front end's function, one at a time (the downtime
 // watcher runs beside the main steps), stamped with the time.
 type emitter struct {
@@ -43,7 +29,7 @@ func (e *emitter) emit(ev Event) {
 }
 
 // note emits a line for the operator.
-func (e *emitter) note(stage, text string) { e.emit(Event{Kind: EvNote, Stage: stage, Text: text}) }
+func (e *emitter) note(stage, text string) { e.emit(Event{Kind: event.Note, Stage: stage, Text: text}) }
 
 // reader returns a progress counter for an archive of size bytes that emits read
 // events at most every 100 ms, and the last one always.

@@ -7,10 +7,11 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/google/renameio/v2"
+
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/encoo-tools/imgup/internal/readfile"
-	"github.com/google/renameio/v2"
 )
 
 // newContents computes every edited file's new bytes, checking that each edit still

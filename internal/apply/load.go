@@ -15,6 +15,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/event"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 )
@@ -129,7 +130,7 @@ func (l *Loading) Finish(ctx context.Context) (*archive.Archive, []Loaded, error
 		// The engine lacked a layer imgup left out (removed since the inventory, or a
 		// guessed OCI layer): send everything, once.
 		if l.lo.Emit != nil {
-			l.lo.Emit(said(Event{Kind: EvNote, Stage: "load", Time: time.Now()}, i18n.Msg("%s: the engine lacked a layer imgup had left out; loading again with every layer", l.path)))
+			l.lo.Emit(said(Event{Kind: event.Note, Stage: "load", Time: time.Now()}, i18n.Msg("%s: the engine lacked a layer imgup had left out; loading again with every layer", l.path)))
 		}
 		lo := l.lo
 		lo.Have = nil

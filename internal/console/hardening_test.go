@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/update"
 )
 
 // stall starts a chunk whose body sends a few bytes and then nothing; it returns a
@@ -149,7 +149,7 @@ func TestLastEventIDClamped(t *testing.T) {
 	h := newHarness(t, Options{})
 	c, _ := h.client()
 	j, release := testJob(h)
-	j.emit(apply.Event{Kind: apply.EvNote, Text: "one"})
+	j.emit(update.Event{Kind: update.EvNote, Text: "one"})
 	release()
 	h.srv.jobs.wait()
 	for _, id := range []string{"-1", "-999999999", "999999999", "x"} {
@@ -216,7 +216,7 @@ func TestSoak(t *testing.T) {
 		stops = append(stops, h.stall(c, csrf, fmt.Sprintf("stall-%d.tar", i), 1000))
 	}
 	time.Sleep(300 * time.Millisecond)
-	j.emit(apply.Event{Kind: apply.EvNote, Text: "soaked"})
+	j.emit(update.Event{Kind: update.EvNote, Text: "soaked"})
 	release()
 	wg.Wait()
 	for _, stop := range stops {

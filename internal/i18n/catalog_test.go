@@ -207,7 +207,7 @@ func TestDetect(t *testing.T) {
 
 // untranslated are the formats written straight to the operator's streams with fmt
 // (fmt.Fprint*(env.Stdout|env.Stderr, "...")), and events' texts written as literals
-// (apply.Event{Text: "..."}): no Printer translates them.
+// (update.Event{Text: "..."}): no Printer translates them.
 func untranslated(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}

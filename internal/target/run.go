@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 
@@ -117,4 +119,22 @@ func composeFor(ctx context.Context, st *deploy.Stack) (*composeRun, error) {
 		return nil, i18n.Errorf("neither docker compose (v2) nor docker-compose (v1) is installed")
 	}
 	return r, nil
+}
+
+// stackEnv is the environment a stack's compose or docker command runs with: the
+// restart's, and the stack's .systemconfig and .env values as deploy.sh would give
+// them after sourcing (read afresh, after the edit; never through a shell).
+func stackEnv(r Run, st *deploy.Stack) ([]string, error) {
+	env := slices.Clone(r.Environ)
+	if env == nil {
+		env = os.Environ()
+	}
+	vars, err := st.FreshEnv()
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	return env, nil
 }

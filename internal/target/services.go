@@ -2,7 +2,6 @@ package target
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -61,18 +60,11 @@ func (services) Restart(ctx context.Context, r Run) error {
 		emit(event.Said(event.Event{Kind: event.StageStarted, Stage: "restart", Stack: st.Name}, i18n.Msg("restarting %s: %s %s (in %s; %s)", st.Name, how.command[0], strings.Join(args, " "), how.dir, how.why)))
 		cmd := exec.CommandContext(ctx, how.command[0], args...)
 		cmd.Dir = how.dir
-		env, err := st.FreshEnv()
+		env, err := stackEnv(r, st)
 		if err != nil {
 			return err
 		}
-		cmd.Env = slices.Clone(r.Environ)
-		if cmd.Env == nil {
-			cmd.Env = os.Environ()
-		}
-		for k, v := range env {
-			// What deploy.sh would give compose: it sources .systemconfig, as edited.
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd.Env = env
 		if err := run(cmd, emit, filepath.Base(how.command[len(how.command)-1])); err != nil {
 			return err
 		}

@@ -2,10 +2,8 @@ package target
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -62,19 +60,11 @@ func (stack) Restart(ctx context.Context, r Run) error {
 		r.Emit(event.Said(event.Event{Kind: event.StageStarted, Stage: "restart", Stack: st.Name}, i18n.Msg("restarting %s: docker %s (in %s; swarm rolls each changed service out by its update_config)", st.Name, strings.Join(args, " "), st.Dir)))
 		cmd := exec.CommandContext(ctx, "docker", args...)
 		cmd.Dir = st.Dir
-		cmd.Env = slices.Clone(r.Environ)
-		if cmd.Env == nil {
-			cmd.Env = os.Environ()
-		}
-		env, err := st.FreshEnv()
+		env, err := stackEnv(r, st)
 		if err != nil {
 			return err
 		}
-		for k, v := range env {
-			// docker stack deploy interpolates from its environment, as deploy.sh would
-			// give it after sourcing .systemconfig.
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
+		cmd.Env = env
 		if err := run(cmd, r.Emit, "docker stack deploy"); err != nil {
 			return err
 		}

@@ -80,44 +80,6 @@ func (e *Engine) Close() {
 	}
 }
 
-// BuildErr is Build without a test: a testapp image of mode, unpadded.
-func (e *Engine) BuildErr(ref, mode string) (string, error) {
-	bin, err := appBinary()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "imguptest-build-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "testapp"), b, 0o755); err != nil {
-		return "", err
-	}
-	df := fmt.Sprintf("FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\nENTRYPOINT [\"/testapp\"]\n", mode, ref)
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
-		return "", err
-	}
-	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
-	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, out)
-	}
-	out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).Output()
-	if err != nil {
-		return "", err
-	}
-	id := strings.TrimSpace(string(out))
-	e.mu.Lock()
-	e.built = append(e.built, id)
-	e.mu.Unlock()
-	return id, nil
-}
-
 // Docker runs the docker CLI and fails the test on error.
 func Docker(t testing.TB, args ...string) string {
 	t.Helper()
@@ -136,16 +98,7 @@ func run(t testing.TB, env []string, name string, args ...string) string {
 	return strings.TrimSpace(out.String())
 }
 
-// testapp builds the static test program once per test binary.
-func testapp(t testing.TB) string {
-	t.Helper()
-	p, err := appBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// appBinary builds the static test program once per test binary.
 func appBinary() (string, error) {
 	once.Do(func() {
 		_, file, _, _ := runtime.Caller(0)
@@ -180,19 +133,40 @@ func (e *Engine) Ref(name, tag string) string { return e.Prefix + "/" + name + "
 // large image when pad > 0.
 func (e *Engine) Build(t testing.TB, ref, mode string, pad int64) string {
 	t.Helper()
-	dir := t.TempDir()
-	bin, err := os.ReadFile(testapp(t))
+	id, err := e.buildApp(ref, mode, pad)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "testapp"), bin, 0o755); err != nil {
-		t.Fatal(err)
+	return id
+}
+
+// BuildErr is Build without a test: a testapp image of mode, unpadded.
+func (e *Engine) BuildErr(ref, mode string) (string, error) { return e.buildApp(ref, mode, 0) }
+
+// buildApp builds the testapp image of mode (with pad bytes of random padding) and
+// notes it for cleanup.
+func (e *Engine) buildApp(ref, mode string, pad int64) (string, error) {
+	bin, err := appBinary()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "imguptest-build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "testapp"), b, 0o755); err != nil {
+		return "", err
 	}
 	df := fmt.Sprintf("FROM scratch\nCOPY testapp /testapp\nENV MODE=%s VERSION=%s\n", mode, ref)
 	if pad > 0 {
 		f, err := os.Create(filepath.Join(dir, "pad"))
 		if err != nil {
-			t.Fatal(err)
+			return "", err
 		}
 		// Random bytes, so that compression cannot shrink the image.
 		buf := make([]byte, 1<<20)
@@ -204,20 +178,37 @@ func (e *Engine) Build(t testing.TB, ref, mode string, pad int64) string {
 		df += "COPY pad /pad\n"
 	}
 	df += "ENTRYPOINT [\"/testapp\"]\n"
-	return e.build(t, ref, dir, df)
+	return e.buildDir(ref, dir, df)
+}
+
+// buildDir builds the Dockerfile df in dir as ref, and notes the image for cleanup.
+func (e *Engine) buildDir(ref, dir, df string) (string, error) {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("docker", "build", "-q", "-t", ref, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("docker build %s: %v\n%s", ref, err, out)
+	}
+	out, err := exec.Command("docker", "image", "inspect", "--format", "{{.Id}}", ref).Output()
+	if err != nil {
+		return "", err
+	}
+	id := strings.TrimSpace(string(out))
+	e.mu.Lock()
+	e.built = append(e.built, id)
+	e.mu.Unlock()
+	return id, nil
 }
 
 // build builds the Dockerfile df in dir as ref, and notes the image for cleanup.
 func (e *Engine) build(t testing.TB, ref, dir, df string) string {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+	id, err := e.buildDir(ref, dir, df)
+	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, []string{"DOCKER_BUILDKIT=0"}, "docker", "build", "-q", "-t", ref, dir)
-	id := e.ImageID(t, ref)
-	e.mu.Lock()
-	e.built = append(e.built, id)
-	e.mu.Unlock()
 	return id
 }
 
