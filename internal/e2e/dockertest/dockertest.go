@@ -65,6 +65,11 @@ func (e *Engine) Close() {
 	if e == nil || os.Getenv("IMGUP_TEST_KEEP") != "" {
 		return
 	}
+	e.removeImages()
+}
+
+// removeImages removes every image named under the prefix, and every image built.
+func (e *Engine) removeImages() {
 	imgs, _ := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
 	var refs []string
 	for _, r := range strings.Fields(string(imgs)) {
@@ -75,8 +80,10 @@ func (e *Engine) Close() {
 	if len(refs) > 0 {
 		exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, id := range e.built {
-		exec.Command("docker", "rmi", "-f", id).Run()
+		exec.Command("docker", "rmi", "-f", id).Run() // already gone, mostly
 	}
 }
 
@@ -270,21 +277,7 @@ func (e *Engine) cleanup(t testing.TB) {
 	if n := strings.Fields(string(nets)); len(n) > 0 {
 		exec.Command("docker", append([]string{"network", "rm"}, n...)...).Run()
 	}
-	imgs, _ := exec.Command("docker", "images", "--format", "{{.Repository}}:{{.Tag}}").Output()
-	var refs []string
-	for _, r := range strings.Fields(string(imgs)) {
-		if strings.HasPrefix(r, e.Prefix+"/") {
-			refs = append(refs, r)
-		}
-	}
-	if len(refs) > 0 {
-		exec.Command("docker", append([]string{"rmi", "-f"}, refs...)...).Run()
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, id := range e.built {
-		exec.Command("docker", "rmi", "-f", id).Run() // already gone, mostly
-	}
+	e.removeImages()
 }
 
 // Project is the compose project name prefix tests use: imguptest<run>.
