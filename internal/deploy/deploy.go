@@ -651,7 +651,7 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 				s.SwarmServices = append(s.SwarmServices, svc)
 			}
 		}
-		s.because(i18n.Msg("the swarm stack %s: %s", ns, nsWhy))
+		s.because(i18n.Msg("the swarm stack %s (%s)", ns, nsWhy))
 	case pin != "":
 		s.Project, s.ProjectFrom = normalizeProject(pin), pinFrom
 		s.because(i18n.Msg("from %s", pinFrom))

@@ -107,12 +107,14 @@ type Stack struct {
 	whyMsg      i18n.Message
 	Files       []string `json:"files"`
 	FilesFrom   string   `json:"files_from"`
+	// Swarm: the stack runs on a swarm, and Project is the swarm stack's name.
+	Swarm bool `json:"swarm,omitempty"`
 }
 
 func stacksOf(d *deploy.Deployment) []Stack {
 	var out []Stack
 	for _, st := range d.Stacks {
-		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom}
+		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom, Swarm: st.Swarm}
 		for _, f := range st.FilePaths() {
 			s.Files = append(s.Files, d.Rel(f))
 		}

@@ -30,7 +30,11 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		if s.whyMsg.Format != "" {
 			why = s.whyMsg.In(tr)
 		}
-		tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, why)
+		if s.Swarm {
+			tr.Fprintf(&b, "   stack %s: runs on Docker Swarm, %s\n", s.Name, why)
+		} else {
+			tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, why)
+		}
 		tr.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
 	}
 	for _, bd := range p.Bundles {
