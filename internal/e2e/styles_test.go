@@ -104,8 +104,7 @@ func TestDeployStyles(t *testing.T) {
 				return out + errOut
 			}
 			run(0, "status")
-			checkDryRun(t, root, st.script, archives)
-			waitStyle(t, name, st.containers)
+			dry := planDryRun(t, root, st.script, archives)
 			check := func(ids map[string]string, keep map[string]string) map[string]ctr {
 				t.Helper()
 				now := waitStyle(t, name, st.containers)
@@ -123,10 +122,17 @@ func TestDeployStyles(t *testing.T) {
 			}
 
 			// The vendor's way: the script's restart.
-			out := run(0, "apply", "--yes", "--timeout", "90s", archives)
+			// The apply runs the control script's restart through the shims: its dry run
+			// in the plan is held against what it really runs. (A process of its own:
+			// PATH is the shims' only for it.)
+			out, code := runIn(t, root, []string{"PATH=" + dry.path}, "apply", "--yes", "--timeout", "90s", archives)
+			if code != 0 {
+				t.Fatalf("imgup apply: exit %d\n%s", code, out)
+			}
 			if !strings.Contains(out, "from the labels of its") {
 				t.Errorf("the plan does not say the project came from the labels:\n%s", out)
 			}
+			dry.compare(t)
 			check(newIDs, nil)
 			run(0, "status")
 			run(0, "rollback", "--yes", "--timeout", "90s")
@@ -267,7 +273,17 @@ func expectSame(t *testing.T, root string, want map[string]string) {
 // record each call's folder and words, then pass it to the real program. Every compose
 // call the script makes must be in the dry run, in the same folder with the same words,
 // and nothing else (queries like ps aside).
-func checkDryRun(t *testing.T, root, scriptName, archives string) {
+// dryRunCheck is the plan's dry run of the restart, and the PATH whose shims log what
+// the real restart then runs: compare says whether they agree.
+type dryRunCheck struct {
+	dry        []string
+	path, log  string
+	root, name string
+}
+
+// planDryRun reads the plan's dry run of the control script's restart and sets up the
+// shims that log the real one (docker-compose and docker, in front of the real ones).
+func planDryRun(t *testing.T, root, scriptName, archives string) *dryRunCheck {
 	t.Helper()
 	out, errOut, code := imgup(t, "plan", "--json", "-C", root, archives)
 	if code != 0 {
@@ -301,13 +317,15 @@ func checkDryRun(t *testing.T, root, scriptName, archives string) {
 		sh := "#!/bin/sh\n{ printf '%s' \"$PWD\"; printf '\\037%s' " + prog + " \"$@\"; echo; } >> " + log + "\nexec " + real + " \"$@\"\n"
 		os.WriteFile(filepath.Join(shims, prog), []byte(sh), 0o755)
 	}
-	cmd := exec.Command("./"+scriptName, "restart")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PATH="+shims+":"+os.Getenv("PATH"))
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s restart: %v\n%s", scriptName, err, b)
-	}
-	realRoot, _ := filepath.EvalSymlinks(root)
+	return &dryRunCheck{dry: dry, path: shims + ":" + os.Getenv("PATH"), log: log, root: root, name: scriptName}
+}
+
+// compare holds the dry run against what the real restart ran (the log the shims
+// wrote while imgup restarted with PATH set to c.path).
+func (c *dryRunCheck) compare(t *testing.T) {
+	t.Helper()
+	dry, log, scriptName := c.dry, c.log, c.name
+	realRoot, _ := filepath.EvalSymlinks(c.root)
 	b, _ := os.ReadFile(log)
 	var real []string
 	seen := map[string]bool{}
@@ -340,4 +358,10 @@ func checkDryRun(t *testing.T, root, scriptName, archives string) {
 	if strings.Join(real, "\n") != strings.Join(dry, "\n") {
 		t.Errorf("the dry run of %s restart differs from what it does:\n--- dry run\n%s\n--- real\n%s", scriptName, strings.Join(dry, "\n"), strings.Join(real, "\n"))
 	}
+}
+
+// runIn runs imgup in a process of its own with -C root and more environment.
+func runIn(t *testing.T, root string, env []string, args ...string) (string, int) {
+	t.Helper()
+	return run(t, env, append(args, "-C", root)...)
 }
