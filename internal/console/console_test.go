@@ -392,8 +392,8 @@ func TestBothLanguages(t *testing.T) {
 		}
 	}
 	for _, m := range (planView{}).Methods() {
-		if !i18n.Has(m.Label) {
-			t.Errorf("restart choice %q has no Chinese", m.Label)
+		if !i18n.Has(m.Help.Format) {
+			t.Errorf("restart choice %s: %q has no Chinese", m.Name, m.Help.Format)
 		}
 	}
 	// An upload's error comes in the reader's language.

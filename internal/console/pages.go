@@ -331,17 +331,8 @@ type planView struct {
 // Picked says whether the plan was made with the file name.
 func (v planView) Picked(name string) bool { return slices.Contains(v.Files, name) }
 
-type method struct{ Value, Label string }
-
-// Methods are the restart methods to choose from.
-func (v planView) Methods() []method {
-	return []method{
-		{update.RestartAuto, "auto: ./deploy.sh restart when there is one, else only the updated services"},
-		{update.RestartDeploy, "deploy: ./deploy.sh restart (or restart: of imgup.yaml)"},
-		{update.RestartServices, "services: recreate only the updated services' containers"},
-		{update.RestartNone, "none: load and edit only; restart later by hand"},
-	}
-}
+// Methods are the restart methods to choose from: the registry's.
+func (v planView) Methods() []update.RestartChoice { return update.RestartChoices() }
 
 func (s *Server) planPage(w http.ResponseWriter, r *http.Request) {
 	if len(r.URL.Query()["file"]) == 0 {

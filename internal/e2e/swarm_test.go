@@ -253,6 +253,26 @@ func TestSwarm(t *testing.T) {
 		s.expectFiles(t, nil)
 	})
 
+	t.Run("bundle", func(t *testing.T) {
+		v := newVendor(t)
+		fix := v.create(t, "web-2.bundle", "--version", "2.0.0", "--service", eng.Prefix+"/acme/web=console/web", web2)
+		trusted := filepath.Join(s.dir, ".imgup", "trusted")
+		os.MkdirAll(trusted, 0o755)
+		pub, _ := os.ReadFile(v.pub)
+		os.WriteFile(filepath.Join(trusted, "encoo.pub"), pub, 0o644)
+		out, code := s.imgup(t, "apply", "--yes", "--timeout", "120s", fix)
+		if code != 0 || !strings.Contains(out, "signed by key") && !strings.Contains(out, "Bundle console-fix 2.0.0") {
+			t.Fatalf("apply of a signed bundle: exit %d\n%s", code, out)
+		}
+		s.converged(t, map[string]string{"web": web2ID, "api": api1ID})
+		s.expectFiles(t, map[string][2]string{".systemconfig": {"WEB_VERSION=1.0.0", "WEB_VERSION=2.0.0"}})
+		if out, code := s.imgup(t, "rollback", "--yes", "--timeout", "120s"); code != 0 {
+			t.Fatalf("rollback of the bundle: exit %d\n%s", code, out)
+		}
+		s.converged(t, map[string]string{"web": web1ID, "api": api1ID})
+		s.expectFiles(t, nil)
+	})
+
 	t.Run("crash", func(t *testing.T) {
 		web3 := eng.Ref("acme/web", "3.0.0")
 		eng.Build(t, web3, "exit", 0)

@@ -7,11 +7,7 @@ var extra = map[string]bool{
 	"Apply this plan?": true, "Roll back?": true, "Remove these images?": true,
 	// The console's record kinds, its restart choices and its script's lines (checked
 	// by the console's tests).
-	"apply": true, "rollback": true, "deploy": true, "auto": true,
-	"auto: ./deploy.sh restart when there is one, else only the updated services":                                                true,
-	"deploy: ./deploy.sh restart (or restart: of imgup.yaml)":                                                                    true,
-	"services: recreate only the updated services' containers":                                                                   true,
-	"none: load and edit only; restart later by hand":                                                                            true,
+	"apply": true, "rollback": true, "deploy": true, "auto": true, "stack": true,
 	"That token is not this console's. Copy the URL imgup serve printed, or the token in the deployment's .imgup/console-token.": true,
 	"starting…": true, "resuming at %s": true, "the connection broke: %s": true, "the connection broke at %s of %s: %s": true,
 	"image/%s is already on the server": true, "%s of %s · %s/s · %s left": true, "✔ received in %s · sha256 ": true,

@@ -65,10 +65,6 @@ var zhConsole = map[string]string{
 	"Options":     "选项",
 	"Only these services (NAME or STACK/NAME, one per box; empty: every service whose image is in the archives):": "只更新这些服务（NAME 或 STACK/NAME，每框一个；留空：镜像在包里的所有服务）：",
 	"Restart:": "重启方式：",
-	"auto: ./deploy.sh restart when there is one, else only the updated services":      "auto：有 ./deploy.sh 就用 ./deploy.sh restart，否则只重启更新的服务",
-	"deploy: ./deploy.sh restart (or restart: of imgup.yaml)":                          "deploy：./deploy.sh restart（或 imgup.yaml 里的 restart:）",
-	"services: recreate only the updated services' containers":                         "services：只重建更新了的服务的容器",
-	"none: load and edit only; restart later by hand":                                  "none：只加载和修改；之后手工重启",
 	"accept a bundle that is unsigned or signed by a key not trusted here (dangerous)": "接受未签名或签名不受信任的更新包（危险）",
 	"Show the plan":                "显示计划",
 	"image/ holds no archive yet.": "image/ 里还没有镜像包。",
@@ -173,8 +169,16 @@ var zhConsole = map[string]string{
 	"undo":    "撤销",
 	"record":  "记录",
 	"deploy":  "控制脚本",
+	"stack":   "swarm stack",
 	"auto":    "自动",
 	"%d more lines of restart output are in the record only":                                  "还有 %d 行重启输出只保存在记录里",
 	"already up to date: nothing to do":                                                       "已经是最新：无事可做",
 	"nothing to undo: the files and containers are as before the update; it is marked undone": "没有可撤销的：文件和容器都和更新前一样；已标记为撤销",
+
+	// A swarm's nodes on the plan page.
+	"To every node of the swarm, each sent only the layers it lacks:": "发到 swarm 的每个节点，每个节点只发送它缺少的层：",
+	"node":    "节点",
+	"engine":  "Docker 地址",
+	"lacks":   "缺少",
+	"nothing": "无",
 }

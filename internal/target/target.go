@@ -104,11 +104,26 @@ func Check(method string) error {
 	return i18n.Errorf("--restart %q: use %s or %s", method, strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
 }
 
+// Choice is a restart method and what it runs, for a front end's choices.
+type Choice struct {
+	Name string
+	Help i18n.Message
+}
+
+// Choices are auto and every registered target, in the registry's order.
+func Choices() []Choice {
+	out := []Choice{{Auto, i18n.Msg("the control script when there is one, else services")}}
+	for _, t := range registry {
+		out = append(out, Choice{t.Name(), t.Help()})
+	}
+	return out
+}
+
 // Help is --restart's help in tr's language: every method and what it runs.
 func Help(tr *i18n.Printer) string {
-	parts := []string{tr.Sprintf("%s (%s)", Auto, i18n.Msg("the control script when there is one, else services").In(tr))}
-	for _, t := range registry {
-		parts = append(parts, tr.Sprintf("%s (%s)", t.Name(), t.Help().In(tr)))
+	var parts []string
+	for _, c := range Choices() {
+		parts = append(parts, tr.Sprintf("%s (%s)", c.Name, c.Help.In(tr)))
 	}
 	return tr.Sprintf("how to restart: %s", strings.Join(parts, tr.T(", ")))
 }

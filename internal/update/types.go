@@ -106,6 +106,12 @@ func StateDir(root string) string { return history.Dir(root) }
 // screen.
 func Said(e Event, m i18n.Message) Event { return event.Said(e, m) }
 
+// RestartChoice is a restart method and what it runs.
+type RestartChoice = target.Choice
+
+// RestartChoices are --restart's values and what each runs, for a front end's choices.
+func RestartChoices() []RestartChoice { return target.Choices() }
+
 // RestartMethods are --restart's values: auto and every registered target.
 func RestartMethods() []string { return target.Names() }
 
