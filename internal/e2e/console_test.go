@@ -49,9 +49,10 @@ type consoleProc struct {
 	mu  sync.Mutex
 }
 
-func startConsole(t *testing.T, dir, listen string) *consoleProc {
+func startConsole(t *testing.T, dir, listen string, env ...string) *consoleProc {
 	t.Helper()
 	cmd := exec.Command(imgupBin, "serve", "-C", dir, "--listen", listen)
+	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	c := &consoleProc{cmd: cmd, out: &strings.Builder{}}
 	cmd.Stderr = &lockedWriter{c}

@@ -3,6 +3,12 @@
 package e2e
 
 import (
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+
 	"bytes"
 	"fmt"
 	"os"
@@ -12,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/encoo-tools/imgup/internal/history"
 
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
 	"github.com/encoo-tools/imgup/internal/e2e/swarmrig"
@@ -179,6 +187,24 @@ func (s *swarmDeployment) converged(t *testing.T, want map[string]string) map[st
 	}
 }
 
+// waitRecord waits until the newest update's record is final (the console's job ends
+// after the tasks converge: verification's settle time).
+func (s *swarmDeployment) waitRecord(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		recs, _ := history.List(s.dir)
+		if len(recs) > 0 && !recs[0].Unfinished() {
+			if recs[0].State != history.Verified {
+				t.Fatalf("the console's update ended %s: %s", recs[0].State, recs[0].Error)
+			}
+			return
+		}
+		time.Sleep(time.Second)
+	}
+	t.Fatal("the console's update did not end")
+}
+
 func (s *swarmDeployment) expectFiles(t *testing.T, changed map[string][2]string) {
 	t.Helper()
 	for name, orig := range s.files {
@@ -271,6 +297,50 @@ func TestSwarm(t *testing.T) {
 		}
 		s.converged(t, map[string]string{"web": web1ID, "api": api1ID})
 		s.expectFiles(t, nil)
+	})
+
+	t.Run("console", func(t *testing.T) {
+		// The web console plans and applies on the swarm as the CLI does.
+		os.MkdirAll(filepath.Join(s.dir, "image"), 0o755)
+		b, _ := os.ReadFile(archive)
+		os.WriteFile(filepath.Join(s.dir, "image", "acme-2.tar"), b, 0o644)
+		defer os.RemoveAll(filepath.Join(s.dir, "image"))
+		c := startConsole(t, s.dir, "127.0.0.1:0", "DOCKER_HOST="+s.rig.Manager().Host)
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar, Timeout: 60 * time.Second}
+		if resp, err := client.Get(c.url); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("login: %v %v\n%s", resp, err, c.log())
+		}
+		resp, err := client.Get(c.base() + "/plan?file=acme-2.tar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, want := range []string{"To every node of the swarm", "node2", "docker stack deploy --resolve-image never"} {
+			if !strings.Contains(string(page), want) {
+				t.Fatalf("the console's plan lacks %q:\n%s", want, page)
+			}
+		}
+		field := func(name string) string {
+			m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindSubmatch(page)
+			if m == nil {
+				t.Fatalf("the plan page has no %s field", name)
+			}
+			return html.UnescapeString(string(m[1]))
+		}
+		form := url.Values{"csrf": {field("csrf")}, "fingerprint": {field("fingerprint")}, "file": {"acme-2.tar"}, "restart": {"auto"}, "reviewed": {"on"}}
+		resp, err = client.PostForm(c.base()+"/apply", form)
+		if err != nil || resp.StatusCode != 200 || !strings.Contains(resp.Request.URL.Path, "/jobs/") {
+			t.Fatalf("apply from the console: %v %v\n%s", resp, err, c.log())
+		}
+		resp.Body.Close()
+		s.converged(t, map[string]string{"web": web2ID, "api": api2ID})
+		s.waitRecord(t)
+		if out, code := s.imgup(t, "rollback", "--yes", "--timeout", "120s"); code != 0 {
+			t.Fatalf("rollback: exit %d\n%s", code, out)
+		}
+		s.converged(t, map[string]string{"web": web1ID, "api": api1ID})
 	})
 
 	t.Run("crash", func(t *testing.T) {
