@@ -84,6 +84,11 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 	if err := plan.CheckRestart(r.Restart); err != nil {
 		return nil, err
 	}
+	// A mistyped archive is said before the engine is asked anything.
+	files, skipped, err := archive.Sources(r.Files)
+	if err != nil {
+		return nil, err
+	}
 	s, err := svc.Observe(ctx, t, false)
 	if err != nil {
 		return nil, err
@@ -104,10 +109,6 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 			return fail(i18n.Errorf("%s — then apply again", msg))
 		}
 		say(note(true, msg))
-	}
-	files, skipped, err := archive.Sources(r.Files)
-	if err != nil {
-		return fail(err)
 	}
 	for _, f := range skipped {
 		say(note(false, i18n.Msg("skipping %s: not an image archive", f)))
