@@ -170,6 +170,11 @@ type run struct {
 func (r *run) begin() error {
 	d, p := r.d, r.p
 	rec := &history.Record{Kind: r.opt.kind(), Of: r.opt.Of, Restart: p.Restart}
+	if m, ok := r.eng.(engine.Members); ok {
+		for _, n := range m.Members() {
+			rec.Nodes = append(rec.Nodes, n.Name)
+		}
+	}
 	if p.DryRun != nil {
 		for _, c := range p.DryRun.Calls {
 			rec.RestartRuns = append(rec.RestartRuns, history.Run{Dir: c.Dir, Command: c.String()})

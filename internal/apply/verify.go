@@ -198,7 +198,7 @@ func Table(d *deploy.Deployment, p *plan.Plan, out *Outcome) []State {
 		for _, c := range st.Containers(out.Containers, "") {
 			svc := c.Service()
 			row := State{Stack: st.Name, Service: svc, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
-				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc]}
+				State: c.State, Health: c.Health, Updated: updated[st.Name+"/"+svc], Node: c.Node}
 			if out.Restored || out.Undo {
 				// After an undo or a rollback, the changed services run their old images.
 				row.Restored, row.Updated = row.Updated, false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -320,7 +321,14 @@ func printTable(env *Env, rows []update.State) {
 		if dt == "" {
 			dt = "-"
 		}
-		t.Rows = append(t.Rows, []string{r.Stack + "/" + r.Service, r.Image, update.ShortID(r.ImageID), state, up, dt})
+		t.Rows = append(t.Rows, []string{r.Stack + "/" + r.Service, r.Image, update.ShortID(r.ImageID), state, up, dt, r.Node})
+	}
+	if slices.ContainsFunc(rows, func(r update.State) bool { return r.Node != "" }) {
+		t.Header = append(t.Header, tr.T("NODE")) // a swarm: where each task runs
+	} else {
+		for i := range t.Rows {
+			t.Rows[i] = t.Rows[i][:len(t.Rows[i])-1]
+		}
 	}
 	out, _ := t.Render(env.Columns)
 	fmt.Fprint(env.Stdout, out)

@@ -41,8 +41,10 @@ type Record struct {
 	State string    `json:"state"`
 	// Archives are the archives the update loaded from.
 	Archives []Archive `json:"archives,omitempty"`
-	// Loaded are the images loaded (ref and ID).
-	Loaded []Image `json:"loaded,omitempty"`
+	// Loaded are the images loaded (ref and ID); on a swarm, Nodes are the nodes
+	// they were loaded on, each holding them after.
+	Loaded []Image  `json:"loaded,omitempty"`
+	Nodes  []string `json:"nodes,omitempty"`
 	// Edits are the file edits, with paths relative to the root.
 	Edits []Edit `json:"edits,omitempty"`
 	// Files are the files backed up, relative to the root.
@@ -86,6 +88,8 @@ type Row struct {
 	// Downtime is how long the service had no ready container during the update.
 	Downtime string `json:"downtime,omitempty"`
 	Problem  string `json:"problem,omitempty"`
+	// Node is the swarm node the container runs on ("" off a swarm).
+	Node string `json:"node,omitempty"`
 }
 
 // Bundle is a vendor bundle an update applied.

@@ -70,6 +70,9 @@ func (r *Record) MarkdownIn(tr *i18n.Printer) string {
 			fmt.Fprintf(&b, "| %s:%d | %s | `%s` | `%s` |\n", md(e.File), e.Line, md(e.Key), md(strings.TrimRight(old, "\r\n")), md(strings.TrimRight(nw, "\r\n")))
 		}
 	}
+	if len(r.Nodes) > 0 {
+		tr.Fprintf(&b, "\nThe images went to every node of the swarm: %s.\n", strings.Join(r.Nodes, ", "))
+	}
 	if len(r.Table) > 0 {
 		b.WriteString(tr.T("\n## Containers after the update\n\n| service | container | image | image id | state | updated | downtime |\n|---|---|---|---|---|---|---|\n"))
 		for _, row := range r.Table {
@@ -91,7 +94,11 @@ func (r *Record) MarkdownIn(tr *i18n.Printer) string {
 			if len(id) > 12 {
 				id = id[:12]
 			}
-			fmt.Fprintf(&b, "| %s/%s | %s | %s | %s | %s | %s | %s |\n", md(row.Stack), md(row.Service), md(row.Container), md(row.Image), id, md(st), up, dt)
+			ctr := row.Container
+			if row.Node != "" {
+				ctr += " @ " + row.Node
+			}
+			fmt.Fprintf(&b, "| %s/%s | %s | %s | %s | %s | %s | %s |\n", md(row.Stack), md(row.Service), md(ctr), md(row.Image), id, md(st), up, dt)
 		}
 	}
 	if len(r.Verify) > 0 {

@@ -228,4 +228,6 @@ var zhMessages = map[string]string{
 	"%s/%s: node %s lacks image %s: a task placed there will not start": "%s/%s：节点 %s 没有镜像 %s：分到它上面的任务起不来",
 	"\nSwarm nodes\n":                                                   "\nSwarm 节点\n",
 	"load its archive on every node: imgup load -C %s ARCHIVE":          "把镜像包加载到每个节点：imgup load -C %s ARCHIVE",
+	"\nThe images went to every node of the swarm: %s.\n":               "\n镜像已发到 swarm 的每个节点：%s。\n",
+	"NODE": "节点",
 }
