@@ -119,7 +119,7 @@ func (s *sample) waitHealthy(t *testing.T, within time.Duration) map[string]cont
 		if time.Now().After(deadline) {
 			t.Fatalf("the sample deployment did not become healthy: %+v", cs)
 		}
-		time.Sleep(time.Second)
+		time.Sleep(250 * time.Millisecond) // the engine answers a listing in milliseconds
 	}
 }
 

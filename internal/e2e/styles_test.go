@@ -220,7 +220,7 @@ func waitStyle(t *testing.T, name string, n int) map[string]ctr {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: want %d healthy containers, have %+v", name, n, m)
 		}
-		time.Sleep(time.Second)
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
