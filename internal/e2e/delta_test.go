@@ -34,7 +34,7 @@ func runs(t *testing.T, ref string) {
 }
 
 func TestDeltaLoadEveryForm(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	base := eng.Ref("encoo/console-base", "1")
 	app := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")
@@ -85,7 +85,7 @@ func TestDeltaLoadEveryForm(t *testing.T) {
 }
 
 func TestDeltaTwoImagesOneBase(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	base := eng.Ref("encoo/console-base", "2")
 	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76390")
@@ -112,7 +112,7 @@ func TestDeltaTwoImagesOneBase(t *testing.T) {
 // A base removed after the inventory was read: the engine refuses the stream that
 // leaves it out, and imgup loads again with every layer.
 func TestDeltaStaleInventory(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	base := eng.Ref("encoo/console-base", "3")
 	app := eng.Ref("encoo/console-web-v4-pvt", "4.1.76391")
@@ -144,7 +144,7 @@ func TestDeltaStaleInventory(t *testing.T) {
 
 // The inventory of an engine with 200 more images stays well under a second.
 func TestInventoryOf200Images(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	var imgs []archivetest.Image
 	for i := range 200 {

@@ -3,11 +3,11 @@
 package e2e
 
 import (
-	"sync"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

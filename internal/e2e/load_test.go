@@ -27,7 +27,7 @@ func imgup(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 func TestLoadEveryForm(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	web := eng.Ref("encoo/console-web-v4-pvt", "4.1.76383")
 	webLatest := eng.Ref("encoo/console-web-v4-pvt", "latest")
@@ -99,7 +99,7 @@ func TestLoadEveryForm(t *testing.T) {
 }
 
 func TestLoadBrokenArchivesLoadNothing(t *testing.T) {
-	exclusive(t)
+	heavy(t)
 	eng := dockertest.New(t)
 	ref := eng.Ref("encoo/vicode-service", "9.9.9")
 	eng.Build(t, ref, "ok", 0)

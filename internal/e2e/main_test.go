@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 )
 
@@ -36,8 +35,8 @@ func TestMain(m *testing.M) {
 }
 
 // How the real-engine tests share the machine (2 cores). Every test runs in parallel
-// (go test -parallel 16: a test waiting for its turn holds no CPU), and three kinds of
-// turn bound what runs at once:
+// (go test -parallel 64: a test waiting for its turn holds no CPU), and three kinds
+// bound what runs at once:
 //
 //   - parallel: a small stack (a few containers) that owns its prefix; at most two
 //     at a time (lightSlots);
@@ -45,36 +44,33 @@ func TestMain(m *testing.M) {
 //     one at a time (heavySlot), beside at most two small ones. Two sample restarts
 //     at once on two cores make compose v1's network removal race ("has active
 //     endpoints") in a way an operator's single deployment never does;
-//   - exclusive: the tests that count the layers the engine has (load, delta,
-//     inventory) run alone (layers: the others hold it shared).
+//   - besides: the swarm test, whose engines are its own rig's and which mostly
+//     waits on swarm's timers, runs beside all the others, in no turn.
+//
+// The load, delta and inventory tests (which read the layers the engine has) take
+// the heavy turn: one at a time, and beside only small-stack tests, whose images share
+// no layer with theirs but the test program's, which every test image holds.
 //
 // A test's turn ends with the test (t.Cleanup).
 var (
 	lightSlots = make(chan struct{}, 2)
 	heavySlot  = make(chan struct{}, 1)
-	layers     sync.RWMutex
 )
 
 // parallel runs a small-stack test beside others.
 func parallel(t *testing.T) {
 	t.Parallel()
-	layers.RLock()
 	lightSlots <- struct{}{}
-	t.Cleanup(func() { <-lightSlots; layers.RUnlock() })
+	t.Cleanup(func() { <-lightSlots })
 }
 
 // heavy runs a test on the sample deployment (or as costly) one at a time, beside
 // small-stack tests.
 func heavy(t *testing.T) {
 	t.Parallel()
-	layers.RLock()
 	heavySlot <- struct{}{}
-	t.Cleanup(func() { <-heavySlot; layers.RUnlock() })
+	t.Cleanup(func() { <-heavySlot })
 }
 
-// exclusive runs a test alone.
-func exclusive(t *testing.T) {
-	t.Parallel()
-	layers.Lock()
-	t.Cleanup(layers.Unlock)
-}
+// besides runs a test beside all the others.
+func besides(t *testing.T) { t.Parallel() }

@@ -225,8 +225,9 @@ func (s *swarmDeployment) expectFiles(t *testing.T, changed map[string][2]string
 // crashing image is undone; a node imgup cannot reach stops the update before any
 // change.
 func TestSwarm(t *testing.T) {
-	// Its engines are the rig's own: beside the others, as a small stack.
-	parallel(t)
+	// Its engines are the rig's own, and it mostly waits on swarm's timers: it runs
+	// beside every other test, in no turn.
+	besides(t)
 	s := startSwarm(t)
 	eng := s.eng
 	web2, api2 := eng.Ref("acme/web", "2.0.0"), eng.Ref("acme/api", "1.2")

@@ -94,7 +94,7 @@ type Plan struct {
 	// may run on a node imgup cannot reach, which apply refuses.
 	Nodes       []Node   `json:"nodes,omitempty"`
 	Unreachable []string `json:"unreachable,omitempty"`
-	Notes     []string `json:"notes,omitempty"`
+	Notes       []string `json:"notes,omitempty"`
 }
 
 // Stack is one stack as imgup found it.

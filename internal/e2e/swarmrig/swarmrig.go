@@ -92,7 +92,9 @@ func Start(n int) (r *Rig, err error) {
 	if err := r.sh("iptables", "-I", "FORWARD", "-i", r.bridge, "-o", r.bridge, "-j", "ACCEPT"); err != nil {
 		return r, err
 	}
-	r.undo = append(r.undo, func() { exec.Command("iptables", "-D", "FORWARD", "-i", r.bridge, "-o", r.bridge, "-j", "ACCEPT").Run() })
+	r.undo = append(r.undo, func() {
+		exec.Command("iptables", "-D", "FORWARD", "-i", r.bridge, "-o", r.bridge, "-j", "ACCEPT").Run()
+	})
 	for i := 1; i <= n; i++ {
 		node, err := r.startNode(i, net)
 		if err != nil {
