@@ -136,10 +136,6 @@ services:
 					}
 				}
 				res.sent = sentBytes(errb.String())
-				var rec struct {
-					ID string `json:"id"`
-				}
-				json.Unmarshal(out.Bytes(), &rec)
 				if recs, err := history.List(dir); err == nil && len(recs) > 0 {
 					for _, st := range recs[0].Stages {
 						if st.Name == "load" {
