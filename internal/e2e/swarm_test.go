@@ -266,6 +266,11 @@ func TestSwarm(t *testing.T) {
 			t.Errorf("the load was not a delta (every node has the application's layer):\n%s", out)
 		}
 		s.expectFiles(t, map[string][2]string{".systemconfig": {"WEB_VERSION=1.0.0", "WEB_VERSION=2.0.0"}, "docker-compose.yml": {"/acme/api:1.1", "/acme/api:1.2"}})
+		// status: files, every node's images and the tasks agree.
+		st, code := s.imgup(t, "status")
+		if code != 0 || !strings.Contains(st, "No drift") || strings.Count(st, "holds every image") != 3 {
+			t.Errorf("status after the update: exit %d\n%s", code, st)
+		}
 	})
 
 	t.Run("rollback", func(t *testing.T) {
