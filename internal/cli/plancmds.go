@@ -158,7 +158,8 @@ func newApplyCmd(env *Env) *cobra.Command {
   3. change image: in the compose files (only the tag characters change; a ${VAR}
      image changes the variable in .systemconfig or .env instead)
   4. restart: ./deploy.sh restart, or restart: of imgup.yaml (--restart auto/deploy),
-     only the updated services' containers (--restart services), or nothing
+     only the updated services' containers (--restart services), a swarm stack
+     deployed again and rolled out by swarm (--restart stack), or nothing
      (--restart none)
   5. verify, within --timeout, that each updated service runs the new image ID, is
      running and not restarting, and is healthy where it has a healthcheck, and that
