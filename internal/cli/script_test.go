@@ -29,6 +29,9 @@ import (
 	"github.com/encoo-tools/imgup/internal/update"
 )
 
+// scriptSlots bounds how many scripts run at once.
+var scriptSlots = make(chan struct{}, 4)
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"imgup-bin": func() {
@@ -60,6 +63,10 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// No script may reach the machine's engine by accident.
 			env.Setenv("DOCKER_HOST", "unix://"+env.WorkDir+"/no-engine.sock")
+			// Four scripts at a time, whatever -parallel says (the README's test
+			// command gives the real-engine tests 64).
+			scriptSlots <- struct{}{}
+			env.Defer(func() { <-scriptSlots })
 			return nil
 		},
 		// [hooks]: the crash and journal seams are built in (go test -tags e2e or

@@ -150,7 +150,11 @@ func Quote(s string) string {
 
 // Default budget.
 const (
-	defaultTime   = 2 * time.Second
+	// defaultTime bounds a hostile script's run, not a real one's: steps and heap stop
+	// loops and bombs long before it. A real script's dry run takes milliseconds, but
+	// a loaded machine (a CI running tests in parallel) once cut one at 2 s, and the
+	// stack fell back to the folder's name as its project.
+	defaultTime   = 10 * time.Second
 	defaultSteps  = 200_000
 	defaultMemory = 4 << 20
 	// maxScripts bounds how deep scripts may run scripts.
