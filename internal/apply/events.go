@@ -34,15 +34,7 @@ func (e *emitter) note(stage, text string) { e.emit(Event{Kind: event.Note, Stag
 // reader returns a progress counter for an archive of size bytes that emits read
 // events at most every 100 ms, and the last one always.
 func (e *emitter) reader(archive string, size int64) (count func(int64), done func(ok bool)) {
-	return Reader(e.emit, "load", "loading", archive, size)
-}
-
-// Reader is event.Reader.
-func Reader(emit func(Event), stage, verb, archive string, size int64) (count func(int64), done func(ok bool)) {
-	return event.Reader(emit, stage, verb, archive, size)
+	return event.Reader(e.emit, "load", "loading", archive, size)
 }
 
 func said(e Event, m i18n.Message) Event { return event.Said(e, m) }
-
-// Said is event.Said.
-func Said(e Event, m i18n.Message) Event { return event.Said(e, m) }

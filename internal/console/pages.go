@@ -305,15 +305,7 @@ func (s *Server) request(r *http.Request) (update.Request, []string, error) {
 
 // diffLine is one file edit as the plan page shows it: the whole line before and after,
 // with the bytes that change marked.
-// diffLine is an edit as the plan page shows it.
 type diffLine = update.DiffLine
-
-func relTo(root, p string) string {
-	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
-}
 
 // planView is the plan page's data.
 type planView struct {

@@ -48,9 +48,6 @@ type Deployment struct {
 	Restart *ctlscript.Result
 	// Warnings are things an operator should know that do not stop imgup.
 	Warnings []string
-	// Nodes are the swarm nodes imgup.yaml names, by hostname: how to reach each
-	// node's engine (ssh://user@host, tcp://host:2376, unix:///path).
-	Nodes map[string]string
 	// configs are the config files read during discovery, by path.
 	configs map[string]*sysconfig.File
 	// hasSettings: the root holds imgup.yaml.
@@ -236,7 +233,6 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 	} else if err == nil || set.Script != "" {
 		d.Warnings = append(d.Warnings, fmt.Sprintf("%s is not a file imgup reads as a control script", d.Rel(scriptPath)))
 	}
-	d.Nodes = set.Nodes
 	if set.Restart != "" {
 		d.RestartCommand = set.Restart
 	}
@@ -641,7 +637,9 @@ func (d *Deployment) readStack(ctx context.Context, dir string, files []string, 
 	}
 	ns, nsWhy := "", ""
 	if chosen == nil {
-		ns, nsWhy = s.swarmStack(swarm, pin)
+		if ns, nsWhy, err = s.swarmStack(swarm, pin); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case ns != "":

@@ -16,10 +16,11 @@ import (
 
 // swarmStack is the swarm stack this stack's compose files made, and why: the stack
 // pinned (--project, imgup.yaml) when a swarm stack has that name; else the only swarm
-// stack whose every service is one of the stack's compose services. "" when none is.
-func (s *Stack) swarmStack(services []engine.Service, pin string) (string, string) {
+// stack whose every service is one of the stack's compose services. "" when none is;
+// an error when several are, so that a guess never picks what restarts.
+func (s *Stack) swarmStack(services []engine.Service, pin string) (string, string, error) {
 	if len(services) == 0 {
-		return "", ""
+		return "", "", nil
 	}
 	byNS := map[string][]string{}
 	for _, svc := range services {
@@ -29,9 +30,9 @@ func (s *Stack) swarmStack(services []engine.Service, pin string) (string, strin
 	}
 	if pin != "" {
 		if _, ok := byNS[pin]; ok {
-			return pin, "named by the operator"
+			return pin, "named by the operator", nil
 		}
-		return "", ""
+		return "", "", nil
 	}
 	mine := map[string]bool{}
 	for _, f := range s.Files {
@@ -50,10 +51,13 @@ func (s *Stack) swarmStack(services []engine.Service, pin string) (string, strin
 		}
 	}
 	sort.Strings(match)
-	if len(match) != 1 {
-		return "", ""
+	switch len(match) {
+	case 0:
+		return "", "", nil
+	case 1:
+		return match[0], fmt.Sprintf("its %d service(s) are services of %s", len(byNS[match[0]]), filesList(s)), nil
 	}
-	return match[0], fmt.Sprintf("its %d service(s) are services of %s", len(byNS[match[0]]), filesList(s))
+	return "", "", i18n.Errorf("the %s stack: the swarm stacks %s all run services of %s; say which is this deployment's with --project %s=NAME", s.Name, strings.Join(match, ", "), filesList(s), s.Name)
 }
 
 func filesList(s *Stack) string {

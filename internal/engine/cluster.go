@@ -214,22 +214,17 @@ func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, er
 	return all, nil
 }
 
-// currentTasks are the IDs of the tasks the swarm means to run.
+// currentTasks are the IDs of the tasks the swarm means to run: one call to the
+// manager, as the downtime watch asks four times a second.
 func (c *Cluster) currentTasks(ctx context.Context) (map[string]bool, error) {
-	svcs, err := c.Manager.Services(ctx, "")
+	ts, err := c.Manager.Tasks(ctx, "")
 	if err != nil {
 		return nil, i18n.Errorf("the swarm manager: %w", err)
 	}
 	cur := map[string]bool{}
-	for _, s := range svcs {
-		ts, err := c.Manager.Tasks(ctx, s.ID)
-		if err != nil {
-			return nil, i18n.Errorf("the swarm manager: %w", err)
-		}
-		for _, t := range ts {
-			if t.DesiredState == "running" {
-				cur[t.ID] = true
-			}
+	for _, t := range ts {
+		if t.DesiredState == "running" {
+			cur[t.ID] = true
 		}
 	}
 	return cur, nil

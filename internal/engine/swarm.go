@@ -11,10 +11,9 @@ import (
 
 // Swarm labels that docker stack deploy and swarm put on services and task containers.
 const (
-	LabelStack       = "com.docker.stack.namespace"
-	LabelSwarmSvc    = "com.docker.swarm.service.name"
-	LabelSwarmTask   = "com.docker.swarm.task.id"
-	LabelSwarmNodeID = "com.docker.swarm.node.id"
+	LabelStack     = "com.docker.stack.namespace"
+	LabelSwarmSvc  = "com.docker.swarm.service.name"
+	LabelSwarmTask = "com.docker.swarm.task.id"
 )
 
 // Swarm is what a swarm manager answers: its nodes, a stack's services and their tasks.
@@ -26,7 +25,7 @@ type Swarm interface {
 	Nodes(ctx context.Context) ([]Node, error)
 	// Services lists the services of a stack (all stacks' when stack is "").
 	Services(ctx context.Context, stack string) ([]Service, error)
-	// Tasks lists the tasks of a service.
+	// Tasks lists the tasks of a service (of every service when serviceID is "").
 	Tasks(ctx context.Context, serviceID string) ([]Task, error)
 }
 
@@ -139,7 +138,11 @@ func service(s swarm.Service) Service {
 }
 
 func (d *Docker) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
-	r, err := d.c.TaskList(ctx, client.TaskListOptions{Filters: client.Filters{}.Add("service", serviceID)})
+	f := client.Filters{}
+	if serviceID != "" {
+		f = f.Add("service", serviceID)
+	}
+	r, err := d.c.TaskList(ctx, client.TaskListOptions{Filters: f})
 	if err != nil {
 		return nil, err
 	}

@@ -252,4 +252,5 @@ var zhErrors = map[string]string{
 	"%s: not an ssh://[user@]host[:port] address":                                                                                                                           "%s：不是 ssh://[user@]host[:port] 形式的地址",
 	"%s; nothing was changed: add the node to nodes: in imgup.yaml, drain it, or constrain the service away from it":                                                        "%s；什么都没有改：在 imgup.yaml 的 nodes: 里加上这个节点，或者把它排空，或者用约束让服务不在它上面运行",
 	"      %s (%s): has every image\n": "      %s（%s）：镜像都有了\n",
+	"the %s stack: the swarm stacks %s all run services of %s; say which is this deployment's with --project %s=NAME": "%s 部分：swarm stack %s 都在运行 %s 里的服务；请用 --project %s=NAME 说明哪个是这个部署的",
 }

@@ -103,8 +103,11 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 	if err != nil {
 		return nil, false, err
 	}
-	nodes, _ := sw.Nodes(ctx)
+	var nodes []engine.Node
 	host := func(id string) string {
+		if nodes == nil {
+			nodes, _ = sw.Nodes(ctx) // only to name the node of a failed task
+		}
 		for _, n := range nodes {
 			if n.ID == id {
 				return n.Hostname

@@ -8,7 +8,6 @@ package target
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -133,14 +132,4 @@ type composeLabels struct{}
 
 func (composeLabels) Containers(d *deploy.Deployment, cs []engine.Container, stack, service string) []engine.Container {
 	return d.ContainersOf(cs, stack, service)
-}
-
-// sorted are a map's keys in order.
-func sorted(m map[string][]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -5,9 +5,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/event"
 	"github.com/encoo-tools/imgup/internal/readfile"
 )
 
@@ -160,7 +160,7 @@ func VerifyBundle(ctx context.Context, t Trust, path string, emit func(Event)) (
 	if err != nil {
 		return nil, err
 	}
-	count, done := apply.Reader(emit, "read", "verifying", path, fileSize(path))
+	count, done := event.Reader(emit, "read", "verifying", path, fileSize(path))
 	a, err := b.Read(ctx, count)
 	done(err == nil)
 	if err != nil {

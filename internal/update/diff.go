@@ -1,8 +1,9 @@
 package update
 
 import (
-	"path/filepath"
 	"strings"
+
+	"github.com/encoo-tools/imgup/internal/deploy"
 
 	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/encoo-tools/imgup/internal/textedit"
@@ -31,7 +32,7 @@ func Diff(p *Plan) []DiffLine {
 			cache[e.File] = data
 		}
 		old, nw := e.Edit.Shown()
-		d := DiffLine{File: relTo(p.Root, e.File), Key: e.Key, Line: e.Line, Why: strings.Join(e.Cause, "; "), Old: old, New: nw, Secret: e.Secret}
+		d := DiffLine{File: deploy.RelTo(p.Root, e.File), Key: e.Key, Line: e.Line, Why: strings.Join(e.Cause, "; "), Old: old, New: nw, Secret: e.Secret}
 		if e.Start >= 0 && e.End <= len(data) && e.Start <= e.End && string(data[e.Start:e.End]) == e.Old {
 			ls, next := textedit.LineBounds(data, e.Start)
 			_, lnext := textedit.LineBounds(data, max(e.End-1, e.Start))
@@ -76,11 +77,4 @@ func common(a, b string) (pre, suf int) {
 		suf--
 	}
 	return pre, suf
-}
-
-func relTo(root, p string) string {
-	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return p
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
+	"github.com/encoo-tools/imgup/internal/event"
 	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
@@ -19,7 +20,7 @@ func Inspect(ctx context.Context, args []string, emit func(Event)) ([]*Archive, 
 	}
 	var out []*Archive
 	for _, f := range files {
-		count, done := apply.Reader(emit, "read", "reading", f, fileSize(f))
+		count, done := event.Reader(emit, "read", "reading", f, fileSize(f))
 		a, err := archive.Read(ctx, f, archive.Options{Progress: count, Digest: true})
 		done(err == nil)
 		if err != nil {
@@ -120,7 +121,7 @@ func (svc *Service) Load(ctx context.Context, r LoadRequest, emit func(Event)) (
 				return results, err
 			}
 		}
-		count, done := apply.Reader(emit, "load", "loading", f, fileSize(f))
+		count, done := event.Reader(emit, "load", "loading", f, fileSize(f))
 		lo.Progress = count
 		a, loaded, err := apply.LoadArchive(ctx, eng, f, lo)
 		done(err == nil)

@@ -13,6 +13,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/bundle"
 	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/event"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/plan"
 )
@@ -42,7 +43,7 @@ type Request struct {
 
 // note is a note (or, warn, a warning) event saying m.
 func note(warn bool, m i18n.Message) Event {
-	return apply.Said(Event{Kind: EvNote, Warning: warn, Time: time.Now()}, m)
+	return event.Said(Event{Kind: EvNote, Warning: warn, Time: time.Now()}, m)
 }
 
 // plain is a note event of text that is not translated (a deployment's own words).
@@ -163,7 +164,7 @@ func (p *Prepared) read(ctx context.Context, r Request, file string, b *bundle.B
 	if b != nil {
 		verb = "verifying"
 	}
-	count, done := apply.Reader(r.Emit, "read", verb, file, fileSize(file))
+	count, done := event.Reader(r.Emit, "read", verb, file, fileSize(file))
 	var a *archive.Archive
 	var err error
 	switch {

@@ -533,7 +533,7 @@ func (svc *Service) swarm(ctx context.Context, eng engine.Client, root string) (
 	}
 	services, err := sw.Services(ctx, "")
 	if err != nil {
-		return cl, nil, nil, err
+		return cl, nil, nil, err // the caller closes cl, and with it every node's client
 	}
 	return cl, nodes, services, nil
 }
