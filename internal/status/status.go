@@ -21,6 +21,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/sysconfig"
+	"github.com/encoo-tools/imgup/internal/target"
 )
 
 // Schema names the JSON form of Report; it changes when a field changes meaning.
@@ -190,13 +191,17 @@ func Make(in Input) *Report {
 				row.Container = &Container{Name: c.Name, Image: c.Image, ImageID: c.ImageID, State: c.State, Health: c.Health}
 				switch {
 				case c.State != "running":
-					add(NotRunning, st.Name, svc.Name, i18n.Msg("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), i18n.Msg("see docker logs %s; then %s", c.Name, d.RestartHint()))
+					logs := "docker logs " + c.Name
+					if st.Swarm {
+						logs = "docker service logs " + st.Project + "_" + svc.Name
+					}
+					add(NotRunning, st.Name, svc.Name, i18n.Msg("%s: container %s is %s (exit code %d)", name, c.Name, c.State, c.ExitCode), i18n.Msg("see %s; then %s", logs, target.Hint(d, "")))
 				case c.Health == "unhealthy":
 					add(Unhealthy, st.Name, svc.Name, i18n.Msg("%s: container %s is unhealthy", name, c.Name), i18n.Msg("see docker inspect --format '{{json .State.Health}}' %s", c.Name))
 				}
 				if row.Loaded && c.ImageID != row.ImageID {
 					add(RunningDrift, st.Name, svc.Name, i18n.Msg("%s: the container runs %s (%s), but the compose file says %s (%s): edited without a restart, or restarted without an edit", name, c.Image, engine.ShortID(c.ImageID), svc.Target.Ref, engine.ShortID(row.ImageID)),
-						i18n.Msg("restart to run what the files say (%s), or imgup rollback to go back", d.RestartHint()))
+						i18n.Msg("restart to run what the files say (%s), or imgup rollback to go back", target.Hint(d, "")))
 				}
 			}
 			row.LastUpdate = lastUpdate(in.History, st.Name, svc.Name)
@@ -327,7 +332,7 @@ func startHint(d *deploy.Deployment) string {
 	if d.DeployScript != "" {
 		return "./" + filepath.Base(d.DeployScript) + " start"
 	}
-	return d.RestartHint()
+	return target.Hint(d, "")
 }
 
 // MessageIn is the finding's message in tr's language.
