@@ -62,6 +62,26 @@ type Result struct {
 	Exit int `json:"exit"`
 	// Stopped: the budget ended the dry run before the command did.
 	Stopped bool `json:"stopped,omitempty"`
+	// ExitAt is, when Exit is not 0, the command the run ended on: the exit N, or
+	// the command that failed under set -e.
+	ExitAt *Command `json:"exit_at,omitempty"`
+	// Output are the last lines the command printed (standard output and error
+	// together): at most maxOutputLines, each cut at maxLineBytes.
+	Output []string `json:"output,omitempty"`
+	// Prompts are the reads that met the end of their input where a person would
+	// type: read and select on the script's own standard input.
+	Prompts []Prompt `json:"prompts,omitempty"`
+	// Offline are the commands that reach the network, which the dry run answered
+	// as an offline machine does: with failure.
+	Offline []Command `json:"offline,omitempty"`
+}
+
+// Prompt is a read from the script's standard input (a terminal when a person runs
+// it; nothing when imgup does).
+type Prompt struct {
+	Command
+	// Text is read's -p prompt, else the last line printed before the read.
+	Text string `json:"text"`
 }
 
 // Command is one command line the script runs.
@@ -103,6 +123,16 @@ type Call struct {
 	// "dir" and "files" are then not known.
 	Unknown       string   `json:"unknown,omitempty"`
 	UnknownFields []string `json:"unknown_fields,omitempty"`
+	// Env is KEY=VALUE of every variable exported at the call whose value differs
+	// from (or is absent in) Options.Environ, sorted: at most maxEnv, and values at
+	// most maxEnvValue bytes (a longer one is left out).
+	Env []string `json:"env,omitempty"`
+	// EnvFiles are compose's --env-file values (relative to the root when inside it),
+	// Profiles its --profile values.
+	EnvFiles []string `json:"env_files,omitempty"`
+	Profiles []string `json:"profiles,omitempty"`
+	// Pull is the --pull value of up, run or create ("always", "missing"...).
+	Pull string `json:"pull,omitempty"`
 }
 
 // Note is something the dry run could not follow.
@@ -169,6 +199,12 @@ const (
 	maxOutput = 1 << 20
 	// maxRecorded bounds the commands recorded.
 	maxRecorded = 2000
+	// maxOutputLines and maxLineBytes bound Result.Output.
+	maxOutputLines = 20
+	maxLineBytes   = 300
+	// maxEnv and maxEnvValue bound Call.Env.
+	maxEnv      = 200
+	maxEnvValue = 64 << 10
 )
 
 // DryRun runs o.Command in the interpreter with nothing real behind it. It never
@@ -244,7 +280,12 @@ func (r *result) taint(m *result) {
 }
 
 func dryRun(ctx context.Context, o Options, mark bool) *result {
-	d := &dry{o: o, res: &result{Result: Result{Command: o.Command}}, seen: map[string]bool{}, sleeps: map[string]int{}, mark: mark}
+	d := &dry{o: o, res: &result{Result: Result{Command: o.Command}}, seen: map[string]bool{}, sleeps: map[string]int{}, mark: mark,
+		out: &ring{}, base: map[string]string{}}
+	for _, kv := range o.Environ {
+		k, v, _ := strings.Cut(kv, "=")
+		d.base[k] = v
+	}
 	d.realRoot = o.Root
 	if rr, err := filepath.EvalSymlinks(o.Root); err == nil {
 		d.realRoot = rr
@@ -256,10 +297,21 @@ func dryRun(ctx context.Context, o Options, mark bool) *result {
 		d.res.Exit = 2
 		return d.res
 	}
-	d.res.Exit = d.runFile(b, file, "", o.Root, o.Environ, nil, 0)
+	var env []string
+	for _, kv := range o.Environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if k != "UID" && k != "EUID" && k != "GID" {
+			// The interpreter sets them from the process, as bash does.
+			env = append(env, kv)
+		}
+	}
+	d.res.Exit = d.runFile(b, file, "", o.Root, env, nil, 0, nil, d.out, d.out)
+	d.res.Output = d.out.lines()
 	if why := b.why(); why != "" {
 		d.res.Stopped = true
 		d.note("", d.lastLine(), "the dry run stopped: %s; what follows that point is not known", why)
+	} else if d.res.Exit != 0 {
+		d.res.ExitAt = d.exitAt()
 	}
 	return d.res
 }
@@ -275,6 +327,21 @@ type dry struct {
 	last     struct {
 		script string
 		line   int
+	}
+	// out keeps the last lines the script printed.
+	out *ring
+	// base is Options.Environ by name.
+	base map[string]string
+	// toolRuns counts the tools run; tainted names, by pipe, the command not run
+	// that wrote into it.
+	toolRuns int
+	tainted  map[uint64]string
+	// ended tracks where the run ends: the last command, its status (known, or
+	// not for a builtin), and the last one known to have failed.
+	ended struct {
+		last       *Command
+		lastStatus int // statusOK, statusFailed, statusUnknown, statusExit
+		failed     *Command
 	}
 }
 
@@ -369,7 +436,20 @@ func nesting(src []byte) int {
 // /dev/null (it would need a FIFO and a reader), and a brace expansion that makes
 // more than maxWords words refuses the run.
 func (d *dry) tame(f *syntax.File) (why string, line int) {
+	wrapped := map[*syntax.ForClause]bool{}
 	syntax.Walk(f, func(n syntax.Node) bool {
+		if st, ok := n.(*syntax.Stmt); ok {
+			// A select loop reads the script's standard input: a marker before it
+			// tells the call handler.
+			if fc, ok := st.Cmd.(*syntax.ForClause); ok && fc.Select && !wrapped[fc] {
+				wrapped[fc] = true
+				pos := fc.Pos()
+				mark := &syntax.Stmt{Position: pos, Cmd: &syntax.CallExpr{Args: []*syntax.Word{{Parts: []syntax.WordPart{
+					&syntax.Lit{ValuePos: pos, ValueEnd: pos, Value: selectMarker}}}}}}
+				st.Cmd = &syntax.Block{Lbrace: pos, Rbrace: fc.End(), Stmts: []*syntax.Stmt{mark, {Position: pos, Cmd: fc}}}
+			}
+			return true
+		}
 		w, ok := n.(*syntax.Word)
 		if !ok || why != "" {
 			return why == ""
@@ -455,12 +535,12 @@ func firstLine(s string) string {
 
 // runFile interprets one parsed script in dir with env and params; it returns the
 // exit status.
-func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []string, params []string, depth int) int {
+func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []string, params []string, depth int, stdin io.Reader, stdout, stderr io.Writer) int {
 	r := &run{d: d, b: b, script: script, depth: depth}
 	opts := []interp.RunnerOption{
 		interp.Env(expand.ListEnviron(env...)),
 		interp.Dir(dir),
-		interp.StdIO(nil, io.Discard, io.Discard),
+		interp.StdIO(stdin, stdout, stderr),
 		interp.ExecHandlers(func(interp.ExecHandlerFunc) interp.ExecHandlerFunc { return r.exec }),
 		interp.OpenHandler(r.open),
 		interp.ReadDirHandler2(r.readDir),
@@ -525,7 +605,31 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 		return nil, errBudget
 	}
 	hc := interp.HandlerCtx(ctx)
+	c := Command{Script: r.script, Line: r.line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	if args[0] != selectMarker {
+		r.d.track(c, hc.LastExitStatus)
+	}
 	switch args[0] {
+	case "read":
+		// The script's own standard input: a terminal in a person's run, nothing in
+		// imgup's. The read meets the end of its input and fails, as bash's does.
+		if hc.Stdin == nil {
+			text := readPrompt(args)
+			if text == "" {
+				text = r.d.out.last()
+			}
+			r.d.prompt(c, strings.TrimSpace(text))
+		}
+	case selectMarker:
+		if hc.Stdin == nil {
+			text := "#?"
+			if v := hc.Env.Get("PS3"); v.IsSet() && v.Str != "" {
+				text = strings.TrimSpace(v.Str)
+			}
+			c.Args = []string{"select"}
+			r.d.prompt(c, text)
+		}
+		return []string{"true"}, nil
 	case "sleep":
 		// A loop that sleeps waits for something the dry run never makes happen: its
 		// third round breaks out of it, and the script goes on.
@@ -590,21 +694,43 @@ func abs(dir, p string) string {
 
 // exec answers every command that is not a builtin or a function.
 func (r *run) exec(ctx context.Context, args []string) error {
+	err := r.answer(ctx, args)
+	code := 0
+	if err != nil {
+		code = 1
+		if c, ok := interp.IsExitStatus(err); ok {
+			code = int(c)
+		}
+	}
+	hc := interp.HandlerCtx(ctx)
+	r.d.execStatus(Command{Script: r.script, Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args}, code)
+	return err
+}
+
+// status is a command's exit status as the exec handler returns it.
+func status(code int) error {
+	if code != 0 {
+		return interp.NewExitStatus(uint8(code))
+	}
+	return nil
+}
+
+func (r *run) answer(ctx context.Context, args []string) error {
 	hc := interp.HandlerCtx(ctx)
 	line := r.pos(ctx)
 	name := filepath.Base(args[0])
+	if network(args) {
+		return status(r.offline(hc, line, args))
+	}
 	switch name {
 	case "docker-compose":
-		r.compose(hc, line, args, 1, false)
-		return nil
+		return status(r.compose(hc, line, args, 1, false))
 	case "docker":
 		i := dockerGlobals(args)
 		if i < len(args) && args[i] == "compose" {
-			r.compose(hc, line, args, i+1, true)
-			return nil
+			return status(r.compose(hc, line, args, i+1, true))
 		}
-		r.docker(hc, line, args, i)
-		return nil
+		return status(r.docker(hc, line, args, i))
 	case "sleep", "wait":
 		return nil
 	case "dirname":
@@ -683,6 +809,9 @@ func (r *run) exec(ctx context.Context, args []string) error {
 		ops := operands(args[1:])
 		if len(ops) == 0 {
 			if hc.Stdin != nil {
+				if from := r.d.taintOf(hc.Stdin); from != "" {
+					r.d.taintPipe(hc.Stdout, from)
+				}
 				io.Copy(hc.Stdout, io.LimitReader(hc.Stdin, maxOutput))
 			}
 			return nil
@@ -696,11 +825,8 @@ func (r *run) exec(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	if code, ok := r.filter(hc, line, args); ok {
-		if code != 0 {
-			return interp.NewExitStatus(uint8(code))
-		}
-		return nil
+	if code, ok := r.tool(ctx, hc, line, args); ok {
+		return status(code)
 	}
 	if path, params, ok := r.scriptOf(hc, args); ok {
 		return r.nested(ctx, hc, line, path, params)
@@ -734,6 +860,7 @@ func operands(args []string) []string {
 func (r *run) notRun(hc interp.HandlerContext, line int, args []string) {
 	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	key := "n\x00" + c.Dir + "\x00" + strings.Join(args, "\x00")
+	r.d.taintPipe(hc.Stdout, c.String())
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
 	if captured(hc.Stdout) {
@@ -785,15 +912,29 @@ var dockerQueries = map[string]bool{"ps": true, "inspect": true, "images": true,
 
 var dockerQueryObjects = map[string]bool{"ls": true, "list": true, "inspect": true, "ps": true, "show": true, "df": true, "info": true, "logs": true, "history": true}
 
-func (r *run) docker(hc interp.HandlerContext, line int, args []string, i int) {
+func (r *run) docker(hc interp.HandlerContext, line int, args []string, i int) int {
 	if i >= len(args) {
-		return
+		return 0
 	}
 	verb := args[i]
-	if dockerQueries[verb] || (i+1 < len(args) && dockerQueryObjects[args[i+1]]) {
-		return
+	if verb == "image" && i+1 < len(args) && (args[i+1] == "pull" || args[i+1] == "push") {
+		verb = args[i+1]
 	}
-	r.record(Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb})
+	if verb == "search" {
+		return r.offline(hc, line, args)
+	}
+	if dockerQueries[verb] || (i+1 < len(args) && dockerQueryObjects[args[i+1]]) {
+		// A query answered with nothing: what reads it reads a stand-in's output.
+		r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+		return 0
+	}
+	r.record(Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb, Env: r.d.callEnv(hc.Env)})
+	switch verb {
+	case "pull", "push", "login":
+		return r.offline(hc, line, args)
+	}
+	r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+	return 0
 }
 
 // compose's global options that take a value.
@@ -808,7 +949,7 @@ var verbValueFlags = map[string]bool{"-t": true, "--timeout": true, "--scale": t
 	"--name": true, "--entrypoint": true, "-l": true, "--label": true, "-v": true, "--volume": true, "--index": true}
 
 // compose records a compose call; args[from:] follow docker-compose or docker compose.
-func (r *run) compose(hc interp.HandlerContext, line int, args []string, from int, v2 bool) {
+func (r *run) compose(hc interp.HandlerContext, line int, args []string, from int, v2 bool) int {
 	c := Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Compose: true, V2: v2}
 	var files []string
 	projectDir := ""
@@ -836,6 +977,10 @@ func (r *run) compose(hc interp.HandlerContext, line int, args []string, from in
 			c.Project, c.ProjectFrom = val, name
 		case "--project-directory":
 			projectDir = abs(hc.Dir, val)
+		case "--env-file":
+			c.EnvFiles = append(c.EnvFiles, r.d.rel(abs(hc.Dir, val)))
+		case "--profile":
+			c.Profiles = append(c.Profiles, val)
 		case "-v", "--version":
 			c.Verb = "version"
 		}
@@ -843,14 +988,20 @@ func (r *run) compose(hc interp.HandlerContext, line int, args []string, from in
 	if i < len(words) {
 		c.Verb = words[i]
 		c.Services = services(c.Verb, words[i+1:])
+		if c.Verb == "up" || c.Verb == "run" || c.Verb == "create" {
+			c.Pull = pullOf(words[i+1:])
+		}
 	}
 	switch c.Verb {
 	case "version", "":
 		fmt.Fprintln(hc.Stdout, composeVersion(v2, slices.Contains(words, "--short")))
-		return
+		return 0
 	case "ps", "config", "ls", "images", "logs", "top", "port", "events":
-		return // queries: nothing
+		// Queries, answered with nothing: what reads them reads a stand-in's output.
+		r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+		return 0
 	}
+	c.Env = r.d.callEnv(hc.Env)
 	env := func(k string) string {
 		if v := hc.Env.Get(k); v.Exported && v.Kind == expand.String {
 			return v.Str
@@ -889,6 +1040,27 @@ func (r *run) compose(hc interp.HandlerContext, line int, args []string, from in
 	}
 	c.ProjectDir = r.d.rel(projectDir)
 	r.record(c)
+	if c.Verb == "pull" && !slices.Contains(words[i:], "--ignore-pull-failures") || c.Pull == "always" {
+		return r.offline(hc, line, args)
+	}
+	r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+	return 0
+}
+
+// pullOf is the --pull value among a subcommand's words.
+func pullOf(words []string) string {
+	for i, w := range words {
+		if w == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(w, "--pull="); ok {
+			return v
+		}
+		if w == "--pull" && i+1 < len(words) {
+			return words[i+1]
+		}
+	}
+	return ""
 }
 
 func composeVersion(v2, short bool) string {
@@ -991,7 +1163,7 @@ func (r *run) nested(ctx context.Context, hc interp.HandlerContext, line int, pa
 		f.Name = "./" + rp
 	}
 	r.d.addUnique(&r.d.res.Scripts, rel)
-	code := r.d.runFile(r.b, f, rel, hc.Dir, exported(hc.Env), params, r.depth+1)
+	code := r.d.runFile(r.b, f, rel, hc.Dir, exported(hc.Env), params, r.depth+1, hc.Stdin, hc.Stdout, hc.Stderr)
 	if code != 0 {
 		return interp.NewExitStatus(uint8(code))
 	}
@@ -1007,7 +1179,7 @@ func (r *run) inline(ctx context.Context, hc interp.HandlerContext, line int, sr
 	if err != nil {
 		return nil
 	}
-	if code := r.d.runFile(r.b, f, r.script, hc.Dir, exported(hc.Env), params, r.depth+1); code != 0 {
+	if code := r.d.runFile(r.b, f, r.script, hc.Dir, exported(hc.Env), params, r.depth+1, hc.Stdin, hc.Stdout, hc.Stderr); code != 0 {
 		return interp.NewExitStatus(uint8(code))
 	}
 	return nil
@@ -1089,7 +1261,7 @@ func (r *run) readDir(ctx context.Context, path string) ([]fs.DirEntry, error) {
 // pipe (which may feed one), rather than the script's own output or /dev/null.
 func captured(w io.Writer) bool {
 	switch w.(type) {
-	case devNull, nil:
+	case devNull, nil, *ring:
 		return false
 	}
 	return w != io.Discard

@@ -2,127 +2,55 @@ package ctlscript
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/interp"
 )
 
-// The text filters control scripts read their configuration with (grep, cut, awk's
-// print, sed's s, sort, head, tail, tr, uniq, wc -l, ls): pure functions of their input
-// and of files inside the root, computed in the common forms and bounded in size. A
-// form they do not know, or an option that writes (sed -i), is a command not run.
+// The built-in forms of sed and awk, computed only where the host has no sandboxed
+// one (tools.go): awk's print of fields (mawk and busybox have no sandbox) and sed's
+// s. A form they do not know is a command not run. And ls, computed inside the root.
 
 // errForm says a filter was given a form it does not compute.
 var errForm = errors.New("a form the dry run does not compute")
 
-// filter computes a text filter; ok is false when it is not one, or not in a known form.
-func (r *run) filter(hc interp.HandlerContext, line int, args []string) (status int, ok bool) {
-	name := filepath.Base(args[0])
-	var f func(in func() ([]byte, error), args []string, w io.Writer) (int, error)
-	var files []string
-	switch name {
-	case "grep", "egrep", "fgrep":
-		f = grepFilter(name)
-	case "cut":
-		f = cutFilter
-	case "awk", "gawk", "mawk":
-		f = awkFilter
-	case "sed":
-		f = sedFilter
-	case "sort":
-		f = sortFilter
-	case "head", "tail":
-		f = headTail(name == "tail")
-	case "tr":
-		f = trFilter
-	case "uniq":
-		f = uniqFilter
-	case "wc":
-		f = wcFilter
-	case "ls":
-		return r.ls(hc, args)
-	default:
-		return 0, false
-	}
-	// A file operand is read inside the root only; without one, standard input.
-	in := func() ([]byte, error) {
-		if len(files) == 0 {
-			if hc.Stdin == nil {
-				return nil, nil
-			}
-			return io.ReadAll(io.LimitReader(hc.Stdin, maxOutput))
-		}
-		var all []byte
-		for _, p := range files {
-			b, err := r.read(abs(hc.Dir, p), line)
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, b...)
-			if len(all) > maxOutput {
-				return all[:maxOutput], nil
-			}
-		}
-		return all, nil
-	}
-	ops, filesOf := splitOperands(name, args[1:])
-	files = filesOf
-	var out bytes.Buffer
-	code, err := f(in, ops, &limited{w: &out, n: maxOutput})
-	if errors.Is(err, errForm) {
-		return 0, false
-	}
-	if err != nil {
-		return 2, true
-	}
-	hc.Stdout.Write(out.Bytes())
-	return code, true
-}
-
 // splitOperands takes the file operands off a filter's words: every word after the
 // filter's own (options and their values, and the program or pattern).
 func splitOperands(name string, args []string) (ops, files []string) {
-	valueOpts := map[string]string{
-		"grep": "efm", "egrep": "efm", "fgrep": "efm", "cut": "dfc", "awk": "Fv", "gawk": "Fv", "mawk": "Fv",
-		"sed": "e", "sort": "tk", "head": "nc", "tail": "nc", "tr": "", "uniq": "", "wc": "",
-	}[name]
-	needsProgram := name == "grep" || name == "egrep" || name == "fgrep" || name == "awk" || name == "gawk" || name == "mawk" || name == "sed"
+	valueOpts := "Fv"
+	if name == "sed" {
+		valueOpts = "e"
+	}
 	haveProgram := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
 			rest := args[i+1:]
-			if needsProgram && !haveProgram && len(rest) > 0 {
+			if !haveProgram && len(rest) > 0 {
 				ops = append(ops, "--", rest[0])
 				rest = rest[1:]
 			}
 			return ops, append(files, rest...)
-		case strings.HasPrefix(a, "-") && len(a) > 1 && !(name == "tr"):
+		case strings.HasPrefix(a, "-") && len(a) > 1:
 			ops = append(ops, a)
 			if len(a) == 2 && strings.ContainsRune(valueOpts, rune(a[1])) && i+1 < len(args) {
 				ops = append(ops, args[i+1])
 				i++
-				if a == "-e" && (name == "grep" || name == "sed" || name == "egrep") {
+				if a == "-e" {
 					haveProgram = true
 				}
 			}
-		case needsProgram && !haveProgram:
+		case !haveProgram:
 			ops = append(ops, a)
 			haveProgram = true
-		case name == "tr":
-			ops = append(ops, a)
 		default:
 			files = append(files, a)
 		}
@@ -154,102 +82,6 @@ func lines(b []byte) []string {
 	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 }
 
-func grepFilter(name string) func(func() ([]byte, error), []string, io.Writer) (int, error) {
-	return func(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-		var pattern string
-		havePattern := false
-		ere, fixed := name == "egrep", name == "fgrep"
-		invert, quiet, ignore, only, count, whole := false, false, false, false, false, false
-		for i := 0; i < len(args); i++ {
-			a := args[i]
-			if a == "--" && i+1 < len(args) {
-				pattern, havePattern = args[i+1], true
-				break
-			}
-			if !strings.HasPrefix(a, "-") || havePattern && a == pattern {
-				pattern, havePattern = a, true
-				continue
-			}
-			if a == "-e" && i+1 < len(args) {
-				pattern, havePattern = args[i+1], true
-				i++
-				continue
-			}
-			for _, c := range a[1:] {
-				switch c {
-				case 'E':
-					ere = true
-				case 'F':
-					fixed = true
-				case 'v':
-					invert = true
-				case 'q', 's':
-					quiet = quiet || c == 'q'
-				case 'i':
-					ignore = true
-				case 'o':
-					only = true
-				case 'c':
-					count = true
-				case 'w':
-					whole = true
-				case 'h', 'a':
-				default:
-					return 0, errForm
-				}
-			}
-		}
-		if !havePattern {
-			return 0, errForm
-		}
-		expr := pattern
-		switch {
-		case fixed:
-			expr = regexp.QuoteMeta(pattern)
-		case !ere:
-			expr = breToERE(pattern)
-		}
-		if whole {
-			expr = `\b(?:` + expr + `)\b`
-		}
-		if ignore {
-			expr = "(?i)" + expr
-		}
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			return 0, errForm
-		}
-		b, err := in()
-		if err != nil {
-			return 2, err
-		}
-		n := 0
-		for _, l := range lines(b) {
-			m := re.MatchString(l)
-			if m == invert {
-				continue
-			}
-			n++
-			switch {
-			case quiet || count:
-			case only && !invert:
-				for _, s := range re.FindAllString(l, -1) {
-					fmt.Fprintln(w, s)
-				}
-			default:
-				fmt.Fprintln(w, l)
-			}
-		}
-		if count {
-			fmt.Fprintln(w, n)
-		}
-		if n == 0 {
-			return 1, nil
-		}
-		return 0, nil
-	}
-}
-
 // breToERE turns a basic regular expression into Go's syntax: in a BRE, + ? | ( ) { }
 // are literal and their backslashed forms are the operators.
 func breToERE(p string) string {
@@ -274,94 +106,6 @@ func breToERE(p string) string {
 		}
 	}
 	return b.String()
-}
-
-// fieldList reads cut's -f list: 2, 1,3, 2-, -3, 1-2.
-func fieldList(s string) (func(int) bool, error) {
-	type rng struct{ a, b int }
-	var rs []rng
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, b := 1, 1<<30
-		var err error
-		if lo != "" {
-			if a, err = strconv.Atoi(lo); err != nil {
-				return nil, errForm
-			}
-		}
-		if !isRange {
-			b = a
-		} else if hi != "" {
-			if b, err = strconv.Atoi(hi); err != nil {
-				return nil, errForm
-			}
-		}
-		rs = append(rs, rng{a, b})
-	}
-	return func(n int) bool {
-		for _, r := range rs {
-			if n >= r.a && n <= r.b {
-				return true
-			}
-		}
-		return false
-	}, nil
-}
-
-func cutFilter(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-	delim, fields := "\t", ""
-	chars := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "-d" && i+1 < len(args):
-			delim = args[i+1]
-			i++
-		case strings.HasPrefix(a, "-d"):
-			delim = a[2:]
-		case (a == "-f" || a == "-c") && i+1 < len(args):
-			fields, chars = args[i+1], a == "-c"
-			i++
-		case strings.HasPrefix(a, "-f") || strings.HasPrefix(a, "-c"):
-			fields, chars = a[2:], a[1] == 'c'
-		default:
-			return 0, errForm
-		}
-	}
-	if fields == "" || len(delim) != 1 && !chars {
-		return 0, errForm
-	}
-	keep, err := fieldList(fields)
-	if err != nil {
-		return 0, err
-	}
-	b, err := in()
-	if err != nil {
-		return 1, err
-	}
-	for _, l := range lines(b) {
-		var parts []string
-		if chars {
-			for i, r := range []rune(l) {
-				if keep(i + 1) {
-					parts = append(parts, string(r))
-				}
-			}
-			fmt.Fprintln(w, strings.Join(parts, ""))
-			continue
-		}
-		if !strings.Contains(l, delim) {
-			fmt.Fprintln(w, l)
-			continue
-		}
-		for i, p := range strings.Split(l, delim) {
-			if keep(i + 1) {
-				parts = append(parts, p)
-			}
-		}
-		fmt.Fprintln(w, strings.Join(parts, delim))
-	}
-	return 0, nil
 }
 
 // awk's programs in the forms scripts use to pick a field: {print $N}, /re/ {print $N},
@@ -533,230 +277,6 @@ func sedFilter(in func() ([]byte, error), args []string, w io.Writer) (int, erro
 		}
 		fmt.Fprintln(w, l)
 	}
-	return 0, nil
-}
-
-func sortFilter(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-	rev, num, ver, uniq := false, false, false, false
-	for _, a := range args {
-		if !strings.HasPrefix(a, "-") {
-			return 0, errForm
-		}
-		for _, c := range a[1:] {
-			switch c {
-			case 'r':
-				rev = true
-			case 'n':
-				num = true
-			case 'V':
-				ver = true
-			case 'u':
-				uniq = true
-			default:
-				return 0, errForm
-			}
-		}
-	}
-	b, err := in()
-	if err != nil {
-		return 2, err
-	}
-	ls := lines(b)
-	less := func(a, b string) bool { return a < b }
-	switch {
-	case num:
-		less = func(a, b string) bool {
-			x, _ := strconv.ParseFloat(strings.TrimSpace(a), 64)
-			y, _ := strconv.ParseFloat(strings.TrimSpace(b), 64)
-			return x < y
-		}
-	case ver:
-		less = versionLess
-	}
-	sort.SliceStable(ls, func(i, j int) bool {
-		if rev {
-			return less(ls[j], ls[i])
-		}
-		return less(ls[i], ls[j])
-	})
-	if uniq {
-		ls = slices.Compact(ls)
-	}
-	for _, l := range ls {
-		fmt.Fprintln(w, l)
-	}
-	return 0, nil
-}
-
-var digitsRe = regexp.MustCompile(`\d+|\D+`)
-
-// versionLess compares as sort -V does: runs of digits by value.
-func versionLess(a, b string) bool {
-	x, y := digitsRe.FindAllString(a, -1), digitsRe.FindAllString(b, -1)
-	for i := 0; i < len(x) && i < len(y); i++ {
-		if x[i] == y[i] {
-			continue
-		}
-		nx, errX := strconv.Atoi(x[i])
-		ny, errY := strconv.Atoi(y[i])
-		if errX == nil && errY == nil {
-			return nx < ny
-		}
-		return x[i] < y[i]
-	}
-	return len(x) < len(y)
-}
-
-func headTail(tail bool) func(func() ([]byte, error), []string, io.Writer) (int, error) {
-	return func(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-		n := 10
-		fromStart := false
-		for i := 0; i < len(args); i++ {
-			a := args[i]
-			v := ""
-			switch {
-			case a == "-n" && i+1 < len(args):
-				v = args[i+1]
-				i++
-			case strings.HasPrefix(a, "-n"):
-				v = a[2:]
-			case len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9':
-				v = a[1:]
-			default:
-				return 0, errForm
-			}
-			if tail && strings.HasPrefix(v, "+") {
-				fromStart, v = true, v[1:]
-			}
-			k, err := strconv.Atoi(v)
-			if err != nil || k < 0 {
-				return 0, errForm
-			}
-			n = k
-		}
-		b, err := in()
-		if err != nil {
-			return 1, err
-		}
-		ls := lines(b)
-		switch {
-		case tail && fromStart:
-			ls = ls[min(max(n-1, 0), len(ls)):]
-		case tail:
-			ls = ls[max(len(ls)-n, 0):]
-		default:
-			ls = ls[:min(n, len(ls))]
-		}
-		for _, l := range ls {
-			fmt.Fprintln(w, l)
-		}
-		return 0, nil
-	}
-}
-
-// trSet expands a tr set: ranges (a-z) and a few escapes; classes are not computed.
-func trSet(s string) ([]rune, error) {
-	if strings.Contains(s, "[:") {
-		switch s {
-		case "[:upper:]":
-			s = "A-Z"
-		case "[:lower:]":
-			s = "a-z"
-		default:
-			return nil, errForm
-		}
-	}
-	rs := []rune(strings.NewReplacer(`\n`, "\n", `\t`, "\t", `\r`, "\r", `\\`, `\`).Replace(s))
-	var out []rune
-	for i := 0; i < len(rs); i++ {
-		if i+2 < len(rs) && rs[i+1] == '-' && rs[i] <= rs[i+2] && rs[i+2]-rs[i] < 256 {
-			for c := rs[i]; c <= rs[i+2]; c++ {
-				out = append(out, c)
-			}
-			i += 2
-			continue
-		}
-		out = append(out, rs[i])
-	}
-	return out, nil
-}
-
-func trFilter(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-	del, squeeze := false, false
-	var sets []string
-	for _, a := range args {
-		switch a {
-		case "-d":
-			del = true
-		case "-s":
-			squeeze = true
-		default:
-			if strings.HasPrefix(a, "-") && len(a) > 1 {
-				return 0, errForm
-			}
-			sets = append(sets, a)
-		}
-	}
-	b, err := in()
-	if err != nil {
-		return 1, err
-	}
-	if len(sets) == 0 {
-		return 0, errForm
-	}
-	from, err := trSet(sets[0])
-	if err != nil {
-		return 0, err
-	}
-	var to []rune
-	if len(sets) > 1 {
-		if to, err = trSet(sets[1]); err != nil {
-			return 0, err
-		}
-	}
-	var out strings.Builder
-	var last rune = -1
-	for _, c := range string(b) {
-		i := slices.Index(from, c)
-		switch {
-		case i >= 0 && del:
-			continue
-		case i >= 0 && len(to) > 0:
-			c = to[min(i, len(to)-1)]
-		}
-		if squeeze && c == last && (slices.Contains(from, c) || slices.Contains(to, c)) {
-			continue
-		}
-		last = c
-		out.WriteRune(c)
-	}
-	io.WriteString(w, out.String())
-	return 0, nil
-}
-
-func uniqFilter(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-	if len(args) > 0 {
-		return 0, errForm
-	}
-	b, err := in()
-	if err != nil {
-		return 1, err
-	}
-	for _, l := range slices.Compact(lines(b)) {
-		fmt.Fprintln(w, l)
-	}
-	return 0, nil
-}
-
-func wcFilter(in func() ([]byte, error), args []string, w io.Writer) (int, error) {
-	if len(args) != 1 || args[0] != "-l" {
-		return 0, errForm
-	}
-	b, err := in()
-	if err != nil {
-		return 1, err
-	}
-	fmt.Fprintln(w, bytes.Count(b, []byte("\n")))
 	return 0, nil
 }
 
