@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mvdan.cc/sh/v3/expand"
@@ -565,7 +566,7 @@ func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []strin
 	}
 	if err != nil {
 		if b.why() == "" && !errors.Is(err, errBudget) {
-			d.note(script, r.line, "the dry run stopped: %s", firstLine(err.Error()))
+			d.note(script, int(r.line.Load()), "the dry run stopped: %s", firstLine(err.Error()))
 		}
 		return 1
 	}
@@ -578,7 +579,7 @@ type run struct {
 	b      *budget
 	script string
 	depth  int
-	line   int
+	line   atomic.Int64
 	// sourcing is the file a source command is about to open.
 	sourcing string
 }
@@ -595,9 +596,10 @@ var widthRe = regexp.MustCompile(`%[-+ #0']*(\*|\d{6,})`)
 
 // call sees every simple command (builtins and functions too) after expansion.
 func (r *run) call(ctx context.Context, args []string) ([]string, error) {
-	r.line = r.pos(ctx)
+	line := r.pos(ctx)
+	r.line.Store(int64(line))
 	r.d.mu.Lock()
-	r.d.last.script, r.d.last.line = r.script, r.line
+	r.d.last.script, r.d.last.line = r.script, line
 	r.d.mu.Unlock()
 	var pcs [maxStack]uintptr
 	if runtime.Callers(0, pcs[:]) == len(pcs) {
@@ -605,7 +607,7 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 		return nil, errBudget
 	}
 	hc := interp.HandlerCtx(ctx)
-	c := Command{Script: r.script, Line: r.line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	if args[0] != selectMarker {
 		r.d.track(c, hc.LastExitStatus)
 	}
@@ -633,21 +635,21 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 	case "sleep":
 		// A loop that sleeps waits for something the dry run never makes happen: its
 		// third round breaks out of it, and the script goes on.
-		key := fmt.Sprintf("s\x00%s\x00%d", r.script, r.line)
+		key := fmt.Sprintf("s\x00%s\x00%d", r.script, line)
 		r.d.mu.Lock()
 		r.d.sleeps[key]++
 		n := r.d.sleeps[key]
 		r.d.mu.Unlock()
 		if n >= 3 {
 			if n == 3 {
-				r.d.note(r.script, r.line, "a loop that waits (it sleeps) is left after %d rounds: the dry run cannot wait for what it waits for", n-1)
+				r.d.note(r.script, line, "a loop that waits (it sleeps) is left after %d rounds: the dry run cannot wait for what it waits for", n-1)
 			}
 			return []string{"break"}, nil
 		}
 	case "printf":
 		for _, a := range args[1:] {
 			if widthRe.MatchString(a) {
-				r.d.note(r.script, r.line, "printf with a width of 100000 or more, or *: not computed")
+				r.d.note(r.script, line, "printf with a width of 100000 or more, or *: not computed")
 				return []string{"true"}, nil
 			}
 		}
@@ -694,7 +696,11 @@ func abs(dir, p string) string {
 
 // exec answers every command that is not a builtin or a function.
 func (r *run) exec(ctx context.Context, args []string) error {
-	err := r.answer(ctx, args)
+	err, nested := r.answer(ctx, args)
+	if nested {
+		// The script it ran tracked its own commands, and where it ended.
+		return err
+	}
 	code := 0
 	if err != nil {
 		code = 1
@@ -715,29 +721,30 @@ func status(code int) error {
 	return nil
 }
 
-func (r *run) answer(ctx context.Context, args []string) error {
+// answer answers a command; nested is true when it was a script the dry run ran.
+func (r *run) answer(ctx context.Context, args []string) (err error, nested bool) {
 	hc := interp.HandlerCtx(ctx)
 	line := r.pos(ctx)
 	name := filepath.Base(args[0])
 	if network(args) {
-		return status(r.offline(hc, line, args))
+		return status(r.offline(hc, line, args)), false
 	}
 	switch name {
 	case "docker-compose":
-		return status(r.compose(hc, line, args, 1, false))
+		return status(r.compose(hc, line, args, 1, false)), false
 	case "docker":
 		i := dockerGlobals(args)
 		if i < len(args) && args[i] == "compose" {
-			return status(r.compose(hc, line, args, i+1, true))
+			return status(r.compose(hc, line, args, i+1, true)), false
 		}
-		return status(r.docker(hc, line, args, i))
+		return status(r.docker(hc, line, args, i)), false
 	case "sleep", "wait":
-		return nil
+		return nil, false
 	case "dirname":
 		for _, a := range operands(args[1:]) {
 			fmt.Fprintln(hc.Stdout, filepath.Dir(a))
 		}
-		return nil
+		return nil, false
 	case "basename":
 		ops := operands(args[1:])
 		if len(ops) > 0 {
@@ -747,7 +754,7 @@ func (r *run) answer(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintln(hc.Stdout, base)
 		}
-		return nil
+		return nil, false
 	case "readlink", "realpath":
 		ops := operands(args[1:])
 		canon := name == "realpath" || slices.ContainsFunc(args[1:], func(a string) bool {
@@ -758,7 +765,7 @@ func (r *run) answer(ctx context.Context, args []string) error {
 			if !canon {
 				l, err := os.Readlink(p)
 				if err != nil {
-					return interp.NewExitStatus(1)
+					return interp.NewExitStatus(1), false
 				}
 				fmt.Fprintln(hc.Stdout, l)
 				continue
@@ -768,7 +775,7 @@ func (r *run) answer(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintln(hc.Stdout, p)
 		}
-		return nil
+		return nil, false
 	case "seq":
 		ops := operands(args[1:])
 		nums := make([]int, 0, 3)
@@ -776,7 +783,7 @@ func (r *run) answer(ctx context.Context, args []string) error {
 			n, err := strconv.Atoi(o)
 			if err != nil {
 				r.notRun(hc, line, args)
-				return nil
+				return nil, false
 			}
 			nums = append(nums, n)
 		}
@@ -789,12 +796,12 @@ func (r *run) answer(ctx context.Context, args []string) error {
 		case 3:
 			first, step, last = nums[0], nums[1], nums[2]
 		default:
-			return nil
+			return nil, false
 		}
 		for i, n := first, 0; step != 0 && (step > 0 && i <= last || step < 0 && i >= last) && n < maxWords; i, n = i+step, n+1 {
 			fmt.Fprintln(hc.Stdout, i)
 		}
-		return nil
+		return nil, false
 	case "id":
 		switch {
 		case slices.Contains(args, "-u"):
@@ -804,7 +811,7 @@ func (r *run) answer(ctx context.Context, args []string) error {
 		default:
 			r.notRun(hc, line, args)
 		}
-		return nil
+		return nil, false
 	case "cat":
 		ops := operands(args[1:])
 		if len(ops) == 0 {
@@ -814,30 +821,30 @@ func (r *run) answer(ctx context.Context, args []string) error {
 				}
 				io.Copy(hc.Stdout, io.LimitReader(hc.Stdin, maxOutput))
 			}
-			return nil
+			return nil, false
 		}
 		for _, a := range ops {
 			b, err := r.read(abs(hc.Dir, a), line)
 			if err != nil {
-				return interp.NewExitStatus(1)
+				return interp.NewExitStatus(1), false
 			}
 			hc.Stdout.Write(b[:min(len(b), maxOutput)])
 		}
-		return nil
+		return nil, false
 	}
 	if code, ok := r.tool(ctx, hc, line, args); ok {
-		return status(code)
+		return status(code), false
 	}
 	if path, params, ok := r.scriptOf(hc, args); ok {
-		return r.nested(ctx, hc, line, path, params)
+		return r.nested(ctx, hc, line, path, params), true
 	}
 	if name == "bash" || name == "sh" || name == "dash" {
 		if i := slices.Index(args, "-c"); i > 0 && i+1 < len(args) {
-			return r.inline(ctx, hc, line, args[i+1], args[i+2:])
+			return r.inline(ctx, hc, line, args[i+1], args[i+2:]), true
 		}
 	}
 	r.notRun(hc, line, args)
-	return nil
+	return nil, false
 }
 
 // operands are the words that are not options.
@@ -1227,7 +1234,7 @@ func (r *run) open(ctx context.Context, path string, flag int, perm os.FileMode)
 		return devNull{}, nil
 	}
 	p := abs(hc.Dir, path)
-	b, err := r.read(p, r.line)
+	b, err := r.read(p, int(r.line.Load()))
 	if err != nil {
 		return nil, err
 	}

@@ -360,7 +360,6 @@ func (r *run) tool(ctx context.Context, hc interp.HandlerContext, line int, args
 	if spec == nil && name != "find" {
 		return 0, false
 	}
-	from := r.d.taintOf(hc.Stdin)
 	var out, errOut bytes.Buffer
 	code, ran := r.runTool(ctx, hc, line, name, spec, args, &limited{w: &out, n: maxOutput}, &limited{w: &errOut, n: 4096})
 	if !ran {
@@ -368,6 +367,9 @@ func (r *run) tool(ctx context.Context, hc interp.HandlerContext, line int, args
 		r.notRun(hc, line, args)
 		return 0, true
 	}
+	// Asked once the tool has read its input: the parts of a pipeline run at once,
+	// and the one writing into it may have started after the tool.
+	from := r.d.taintOf(hc.Stdin)
 	if from != "" {
 		r.d.taintPipe(hc.Stdout, from)
 		if code != 0 {
