@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -81,6 +82,10 @@ type Failure struct {
 	RolledBack bool
 	Restore    string
 	ID         string
+	// Unsettled, for an undo that restored the files and deployed them again but
+	// could not verify the old images everywhere (a node lost, a service swarm left
+	// mixed), says what runs where and how to finish.
+	Unsettled i18n.Message
 }
 
 func (f *Failure) Error() string { return f.err().Error() }
@@ -89,6 +94,9 @@ func (f *Failure) Error() string { return f.err().Error() }
 func (f *Failure) In(tr *i18n.Printer) string { return i18n.Localize(tr, f.err()) }
 
 func (f *Failure) err() error {
+	if f.RolledBack && f.Unsettled.Format != "" {
+		return i18n.Errorf("%v; undone: the files are as before and were deployed again (update %s), but %v", f.Err, f.ID, f.Unsettled)
+	}
 	if f.RolledBack {
 		return i18n.Errorf("%v; every change was undone: the files are as before and the previous images run again (update %s)", f.Err, f.ID)
 	}
@@ -102,6 +110,9 @@ func (f *Failure) Unwrap() error { return f.Err }
 // method of one run: begin (the record), load, write, restart, verify, finish; a
 // failure after the first write is undone (undo) unless NoRollback.
 func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.Plan, before []engine.Container, opt Options) (*Outcome, error) {
+	if err := p.Refusal(); err != nil {
+		return nil, err
+	}
 	if len(p.Conflicts) > 0 {
 		return nil, i18n.Errorf("%s; nothing was changed: choose --restart services, or say the project with --project STACK=NAME", p.Conflicts[0])
 	}
@@ -142,6 +153,9 @@ func Run(ctx context.Context, eng engine.Client, d *deploy.Deployment, p *plan.P
 	if err := r.finish(ctx); err != nil {
 		return r.fail(ctx, err)
 	}
+	for _, l := range r.lost() {
+		r.em.emit(said(Event{Kind: event.Note, Stage: "verify"}, i18n.Msg("node %s stopped answering during the update: what runs there is not known", l)))
+	}
 	return r.out, nil
 }
 
@@ -161,8 +175,9 @@ type run struct {
 	files    []string
 	began    time.Time
 	watch    *watch
-	// restarted is when the (last) restart began.
+	// restarted is when the (last) restart began; undoing, that it is the undo's.
 	restarted time.Time
+	undoing   bool
 }
 
 // begin checks every edit against the files as they are now and records the update,
@@ -282,7 +297,7 @@ func (r *run) write() error {
 // back, and the record says so.
 func (r *run) restoreFiles(err error, written []string) error {
 	if rerr := restoreFiles(r.d, r.j, written); rerr != nil {
-		return broken(r.j, err, rerr, r.d)
+		return r.broken(err, rerr, false)
 	}
 	return &Failure{Err: withRecord(err, r.record(history.RolledBack, func(rec *history.Record) { rec.Error = err.Error() })), RolledBack: true, ID: r.j.R.ID}
 }
@@ -294,16 +309,21 @@ func (r *run) restartRun() target.Run {
 		services[u.Stack] = append(services[u.Stack], u.Service)
 	}
 	return target.Run{Deployment: r.d, Command: r.p.RestartCommand, Services: services, Environ: r.opt.Environ, Emit: r.em.emit,
-		Engine: r.eng, Started: r.restarted}
+		Engine: r.eng, Started: r.restarted, Undo: r.undoing}
 }
 
-// check is what the target has to say of a service beyond its containers (a swarm's
-// tasks), when it has anything.
+// check is what the target has to say of a service beyond its containers, when it
+// has anything; a swarm stack's tasks are checked by swarm's word whichever target
+// restarted it (a vendor's deploy.sh that runs docker stack deploy, restart:).
 func (r *run) check(ctx context.Context, w Want) ([]i18n.Message, bool, error) {
-	if c, ok := r.target.(target.Checker); ok {
-		return c.Check(ctx, r.restartRun(), w.Stack, w.Service)
+	c, _ := r.target.(target.Checker)
+	if sc := target.SwarmChecker(r.d, w.Stack); sc != nil {
+		c = sc
 	}
-	return nil, false, nil
+	if c == nil {
+		return nil, false, nil
+	}
+	return c.Check(ctx, r.restartRun(), w.Stack, w.Service)
 }
 
 // restart is step 4, with the downtime watch started before it.
@@ -383,6 +403,10 @@ func (r *run) stopWatch() map[string]time.Duration {
 
 // fail ends a run whose restart or verification failed: it undoes the update (files
 // back, restarted, the old images verified), or with NoRollback leaves it in place.
+// Exit 4 (a Failure not rolled back) is kept for what the operator must do: the files
+// could not be restored, or deploying them again failed. An undo that restored and
+// redeployed is an undo, even when a lost node or swarm keeps it from being verified
+// everywhere: it says what runs where and the command that finishes it.
 func (r *run) fail(ctx context.Context, err error) (*Outcome, error) {
 	r.stopWatch()
 	d, j, out := r.d, r.j, r.out
@@ -395,34 +419,47 @@ func (r *run) fail(ctx context.Context, err error) (*Outcome, error) {
 	// Undo even when the operator pressed Ctrl-C: that is what they asked for.
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opt.Timeout+5*time.Minute)
 	defer cancel()
-	for _, row := range Table(d, r.p, out) {
-		if row.Updated {
-			out.Failed = append(out.Failed, row)
-		}
-	}
-	restored, rerr := r.undo(uctx)
-	if rerr != nil {
-		return out, broken(j, err, rerr, d)
+	out.Failed = r.failedAttempt(uctx, out)
+	restored, stage, rerr := r.undo(uctx)
+	if rerr != nil && stage != undoVerify {
+		return out, r.broken(err, rerr, stage == undoRestart)
 	}
 	if restored != nil {
 		out.Containers = restored
 	}
 	out.Restored = true
-	return out, &Failure{Err: withRecord(err, r.record(history.RolledBack, func(rec *history.Record) { rec.Error = err.Error() })), RolledBack: true, ID: j.R.ID}
+	f := &Failure{RolledBack: true, ID: j.R.ID}
+	if rerr != nil || len(r.lost()) > 0 {
+		f.Unsettled = r.unsettled(out.Containers, rerr, err)
+	}
+	f.Err = withRecord(err, r.record(history.RolledBack, func(rec *history.Record) {
+		rec.Error = err.Error()
+		if f.Unsettled.Format != "" {
+			rec.Error += "; " + f.Unsettled.String()
+		}
+	}))
+	return out, f
 }
 
+// The steps of an undo, for what its failure means.
+const (
+	undoFiles = iota
+	undoRestart
+	undoVerify
+)
+
 // undo puts the files back, restarts the same way, and checks that the services run
-// the images they ran before; it returns what runs.
-func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
+// the images they ran before; it returns what runs, and at which step it failed.
+func (r *run) undo(ctx context.Context) ([]engine.Container, int, error) {
 	if err := restoreFiles(r.d, r.j, r.files); err != nil {
-		return nil, i18n.Errorf("restoring files: %w", err)
+		return nil, undoFiles, i18n.Errorf("restoring files: %w", err)
 	}
 	if r.p.Restart == target.None {
-		return nil, nil
+		return nil, undoVerify, nil
 	}
-	r.restarted = time.Now()
+	r.restarted, r.undoing = time.Now(), true
 	if err := r.target.Restart(ctx, r.restartRun()); err != nil {
-		return nil, i18n.Errorf("restarting with the old files: %w", err)
+		return nil, undoRestart, i18n.Errorf("restarting with the old files: %w", err)
 	}
 	var w []Want
 	for _, u := range r.j.R.Updates {
@@ -431,7 +468,169 @@ func (r *run) undo(ctx context.Context) ([]engine.Container, error) {
 		}
 	}
 	r.em.emit(said(Event{Kind: event.StageStarted, Stage: "undo"}, i18n.Msg("verifying the rollback (up to %s)", r.opt.Timeout)))
-	return verify(ctx, r.eng, r.containersOf, r.check, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
+	cs, err := verify(ctx, r.eng, r.containersOf, r.check, w, keep(r.d, r.before, r.p), r.opt.Timeout, r.opt.Settle)
+	return cs, undoVerify, err
+}
+
+// lost are the swarm nodes that stopped answering, with why.
+func (r *run) lost() []string {
+	if cl, ok := r.eng.(*engine.Cluster); ok {
+		return cl.Lost()
+	}
+	return nil
+}
+
+// unsettled says, after an undo that restored the files and deployed them again,
+// what keeps it from being verified: the lost nodes, what each updated service runs
+// where, a service left mixed, and the command that finishes it.
+func (r *run) unsettled(cs []engine.Container, verr, failed error) i18n.Message {
+	var parts []string
+	if verr != nil && verr.Error() != failed.Error() {
+		parts = append(parts, i18n.Localize(i18n.EN, verr))
+	}
+	if lost := r.lost(); len(lost) > 0 {
+		parts = append(parts, "lost node(s): "+strings.Join(lost, "; ")+" (what runs there is not known)")
+	}
+	for _, u := range r.j.R.Updates {
+		byImage := map[string][]string{}
+		var order []string
+		for _, c := range r.containersOf(cs, u.Stack, u.Service) {
+			name := c.Image
+			if c.ImageID == u.ToID {
+				name = u.To
+			} else if c.ImageID == u.FromID {
+				name = strings.Fields(u.From + " ")[0]
+			}
+			if _, ok := byImage[name]; !ok {
+				order = append(order, name)
+			}
+			node := c.Node
+			if node == "" {
+				node = c.Name
+			}
+			byImage[name] = append(byImage[name], node)
+		}
+		if len(order) == 0 {
+			parts = append(parts, fmt.Sprintf("%s/%s: no task runs", u.Stack, u.Service))
+			continue
+		}
+		var runs []string
+		for _, img := range order {
+			runs = append(runs, fmt.Sprintf("%d run %s on %s", len(byImage[img]), img, strings.Join(byImage[img], ", ")))
+		}
+		line := fmt.Sprintf("%s/%s: %s", u.Stack, u.Service, strings.Join(runs, "; "))
+		if len(order) > 1 {
+			line = "swarm left " + line + " (mixed)"
+		}
+		parts = append(parts, line)
+	}
+	return i18n.Msg("%s; finish it by deploying the restored files again: %s", strings.Join(parts, "; "), target.Hint(r.d, r.p.Restart))
+}
+
+// failedAttempt are the rows of the failed attempt: for a swarm stack, the tasks that
+// ran the new image since the restart (their node and last state), not the old
+// start-first tasks that still run; else the updated services' containers, those of
+// the new image first.
+func (r *run) failedAttempt(ctx context.Context, out *Outcome) []State {
+	var rows []State
+	sw, isSwarm := r.eng.(engine.Swarm)
+	var nodes []engine.Node
+	for _, u := range r.p.Updates {
+		st := r.d.Stack(u.Stack)
+		if isSwarm && st != nil && st.Swarm {
+			if found := r.failedTasks(ctx, sw, &nodes, st, u); len(found) > 0 {
+				rows = append(rows, found...)
+				continue
+			}
+		}
+		var mine, other []State
+		for _, row := range Table(r.d, r.p, out) {
+			if row.Stack != u.Stack || row.Service != u.Service || !row.Updated {
+				continue
+			}
+			if row.ImageID == u.ID {
+				mine = append(mine, row)
+			} else {
+				other = append(other, row)
+			}
+		}
+		if len(mine) == 0 {
+			mine = other
+		}
+		rows = append(rows, mine...)
+	}
+	return rows
+}
+
+// failedTasks are the tasks of a swarm service that ran the update's image since the
+// restart, newest first (at most maxFailedRows).
+func (r *run) failedTasks(ctx context.Context, sw engine.Swarm, nodes *[]engine.Node, st *deploy.Stack, u plan.Update) []State {
+	svcs, err := sw.Services(ctx, st.Project)
+	if err != nil {
+		return nil
+	}
+	id := ""
+	for _, s := range svcs {
+		if s.Name == st.Project+"_"+u.Service {
+			id = s.ID
+		}
+	}
+	if id == "" {
+		return nil
+	}
+	tasks, err := sw.Tasks(ctx, id)
+	if err != nil {
+		return nil
+	}
+	if *nodes == nil {
+		*nodes, _ = sw.Nodes(ctx)
+	}
+	host := func(id string) string {
+		for _, n := range *nodes {
+			if n.ID == id {
+				return n.Hostname
+			}
+		}
+		return engine.ShortID(id)
+	}
+	var mine []engine.Task
+	for _, t := range tasks {
+		switch t.State {
+		case "new", "pending", "assigned", "accepted", "preparing", "ready", "starting":
+			if t.DesiredState != "running" {
+				continue // abandoned before it ran: swarm paused or rolled back first
+			}
+		}
+		if sameRef(t.Image, u.To) && !t.Timestamp.Before(r.restarted) {
+			mine = append(mine, t)
+		}
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return mine[i].Timestamp.After(mine[j].Timestamp) })
+	if len(mine) > maxFailedRows {
+		mine = mine[:maxFailedRows]
+	}
+	var rows []State
+	for _, t := range mine {
+		state := t.State
+		switch {
+		case t.State == "failed" && t.ContainerID != "":
+			state = fmt.Sprintf("failed (exit code %d)", t.ExitCode)
+		case t.Err != "":
+			state += ": " + t.Err
+		}
+		rows = append(rows, State{Stack: u.Stack, Service: u.Service, Container: fmt.Sprintf("%s_%s.%d", st.Project, u.Service, t.Slot),
+			Image: u.To, ImageID: u.ID, State: state, Node: host(t.NodeID)})
+	}
+	return rows
+}
+
+// maxFailedRows bounds the failed attempt's rows of one service.
+const maxFailedRows = 5
+
+// sameRef tells whether a task's image (as swarm keeps it, maybe with a digest) is ref.
+func sameRef(task, ref string) bool {
+	task, _, _ = strings.Cut(task, "@")
+	return normalRef(task) == normalRef(ref)
 }
 
 // withRecord adds to err that the record could not say how the update ended either.
@@ -510,21 +709,28 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 		count, done := em.reader(a, size)
 		var arch *archive.Archive
 		var loaded []Loaded
+		var sends []NodeSend
 		var err error
 		if l := started[a]; l != nil {
 			// Read and streamed when the plan was made: only the last bytes go now.
 			arch, loaded, err = l.Finish(ctx)
+			sends = l.Nodes()
 		} else {
 			lo := LoadOptions{Progress: count, Have: have, Emit: em.emit}
 			if b := p.Bundle(a); b != nil {
 				lo.Bundle, err = bundle.Reopen(a, b.Manifest)
 			}
 			if err == nil {
-				arch, loaded, err = LoadArchive(ctx, eng, a, lo)
+				arch, loaded, sends, err = loadArchive(ctx, eng, a, lo)
 			}
 		}
 		done(err == nil)
-		if n := Sent(arch); err == nil && n != "" {
+		if err == nil && len(sends) > 0 {
+			// A swarm: each node got a stream of its own, without the layers it has.
+			for _, n := range sends {
+				em.note("load", SentTo(arch, n))
+			}
+		} else if n := Sent(arch); err == nil && n != "" {
 			em.note("load", n)
 		}
 		for _, l := range loaded {
@@ -561,15 +767,22 @@ func keep(d *deploy.Deployment, before []engine.Container, p *plan.Plan) []Want 
 		updated[u.Stack+"/"+u.Service] = true
 	}
 	var k []Want
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for _, st := range d.Stacks {
 		for _, c := range st.Containers(before, "") {
 			key := st.Name + "/" + c.Service()
-			if c.State != "running" || updated[key] || seen[key] {
+			if c.State != "running" || updated[key] {
 				continue
 			}
-			seen[key] = true
-			k = append(k, Want{Stack: st.Name, Project: st.Project, Service: c.Service()})
+			i, ok := seen[key]
+			if !ok {
+				i = len(k)
+				seen[key] = i
+				k = append(k, Want{Stack: st.Name, Project: st.Project, Service: c.Service()})
+			}
+			if c.Node != "" && !slices.Contains(k[i].Nodes, c.Node) {
+				k[i].Nodes = append(k[i].Nodes, c.Node)
+			}
 		}
 	}
 	return k
@@ -590,10 +803,17 @@ func restoreFiles(d *deploy.Deployment, j *history.Journal, files []string) erro
 	return errors.Join(errs...)
 }
 
-func broken(j *history.Journal, err, rerr error, d *deploy.Deployment) error {
-	j.Set(history.Broken, func(r *history.Record) { r.Error = fmt.Sprintf("%v; restoring failed: %v", err, rerr) })
-	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run %s in %s",
-		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), d.RestartHint(), d.Root)}
+// broken ends an update imgup could not undo: the operator must act. filesBack says
+// the files are restored and only deploying them again failed.
+func (r *run) broken(err, rerr error, filesBack bool) error {
+	d, j := r.d, r.j
+	j.Set(history.Broken, func(rec *history.Record) { rec.Error = fmt.Sprintf("%v; restoring failed: %v", err, rerr) })
+	hint := target.Hint(d, r.p.Restart)
+	if filesBack {
+		return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). The files are as before; operator action needed: deploy them again with: %s", rerr, hint)}
+	}
+	return &Failure{Err: err, ID: j.R.ID, Restore: fmt.Sprintf("undoing it failed too (%v). Operator action needed: copy the files back from %s, then run: %s",
+		rerr, filepath.Join(history.Dir(d.Root), "history", j.R.ID, "backup"), hint)}
 }
 
 // splitKey splits a stack/service key (the stack may hold slashes).

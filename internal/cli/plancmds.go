@@ -200,6 +200,11 @@ and undone with the images. An unsigned or untrusted bundle is refused unless
 				}
 				return nil
 			}
+			if err := o.Plan.Refusal(); err != nil {
+				// The restart would stop on its way (a prompt, a pull, its own exit):
+				// another restart is the operator's choice to make. Nothing changed.
+				return withCode(ExitUsage, err)
+			}
 			if !yes {
 				if !env.StdinTTY {
 					return usageError("not applying without confirmation: no terminal to ask on; add --yes to apply this plan")
@@ -278,6 +283,10 @@ func report(ctx context.Context, env *Env, s *update.Snapshot, p *update.Plan, o
 				state := r.State
 				if r.Health != "" {
 					state += " (" + r.Health + ")"
+				}
+				if r.Node != "" {
+					tr.Fprintf(env.Stdout, "the failed attempt: %s/%s ran %s (%s) on node %s as %s, %s; it was undone, and the table shows what runs now\n", r.Stack, r.Service, r.Image, update.ShortID(r.ImageID), r.Node, r.Container, state)
+					continue
 				}
 				tr.Fprintf(env.Stdout, "the failed attempt: %s/%s ran %s (%s), %s; it was undone, and the table shows what runs now\n", r.Stack, r.Service, r.Image, update.ShortID(r.ImageID), state)
 			}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -60,14 +59,18 @@ type Stack struct {
 	Name  string // "console" for the root, else the folder's path under the root
 	Dir   string
 	Files []*composefile.File
-	// FilesFrom says where the list of files came from.
+	// FilesFrom says where the list of files came from (FilesMsg, in English).
 	FilesFrom string
+	FilesMsg  i18n.Message
 	// Config is the stack's .systemconfig, DotEnv its .env; nil when absent. Extra are
 	// further files variables come from (env-files: in imgup.yaml, files the control
 	// script sources), KEY=VALUE or export KEY=VALUE.
 	Config *sysconfig.File
 	DotEnv *sysconfig.File
 	Extra  []*sysconfig.File
+	// Exported are the variables the control script exports to compose for this
+	// stack (its restart's calls): compose interpolates with them over the files'.
+	Exported map[string]string
 	// Project is the compose project name, "" when nothing tells it; ProjectFrom is
 	// one of the From constants and ProjectWhy says it for the operator.
 	Project     string
@@ -113,8 +116,18 @@ func (s *Stack) ConfigFiles() []*sysconfig.File {
 }
 
 // Env is what compose interpolates with: .env, overridden by the extra files and
-// .systemconfig, which the control script sources into its environment.
+// .systemconfig, which the control script sources into its environment, and by what
+// the script exports itself.
 func (s *Stack) Env() map[string]string {
+	env := s.fileEnv()
+	for k, v := range s.Exported {
+		env[k] = v
+	}
+	return env
+}
+
+// fileEnv is what the config files alone give.
+func (s *Stack) fileEnv() map[string]string {
 	env := map[string]string{}
 	files := s.ConfigFiles()
 	for i := len(files) - 1; i >= 0; i-- {
@@ -123,6 +136,13 @@ func (s *Stack) Env() map[string]string {
 		}
 	}
 	return env
+}
+
+// exportedOver reports whether the script exports name with a value no config file
+// gives it: compose then sees the script's value, not the file's.
+func (s *Stack) exportedOver(name string) bool {
+	v, ok := s.Exported[name]
+	return ok && s.fileEnv()[name] != v
 }
 
 // FreshEnv reads the stack's config files again from disk: what compose gets after
@@ -143,12 +163,21 @@ func (s *Stack) FreshEnv() (map[string]string, error) {
 			env[k] = v
 		}
 	}
+	for k, v := range s.Exported {
+		if s.exportedOver(k) {
+			env[k] = v
+		}
+	}
 	return env, nil
 }
 
 // VarFile returns the config file that defines variable name (.systemconfig, then
-// the extra files, then .env).
+// the extra files, then .env); none when the control script exports it with a value
+// of its own.
 func (s *Stack) VarFile(name string) (*sysconfig.File, sysconfig.Entry, bool) {
+	if s.exportedOver(name) {
+		return nil, sysconfig.Entry{}, false
+	}
 	for _, f := range s.ConfigFiles() {
 		if e, ok := f.Lookup(name); ok {
 			return f, e, true
@@ -156,8 +185,6 @@ func (s *Stack) VarFile(name string) (*sysconfig.File, sysconfig.Entry, bool) {
 	}
 	return nil, sysconfig.Entry{}, false
 }
-
-var composeNames = []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"}
 
 // NotDeployment is returned when a folder holds no compose files, control script or
 // imgup.yaml. Found are deployments below it, relative to it.
@@ -193,119 +220,6 @@ type Options struct {
 	// Swarm are the services of a swarm the engine manages (nil when it manages
 	// none): a stack whose services they are is bound to its swarm stack.
 	Swarm []engine.Service
-}
-
-// Discover reads the deployment at root, and binds each stack to its compose
-// project: from the labels of the containers made from it, else from the operator's
-// settings, else from the control script dry-run in the shell interpreter.
-func Discover(ctx context.Context, root string, opt Options) (*Deployment, error) {
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(abs)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, i18n.Errorf("%s: no such folder", root)
-		}
-		return nil, err
-	}
-	if !st.IsDir() {
-		return nil, i18n.Errorf("%s is a file; give the deployment's folder", root)
-	}
-	d := &Deployment{Root: abs, ConfigKeys: map[string]string{}}
-	set, err := d.readSettings()
-	if err != nil {
-		return nil, err
-	}
-	scriptPath := filepath.Join(abs, "deploy.sh")
-	if set.Script != "" {
-		scriptPath = filepath.Join(abs, set.Script)
-		if _, err := os.Stat(scriptPath); err != nil {
-			return nil, i18n.Errorf("%s: script: %s: %w", d.Rel(filepath.Join(abs, "imgup.yaml")), set.Script, err)
-		}
-	}
-	if st, err := os.Stat(scriptPath); err == nil && st.Mode().IsRegular() {
-		// A script that resolves outside the root still restarts the deployment; its
-		// dry run does not read it, and says so.
-		d.DeployScript = scriptPath
-		d.RestartCommand = "./" + filepath.Base(scriptPath) + " restart"
-	} else if err == nil || set.Script != "" {
-		d.Warnings = append(d.Warnings, fmt.Sprintf("%s is not a file imgup reads as a control script", d.Rel(scriptPath)))
-	}
-	if set.Restart != "" {
-		d.RestartCommand = set.Restart
-	}
-	script := d.dryRun(ctx, d.DeployScript, d.RestartCommand, opt.Environ)
-	var extra []string
-	for _, f := range set.EnvFiles {
-		extra = append(extra, filepath.Clean(f))
-	}
-	for _, f := range script.sourced() {
-		if f != ".systemconfig" && f != ".env" && !strings.HasSuffix(f, "/.systemconfig") && !strings.HasSuffix(f, "/.env") && !slices.Contains(extra, f) {
-			// A file the script sources gives compose variables when imgup can read it;
-			// one it cannot is the dry run's note, never an error.
-			if _, err := d.configFile(filepath.Join(abs, f)); err == nil {
-				extra = append(extra, f)
-			}
-		}
-	}
-	groups := made(opt.Containers)
-	claimed := map[*Made]bool{}
-	type cand struct {
-		dir     string
-		files   []string
-		project string
-	}
-	var cands []cand
-	addCand := func(c cand) {
-		for _, x := range cands {
-			if realPath(x.dir) == realPath(c.dir) {
-				return
-			}
-		}
-		cands = append(cands, c)
-	}
-	for _, s := range set.Stacks {
-		c := cand{dir: filepath.Join(abs, s.Dir), project: s.Project}
-		for _, f := range s.Files {
-			c.files = append(c.files, filepath.Join(c.dir, f))
-		}
-		addCand(c)
-	}
-	addCand(cand{dir: abs})
-	addCand(cand{dir: filepath.Join(abs, "vicode")})
-	for _, sub := range script.dirs() {
-		addCand(cand{dir: filepath.Join(abs, sub)})
-	}
-	// The root is the folder the operator named: a folder below it is this
-	// deployment's only when imgup.yaml, the control script or the Encoo layout
-	// (vicode/) reaches it; containers below it made by a project the script's dry
-	// run names are the script's too (it may pick its folder at run time). Another
-	// compose project or control script below it is another deployment.
-	realRoot := realPath(abs)
-	scriptProjects := script.projects()
-	for _, g := range groups {
-		if rel, err := filepath.Rel(realRoot, g.Real); err == nil && g.Real != "" && !strings.HasPrefix(rel, "..") && slices.Contains(scriptProjects, g.Project) {
-			addCand(cand{dir: filepath.Join(abs, rel)})
-		}
-	}
-	if len(set.Stacks) == 0 && d.DeployScript == "" && !d.hasSettings && len(d.scanFiles(abs, script)) == 0 {
-		return nil, &NotDeployment{Dir: abs, Found: d.foundBelow(groups)}
-	}
-	for _, c := range cands {
-		s, err := d.readStack(ctx, c.dir, c.files, c.project, script, groups, claimed, opt.Projects, set.Projects, extra, opt.Swarm)
-		if err != nil {
-			return nil, err
-		}
-		if s != nil {
-			d.Stacks = append(d.Stacks, s)
-		}
-	}
-	if len(d.Stacks) == 0 {
-		return nil, &NotDeployment{Dir: abs}
-	}
-	return d, nil
 }
 
 // foundBelow names the deployments below a folder that is none: folders up to three
@@ -533,199 +447,6 @@ func (d *Deployment) stackName(dir string) string {
 		return "console"
 	}
 	return d.Rel(dir)
-}
-
-func (d *Deployment) readStack(ctx context.Context, dir string, files []string, setProject string, script *script, groups []*Made, claimed map[*Made]bool,
-	flagProjects, setProjects map[string]string, extra []string, swarm []engine.Service) (*Stack, error) {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, nil // no such folder: no stack
-	}
-	name, rel := d.stackName(dir), d.Rel(dir)
-	s := &Stack{Name: name, Dir: dir, FilesFrom: "imgup.yaml"}
-	scanned := files
-	if len(scanned) == 0 {
-		scanned, s.FilesFrom = d.scanFiles(dir, script), "the folder"
-		if len(script.files(rel)) > 0 {
-			s.FilesFrom = filepath.Base(script.path) + " and the folder"
-		}
-	}
-	pin, pinFrom := "", ""
-	for _, k := range []string{name, rel} {
-		if v := flagProjects[k]; v != "" && pin == "" {
-			pin, pinFrom = v, FromFlag
-		}
-	}
-	for _, k := range []string{name, rel} {
-		if v := setProjects[k]; v != "" && pin == "" {
-			pin, pinFrom = v, FromSettings
-		}
-	}
-	if pin == "" && setProject != "" {
-		pin, pinFrom = setProject, FromSettings
-	}
-	var mine []*Made
-	for _, g := range groups {
-		if !claimed[g] && madeFrom(g, dir, scanned) {
-			mine = append(mine, g)
-		}
-	}
-	chosen, warns, err := choose(name, rel, mine, pin)
-	if err != nil {
-		return nil, err
-	}
-	d.Warnings = append(d.Warnings, warns...)
-	if len(files) == 0 && chosen != nil {
-		if f := existing(chosen.Files); len(f) == len(chosen.Files) && len(f) > 0 {
-			for i := range f {
-				f[i] = d.inRoot(f[i])
-			}
-			files, s.FilesFrom = f, "the labels of its containers"
-		} else if len(chosen.Files) > 0 {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("the %s stack's containers were made from %s, which is no longer there; imgup reads %s instead",
-				name, strings.Join(chosen.Files, ", "), filesText(d, scanned)))
-		}
-	}
-	if len(files) == 0 {
-		files = scanned
-	}
-	if len(files) == 0 {
-		return nil, nil
-	}
-	for _, g := range mine {
-		claimed[g] = true
-	}
-	s.Made = chosen
-	if err := d.inside(dir); err != nil {
-		return nil, err
-	}
-	for _, p := range files {
-		b, err := d.readFile(p)
-		if err != nil {
-			return nil, err
-		}
-		f, err := composefile.Parse(d.Rel(p), b)
-		if err != nil {
-			return nil, err
-		}
-		f.Path = p
-		for _, def := range f.Services {
-			if def.Image != nil {
-				def.Image.File = p
-			}
-		}
-		s.Files = append(s.Files, f)
-	}
-	for _, c := range []struct {
-		name string
-		dst  **sysconfig.File
-	}{{".systemconfig", &s.Config}, {".env", &s.DotEnv}} {
-		f, err := d.configFile(filepath.Join(dir, c.name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		} else if err != nil {
-			return nil, err
-		}
-		*c.dst = f
-	}
-	for _, x := range extra {
-		p := filepath.Join(d.Root, x)
-		f, err := d.configFile(p)
-		if err != nil {
-			return nil, i18n.Errorf("%s: %w", d.Rel(p), err)
-		}
-		s.Extra = append(s.Extra, f)
-	}
-	ns, nsWhy := "", ""
-	if chosen == nil {
-		if ns, nsWhy, err = s.swarmStack(swarm, pin); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case ns != "":
-		s.Project, s.ProjectFrom, s.Swarm = ns, FromSwarm, true
-		for _, svc := range swarm {
-			if svc.Labels[engine.LabelStack] == ns {
-				s.SwarmServices = append(s.SwarmServices, svc)
-			}
-		}
-		s.because(i18n.Msg("the swarm stack %s (%s)", ns, nsWhy))
-	case pin != "":
-		s.Project, s.ProjectFrom = normalizeProject(pin), pinFrom
-		s.because(i18n.Msg("from %s", pinFrom))
-	case chosen != nil:
-		s.Project, s.ProjectFrom = chosen.Project, FromLabels
-		s.because(i18n.Msg("from the labels of its %d container(s)", chosen.Total))
-	default:
-		s.bindStatic(d, script, rel)
-	}
-	s.readServices()
-	d.crossCheck(ctx, s)
-	return s, nil
-}
-
-// bindStatic names the project of a stack no container was made from yet: from the
-// control script dry-run in the shell interpreter, else COMPOSE_PROJECT_NAME, else compose's
-// default, the folder's name.
-func (s *Stack) bindStatic(d *Deployment, script *script, rel string) {
-	name, why, called := script.project(rel)
-	switch {
-	case name != "":
-		s.Project, s.ProjectFrom = name, FromScript
-		s.because(why)
-		return
-	case why.Format != "":
-		s.ProjectFrom = FromUnknown
-		s.because(why)
-		return
-	}
-	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" && len(v) <= maxProjectName {
-		s.Project, s.ProjectFrom = normalizeProject(v), FromDotEnv
-		s.because(i18n.Msg("from COMPOSE_PROJECT_NAME"))
-		return
-	}
-	if script != nil && !called && len(script.calls()) > 0 {
-		s.ProjectFrom = FromUnknown
-		s.because(i18n.Msg("no container runs yet and %s runs compose in no way imgup can follow for %s; say it with --project %s=NAME", filepath.Base(script.path), rel, s.Name))
-		return
-	}
-	s.Project, s.ProjectFrom = normalizeProject(filepath.Base(s.Dir)), FromDefault
-	s.because(i18n.Msg("compose's default, the folder's name: no container runs yet and nothing names another"))
-}
-
-// because says where the stack's project came from, or why it is unknown.
-func (s *Stack) because(m i18n.Message) { s.WhyMsg, s.ProjectWhy = m, m.String() }
-
-// scanFiles lists a folder's compose files in compose's order: those the script
-// passes, compose's default names, then every other docker-compose*.y(a)ml and
-// compose*.y(a)ml.
-func (d *Deployment) scanFiles(dir string, script *script) []string {
-	var names []string
-	for _, n := range script.files(d.Rel(dir)) {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	for _, n := range composeNames {
-		if _, err := os.Stat(filepath.Join(dir, n)); err == nil && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	ents, _ := os.ReadDir(dir)
-	var extra []string
-	for _, e := range ents {
-		n := e.Name()
-		if e.Type().IsRegular() && composeName(n) && !slices.Contains(names, n) {
-			extra = append(extra, n)
-		}
-	}
-	sort.Strings(extra)
-	names = append(names, extra...)
-	var out []string
-	for _, n := range names {
-		out = append(out, filepath.Join(dir, n))
-	}
-	return out
 }
 
 // composeName tells a compose file by its name: docker-compose*.y(a)ml, compose*.y(a)ml.

@@ -88,8 +88,8 @@ func TestScriptStylesWhenNothingRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := d.Stacks[0]; s.Project != "legacyapp" || s.ProjectFrom != FromDefault {
-		t.Errorf("no -p: project %q from %s", s.Project, s.ProjectFrom)
+	if s := d.Stacks[0]; s.Project != "legacyapp" || s.ProjectFrom != FromScript || !strings.Contains(s.ProjectWhy, "the folder's name") {
+		t.Errorf("no -p: project %q from %s (%s)", s.Project, s.ProjectFrom, s.ProjectWhy)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/i18n"
@@ -115,65 +114,20 @@ func (s *script) dirs() []string {
 	return out
 }
 
-// files are the compose files the script passes that lie in dir (relative to the
-// root), in its order, as base names.
-func (s *script) files(dir string) []string {
-	var out []string
-	for _, c := range s.calls() {
-		if !c.Knows("dir") || !c.Knows("files") {
-			continue
-		}
-		for _, f := range c.Files {
-			if filepath.Dir(f) == dir && !slices.Contains(out, filepath.Base(f)) {
-				out = append(out, filepath.Base(f))
-			}
-		}
-	}
-	return out
-}
-
-// project is the project name the script gives compose for the stack in dir
-// (relative to the root): the name, and where it came from; or "" and why not.
-// ok is false when the script makes no compose call for dir.
-func (s *script) project(dir string) (name string, from i18n.Message, ok bool) {
+// unknownProject says why the project is not known when a compose call builds its
+// project name or folder from the output of a command the dry run does not run.
+func (s *script) unknownProject() i18n.Message {
 	if s == nil {
-		return "", from, false
+		return i18n.Message{}
 	}
-	base := filepath.Base(s.path)
-	var names []string
 	for _, r := range s.runs {
 		for _, c := range r.Calls {
-			if !c.Compose || filepath.Clean(c.ProjectDir) != dir {
-				continue
-			}
-			ok = true
-			if !c.Knows("project") || !c.Knows("dir") {
-				return "", i18n.Msg("%s line %d builds the project name or folder from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command), true
-			}
-			if c.Project == "" {
-				continue
-			}
-			if len(c.Project) > maxProjectName {
-				return "", i18n.Msg("%s line %d builds a project name of %d bytes", base, c.Line, len(c.Project)), true
-			}
-			n := normalizeProject(c.Project)
-			if !slices.Contains(names, n) {
-				names = append(names, n)
-				how := c.ProjectFrom + " " + ctlscript.Quote(c.Project)
-				if c.ProjectFrom == "COMPOSE_PROJECT_NAME" {
-					how = "COMPOSE_PROJECT_NAME=" + ctlscript.Quote(c.Project)
-				}
-				from = i18n.Msg("from %s line %d (%s) in a dry run of %s", c.Script, c.Line, how, r.Command)
+			if c.Compose && (!c.Knows("project") || !c.Knows("dir")) {
+				return i18n.Msg("%s line %d builds the project name or folder from the output of %s, which the dry run of %s does not run", c.Script, c.Line, c.Unknown, r.Command)
 			}
 		}
 	}
-	switch {
-	case len(names) == 1:
-		return names[0], from, true
-	case len(names) > 1:
-		return "", i18n.Msg("%s gives compose several project names here: %s", base, strings.Join(names, ", ")), true
-	}
-	return "", from, ok
+	return i18n.Message{}
 }
 
 // projects are the project names the script's compose calls give, normalised: the

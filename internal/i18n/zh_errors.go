@@ -1,7 +1,7 @@
 package i18n
 
 // zhCatalog is every translation: messages and errors.
-var zhCatalog = merge(zhMessages, zhErrors, zhConsole)
+var zhCatalog = merge(zhMessages, zhErrors, zhConsole, zhRestart)
 
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
@@ -42,6 +42,7 @@ var zhErrors = map[string]string{
 	"image %q uses %s, which imgup cannot resolve: no file imgup reads sets it, or its value is built by the shell ($(...), `...`, $OTHER) when a control script runs; set it to a plain value, or name the file that does in env-files: of imgup.yaml": "镜像 %q 用到了 %s，imgup 无法解析：imgup 读的文件里都没有设置它，或者它的值是控制脚本运行时由 shell 拼出来的（$(...)、`...`、$OTHER）；请把它设成普通的值，或者在 imgup.yaml 的 env-files: 里写明设置它的文件",
 	"imgup needs Docker Engine 19.03 (API 1.40) or later":                                              "imgup 需要 Docker Engine 19.03（API 1.40）或更新版本",
 	"is dockerd running (systemctl status docker)? is DOCKER_HOST right?":                              "dockerd 在运行吗（systemctl status docker）？DOCKER_HOST 对吗？",
+	"is dockerd running on the node, and is its address in imgup.yaml (nodes:) right?":                 "该节点上的 dockerd 在运行吗？imgup.yaml（nodes:）里它的地址对吗？",
 	"run as root or as a member of the docker group":                                                   "请用 root 或 docker 组的成员运行",
 	"verification failed: %s":                                                                          "检查没有通过：%s",
 	"%q holds a control character":                                                                     "%q 含有控制字符",
@@ -60,13 +61,13 @@ var zhErrors = map[string]string{
 	"%s: %v (wrong password?)":                                                                         "%s：%v（密码错了？）",
 	"%s: adding %s to a JSON file: set it by hand":                                                     "%s：要往 JSON 文件里添加 %s：请手工设置",
 	"%s: after loading, %s is image %s, but the archive holds %s":                                      "%s：加载后 %s 是镜像 %s，但包里的是 %s",
-	"%s: no service %s":                                                                                "%s：没有服务 %s",
-	"%s: no such folder":                                                                               "%s：目录不存在",
-	"%s: not a compose file: the top level is not a mapping":                                           "%s：不是 compose 文件：顶层不是映射",
-	"%s: not a minisign public key: %v":                                                                "%s：不是 minisign 公钥：%v",
-	"%s: not valid JSON: %v":                                                                           "%s：不是有效的 JSON：%v",
-	"%s: not valid YAML: %v":                                                                           "%s：不是有效的 YAML：%v",
-	"%s: script: %s: %w":                                                                               "%s：script：%s：%w",
+	"%s: no service %s":  "%s：没有服务 %s",
+	"%s: no such folder": "%s：目录不存在",
+	"%s: not a compose file: the top level is not a mapping": "%s：不是 compose 文件：顶层不是映射",
+	"%s: not a minisign public key: %v":                      "%s：不是 minisign 公钥：%v",
+	"%s: not valid JSON: %v":                                 "%s：不是有效的 JSON：%v",
+	"%s: not valid YAML: %v":                                 "%s：不是有效的 YAML：%v",
+	"%s: script: %s: %w":                                     "%s：script：%s：%w",
 	"%s: service %s is written in a form imgup does not edit (lone carriage returns?); change its environment by hand":                                          "%s：服务 %s 的写法 imgup 不会修改（有单独的回车符？）；请手工修改它的环境变量",
 	"%s: stacks: files: %q: name a file in the stack's folder":                                                                                                  "%s：stacks: files: %q：请写这个部分目录里的文件",
 	"%s: the engine loaded %s, which the archive did not show; imgup removed the tag(s) again: the archive is not what it says, ask the vendor for a new one":   "%s：Docker 加载了包里没有列出的 %s；imgup 已把这些标签删掉：这个包和它声称的不一致，请向厂商要新的包",
@@ -235,7 +236,12 @@ var zhErrors = map[string]string{
 	"%s: nodes: %s: %q: write ssh://user@host, tcp://host:port or unix:///path":                                     "%s：nodes: %s: %q：请写成 ssh://user@host、tcp://host:port 或 unix:///path",
 	"--restart services: the %s stack runs on a swarm (stack %s), which compose cannot update; use --restart stack": "--restart services：%s 部分运行在 swarm 上（stack %s），compose 无法更新它；请用 --restart stack",
 	"--restart stack: no stack of %s runs on a swarm":                                                               "--restart stack：%s 没有运行在 swarm 上的部分",
-	"a task of %s on node %s %s: %s":                                                                                "%s 在节点 %s 上的一个任务 %s：%s",
+	"task %s of %s on node %s %s: %s":                                                                               "%[2]s 的任务 %[1]s 在节点 %[3]s 上 %[4]s：%[5]s",
+	"task %s of %s on node %s %s: %s; its last log lines: %s":                                                       "%[2]s 的任务 %[1]s 在节点 %[3]s 上 %[4]s：%[5]s；它最后的日志：%[6]s",
+	"swarm's update of %s is %s (%s); %s":                                                                           "swarm 对 %s 的更新处于 %s（%s）；%s",
+	"%s; finish it by deploying the restored files again: %s":                                                       "%s；把恢复后的文件重新部署一次即可收尾：%s",
+	"%v; undone: the files are as before and were deployed again (update %s), but %v":                               "%v；已撤销：文件已恢复原样并重新部署（更新 %s），但是 %v",
+	"node %s stopped answering during the update: what runs there is not known":                                     "节点 %s 在更新期间失去响应：不知道那里运行着什么",
 	"docker stack deploy --resolve-image never for a swarm stack, rolled out by swarm":                              "对 swarm stack 执行 docker stack deploy --resolve-image never，由 swarm 滚动更新",
 	"node %s: %w": "节点 %s：%w",
 	"restarting %s: docker %s (in %s; swarm rolls each changed service out by its update_config)": "重启 %s：docker %s（在 %s；swarm 按各服务的 update_config 滚动更新改动的服务）",
@@ -245,8 +251,12 @@ var zhErrors = map[string]string{
 	"the swarm stack %s (%s)":                 "swarm stack %s（%s）",
 	"   stack %s: runs on Docker Swarm, %s\n": "   部分 %s：运行在 Docker Swarm 上，%s\n",
 	"      %s (%s): lacks %s\n":               "      %s（%s）：缺少 %s\n",
-	"      %s: UNREACHABLE: %s\n":             "      %s：连不上：%s\n",
-	"      %s: nothing (%s)\n":                "      %s：不发送（%s）\n",
+	"      %s (%s): lacks %s; sends every layer, %s (imgup cannot read its layers)\n":    "      %s（%s）：缺少 %s；发送全部层，%s（imgup 读不到它有哪些层）\n",
+	"      %s (%s): lacks %s; sends %s of %s (%d layer(s) it has left out)\n":            "      %s（%s）：缺少 %s；发送 %s（共 %s，它已有的 %d 层不发）\n",
+	"   to every node of the swarm:\n":                                                   "   发到 swarm 的每个节点：\n",
+	"no container: it ran on %s, which stopped answering (what runs there is not known)": "没有容器：它原来运行在 %s 上，那个节点已失去响应（不知道那里运行着什么）",
+	"      %s: UNREACHABLE: %s\n":                                                        "      %s：连不上：%s\n",
+	"      %s: nothing (%s)\n":                                                           "      %s：不发送（%s）\n",
 	"   REFUSED: %s; apply refuses: add the node to nodes: in imgup.yaml, drain it (docker node update --availability drain NODE), or constrain the service away from it\n": "   拒绝：%s；apply 会拒绝执行：在 imgup.yaml 的 nodes: 里加上这个节点，或者把它排空（docker node update --availability drain NODE），或者用约束让服务不在它上面运行\n",
 	"   to every node of the swarm, each sent only the layers it lacks:\n":                                                                                                  "   发到 swarm 的每个节点，每个节点只发送它缺少的层：\n",
 	"%s: not an ssh://[user@]host[:port] address":                                                                                                                           "%s：不是 ssh://[user@]host[:port] 形式的地址",

@@ -90,6 +90,9 @@ type Plan struct {
 	// Conflicts are restart calls that would start a compose project other than the
 	// one the running containers were made by; apply refuses them.
 	Conflicts []string `json:"conflicts,omitempty"`
+	// Stop is where the restart's dry run ends when it fails (a prompt no one
+	// answers, a pull with no registry, the script's own exit): apply refuses it.
+	Stop *Stop `json:"restart_stops,omitempty"`
 	// Nodes are the swarm's nodes and what each lacks; Unreachable the services that
 	// may run on a node imgup cannot reach, which apply refuses.
 	Nodes       []Node   `json:"nodes,omitempty"`
@@ -107,6 +110,7 @@ type Stack struct {
 	whyMsg      i18n.Message
 	Files       []string `json:"files"`
 	FilesFrom   string   `json:"files_from"`
+	filesMsg    i18n.Message
 	// Swarm: the stack runs on a swarm, and Project is the swarm stack's name.
 	Swarm bool `json:"swarm,omitempty"`
 }
@@ -114,7 +118,7 @@ type Stack struct {
 func stacksOf(d *deploy.Deployment) []Stack {
 	var out []Stack
 	for _, st := range d.Stacks {
-		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom, Swarm: st.Swarm}
+		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom, filesMsg: st.FilesMsg, Swarm: st.Swarm}
 		for _, f := range st.FilePaths() {
 			s.Files = append(s.Files, d.Rel(f))
 		}

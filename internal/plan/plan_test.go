@@ -54,10 +54,10 @@ func TestPlanNewLayout(t *testing.T) {
 		arch("rpa.tar.gz", "encoo/rpa-service:4.1.76383", "encoo/vicode-service:2.0.200"),
 	}, Images: map[string]string{"encoo/vicode-service:2.0.200": "sha256:" + strings.Repeat("b", 64)}})
 	want := `Deployment ROOT
-   stack console: compose project encoo, from deploy.sh line 8 (-p encoo) in a dry run of ./deploy.sh restart
-      files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
-   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode) in a dry run of ./deploy.sh restart
-      files vicode/docker-compose.yml (from deploy.sh and the folder)
+   stack console: compose project encoo, from deploy.sh line 8 (-p encoo), as compose resolves it
+      files docker-compose.yml, docker-compose.service.yml (from deploy.sh line 8, in compose's order)
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode), as compose resolves it
+      files vicode/docker-compose.yml (from deploy.sh line 9, in compose's order)
 
 1. Load images
    encoo/console-web-v4-pvt:4.1.76383  aaaaaaaaaaaa  load from console-web-v4-pvt-4.1.76383.tar.gz
@@ -81,10 +81,10 @@ func TestPlanNewLayout(t *testing.T) {
 
 4. Restart
    ./deploy.sh restart will run
-      docker-compose -p encoo-vicode -f docker-compose.yml down                          (in vicode)
-      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml down   (in .)
-      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml up -d  (in .)
-      docker-compose -p encoo-vicode -f docker-compose.yml up -d                         (in vicode)
+      docker-compose -p encoo-vicode -f docker-compose.yml down  (in vicode)
+      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml down
+      docker-compose -p encoo -f docker-compose.yml -f docker-compose.service.yml up -d
+      docker-compose -p encoo-vicode -f docker-compose.yml up -d  (in vicode)
 
 5. Verify that these run the new image (and are healthy where they have a healthcheck)
    console/console-web    encoo/console-web-v4-pvt:4.1.70000 -> encoo/console-web-v4-pvt:4.1.76383  aaaaaaaaaaaa
@@ -161,10 +161,10 @@ func TestPlanUpToDateAndUnused(t *testing.T) {
 	got := make1(t, d, Input{Archives: []*archive.Archive{arch("rpa.tar", "encoo/rpa-service:4.1.70002"), arch("x.tar", "other/thing:1")},
 		Images: map[string]string{"encoo/rpa-service:4.1.70002": "sha256:" + strings.Repeat("a", 64)}})
 	want := `Deployment ROOT
-   stack console: compose project encoo, from deploy.sh line 8 (-p encoo) in a dry run of ./deploy.sh restart
-      files docker-compose.yml, docker-compose.service.yml (from deploy.sh and the folder)
-   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode) in a dry run of ./deploy.sh restart
-      files vicode/docker-compose.yml (from deploy.sh and the folder)
+   stack console: compose project encoo, from deploy.sh line 8 (-p encoo), as compose resolves it
+      files docker-compose.yml, docker-compose.service.yml (from deploy.sh line 8, in compose's order)
+   stack vicode: compose project encoo-vicode, from deploy.sh line 9 (-p encoo-vicode), as compose resolves it
+      files vicode/docker-compose.yml (from deploy.sh line 9, in compose's order)
 
 Nothing to do for the images services use, and 1 image(s) of the archives are used by no service (see the notes): check that these are the archives you meant.
 

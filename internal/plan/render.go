@@ -35,7 +35,11 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		} else {
 			tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, why)
 		}
-		tr.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), s.FilesFrom)
+		from := s.FilesFrom
+		if s.filesMsg.Format != "" {
+			from = s.filesMsg.In(tr)
+		}
+		tr.Fprintf(&b, "      files %s (from %s)\n", strings.Join(s.Files, ", "), from)
 	}
 	for _, bd := range p.Bundles {
 		p.renderBundle(&b, bd, tr)
@@ -149,16 +153,18 @@ func (p *Plan) renderDryRun(b *strings.Builder, tr *i18n.Printer) {
 		tr.Fprintf(b, "   %s: its dry run runs no compose or docker command\n", archive.Safe(p.RestartCommand))
 	} else {
 		tr.Fprintf(b, "   %s will run\n", archive.Safe(p.RestartCommand))
-		tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', 0)
 		for _, c := range r.Calls {
-			line := archive.Safe(c.String())
+			line := "      " + archive.Safe(c.String())
+			if c.Dir != "." && c.Dir != "" {
+				line += "  " + tr.Sprintf("(in %s)", archive.Safe(c.Dir))
+			}
 			if c.Unknown != "" {
 				line += "  " + tr.Sprintf("(built from the output of %s, not run here)", archive.Safe(c.Unknown))
 			}
-			tr.Fprintf(tw, "      %s\t(in %s)\n", line, archive.Safe(c.Dir))
+			b.WriteString(line + "\n")
 		}
-		tw.Flush()
 	}
+	p.renderStop(b, tr)
 	for i, c := range r.NotRun {
 		if i == maxNotRunShown {
 			tr.Fprintf(b, "      ... and %d more commands not run by imgup's reading (--json lists them)\n", len(r.NotRun)-maxNotRunShown)
@@ -228,4 +234,46 @@ func (p *Plan) notes(b *strings.Builder, tr *i18n.Printer) {
 	for _, n := range p.Notes {
 		tr.Fprintf(b, "   %s\n", archive.Safe(n))
 	}
+}
+
+// maxOutputShown bounds the script's last lines the plan's text shows.
+const maxOutputShown = 8
+
+// renderStop says where the restart would stop, and why, in the script's own words.
+func (p *Plan) renderStop(b *strings.Builder, tr *i18n.Printer) {
+	st := p.Stop
+	if st == nil {
+		return
+	}
+	if st.At != nil {
+		tr.Fprintf(b, "   STOPS: the restart ends at %s line %d with exit status %d (%s)\n", archive.Safe(st.At.Script), st.At.Line, st.Exit, archive.Safe(st.At.String()))
+	} else {
+		tr.Fprintf(b, "   STOPS: the restart ends with exit status %d\n", st.Exit)
+	}
+	for _, q := range st.Prompts {
+		tr.Fprintf(b, "      a prompt meets the end of input: %q at %s line %d; imgup runs the restart without a terminal, so it gets no answer\n", archive.Safe(q.Text), archive.Safe(q.Script), q.Line)
+	}
+	for _, o := range st.Offline {
+		tr.Fprintf(b, "      %s at %s line %d needs the network; this machine has no registry, so it fails\n", archive.Safe(o.String()), archive.Safe(o.Script), o.Line)
+	}
+	switch {
+	case st.Reaches != nil:
+		tr.Fprintf(b, "      it still reaches %s at %s line %d before it stops\n", archive.Safe(st.Reaches.String()), archive.Safe(st.Reaches.Script), st.Reaches.Line)
+	case len(st.Stopped) > 0:
+		c := st.Stopped[len(st.Stopped)-1]
+		tr.Fprintf(b, "      it never reaches its up, and it has run %s at %s line %d by then: the deployment would stay stopped\n", archive.Safe(c.String()), archive.Safe(c.Script), c.Line)
+	default:
+		b.WriteString(tr.T("      it stops before any compose call that starts containers\n"))
+	}
+	if len(st.Output) > 0 {
+		b.WriteString(tr.T("      its last lines:\n"))
+		out := st.Output
+		if len(out) > maxOutputShown {
+			out = out[len(out)-maxOutputShown:]
+		}
+		for _, l := range out {
+			tr.Fprintf(b, "         %s\n", archive.Safe(l))
+		}
+	}
+	b.WriteString(tr.T("   REFUSED: apply refuses this restart; give imgup.yaml a restart: command that asks nothing and pulls nothing, or choose --restart services\n"))
 }

@@ -23,6 +23,20 @@ type Node struct {
 	// Lacks are the references of the update it does not have yet: the load sends
 	// them (only the layers it lacks).
 	Lacks []string `json:"lacks,omitempty"`
+	// Send is what apply's load sends it (known when the plan was made by a read
+	// that streams to the nodes: apply, not plan).
+	Send *Send `json:"send,omitempty"`
+}
+
+// Send is what a load sends one node: Bytes of the archives' Total, the node's own
+// layers (OmittedLayers, OmittedBytes) left out; Full when imgup cannot read its
+// layers and sends it every one.
+type Send struct {
+	Bytes         int64 `json:"bytes"`
+	Total         int64 `json:"total"`
+	OmittedLayers int   `json:"omitted_layers"`
+	OmittedBytes  int64 `json:"omitted_bytes"`
+	Full          bool  `json:"full,omitempty"`
 }
 
 // checkNodes refuses an update of a swarm service that may run on a node imgup cannot
@@ -89,7 +103,19 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 	if len(p.Nodes) == 0 {
 		return
 	}
-	b.WriteString(tr.T("   to every node of the swarm, each sent only the layers it lacks:\n"))
+	// The claim is made only when it holds: every reached node's stream leaves out
+	// the layers that node has.
+	each := true
+	for _, n := range p.Nodes {
+		if n.Unreachable == "" && (n.Send == nil || n.Send.Full) {
+			each = false
+		}
+	}
+	if each {
+		b.WriteString(tr.T("   to every node of the swarm, each sent only the layers it lacks:\n"))
+	} else {
+		b.WriteString(tr.T("   to every node of the swarm:\n"))
+	}
 	for _, n := range p.Nodes {
 		switch {
 		case n.Unreachable != "" && !n.Placeable:
@@ -98,6 +124,10 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 			tr.Fprintf(b, "      %s: UNREACHABLE: %s\n", n.Name, n.Unreachable)
 		case len(n.Lacks) == 0:
 			tr.Fprintf(b, "      %s (%s): has every image\n", n.Name, n.Engine)
+		case n.Send != nil && n.Send.Full:
+			tr.Fprintf(b, "      %s (%s): lacks %s; sends every layer, %s (imgup cannot read its layers)\n", n.Name, n.Engine, strings.Join(n.Lacks, ", "), Human(n.Send.Bytes))
+		case n.Send != nil:
+			tr.Fprintf(b, "      %s (%s): lacks %s; sends %s of %s (%d layer(s) it has left out)\n", n.Name, n.Engine, strings.Join(n.Lacks, ", "), Human(n.Send.Bytes), Human(n.Send.Total), n.Send.OmittedLayers)
 		default:
 			tr.Fprintf(b, "      %s (%s): lacks %s\n", n.Name, n.Engine, strings.Join(n.Lacks, ", "))
 		}
