@@ -57,6 +57,10 @@ type Result struct {
 	Scripts []string `json:"scripts,omitempty"`
 	Sourced []string `json:"sourced,omitempty"`
 	Dirs    []string `json:"dirs,omitempty"`
+	// Read are the files inside the root it read (scripts, sourced files, cat's and
+	// the tools' operands, redirections), relative to the root: where a value it
+	// computed (a version file's content) may come from.
+	Read []string `json:"read,omitempty"`
 	// Notes say what the dry run could not follow, with the line.
 	Notes []Note `json:"notes,omitempty"`
 	// Exit is the command's exit status in the dry run.
@@ -1221,6 +1225,7 @@ func (r *run) read(p string, line int) ([]byte, error) {
 		r.d.note(r.script, line, "not read: %s: %s", rel, strings.TrimPrefix(msg, p+": "))
 		return nil, err
 	}
+	r.d.addUnique(&r.d.res.Read, rel)
 	return b, nil
 }
 
