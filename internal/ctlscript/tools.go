@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"mvdan.cc/sh/v3/interp"
 )
@@ -361,7 +362,7 @@ func (r *run) tool(ctx context.Context, hc interp.HandlerContext, line int, args
 		return 0, false
 	}
 	var out, errOut bytes.Buffer
-	code, ran := r.runTool(ctx, hc, line, name, spec, args, &limited{w: &out, n: maxOutput}, &limited{w: &errOut, n: 4096})
+	code, ran := r.runTool(ctx, hc, line, name, spec, args, &capped{w: &out, n: maxOutput}, &limited{w: &errOut, n: 4096})
 	if !ran {
 		// Not run: a stand-in, as any command not run.
 		r.notRun(hc, line, args)
@@ -473,10 +474,18 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		limitProcess(cmd.Process.Pid)
+		err = cmd.Wait()
+	}
 	if tctx.Err() != nil {
 		r.d.note(r.script, line, "%s ran past %s: stopped, not run", name, toolTime)
 		return 0, false
+	}
+	if c, ok := stdout.(*capped); ok && c.n == 0 {
+		r.d.note(r.script, line, "%s printed more than %d bytes: what follows is cut", name, maxOutput)
+		return 0, true
 	}
 	var ee *exec.ExitError
 	switch {
@@ -487,6 +496,18 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 	}
 	r.d.note(r.script, line, "%s: %s: not run", name, firstLine(err.Error()))
 	return 0, false
+}
+
+// limitProcess bounds a tool's memory (512 MiB) and the files it may write (none),
+// behind the sandboxes and the refused forms.
+func limitProcess(pid int) {
+	for _, l := range []struct {
+		resource int
+		max      uint64
+	}{{syscall.RLIMIT_AS, 512 << 20}, {syscall.RLIMIT_FSIZE, 0}} {
+		lim := syscall.Rlimit{Cur: l.max, Max: l.max}
+		syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(l.resource), uintptr(unsafe.Pointer(&lim)), 0, 0, 0)
+	}
 }
 
 // builtinFilter computes the built-in form of sed or awk where the host has no
@@ -527,6 +548,25 @@ func (r *run) builtinFilter(hc interp.HandlerContext, line int, name string, arg
 		return 2, true
 	}
 	return code, true
+}
+
+// capped keeps at most n bytes, then fails: the tool's output pipe closes and a
+// tool that prints without end stops.
+type capped struct {
+	w io.Writer
+	n int
+}
+
+var errCapped = errors.New("output past the bound")
+
+func (c *capped) Write(p []byte) (int, error) {
+	if len(p) > c.n {
+		c.w.Write(p[:c.n])
+		c.n = 0
+		return 0, errCapped
+	}
+	c.n -= len(p)
+	return c.w.Write(p)
 }
 
 // taintOf names the command not run that wrote into the pipe r reads, if any.
