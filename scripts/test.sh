@@ -23,9 +23,9 @@ if ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
   echo "no Chinese font (the browser test photographs the console in Chinese for docs/console); installing fonts-wqy-microhei"
   apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || echo "test.sh: note: fonts-wqy-microhei could not be installed; the Chinese screenshots will show boxes" >&2
 fi
-for tool in man:man-db rpm:rpm ip:iproute2 nsenter:util-linux iptables:iptables; do
+for tool in man:man-db rpm:rpm ip:iproute2 nsenter:util-linux iptables:iptables gawk:gawk; do
   if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
-    echo "${tool%%:*} is missing (the package test needs man and rpm; the swarm test builds its nodes with ip, nsenter and iptables); installing ${tool##*:} from Debian's packages"
+    echo "${tool%%:*} is missing (the package test needs man and rpm; the swarm test builds its nodes with ip, nsenter and iptables; the control script's dry run runs awk as gawk --sandbox); installing ${tool##*:} from Debian's packages"
     { apt-get install -y -qq "${tool##*:}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${tool##*:}" >/dev/null; }; } \
       || { echo "test.sh: cannot install ${tool##*:}: apt-get install ${tool##*:}" >&2; exit 1; }
   fi

@@ -148,6 +148,7 @@ homepage: https://github.com/encoo-tools/imgup
 recommends:
   - docker.io
   - bash-completion
+  - gawk
 suggests:
   - docker-compose
 contents:
