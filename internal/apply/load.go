@@ -52,12 +52,19 @@ type LoadOptions struct {
 // whose images are all already loaded under their names, and then confirms every
 // reference by inspecting it: it must carry the archive's config digest as image ID.
 func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, error) {
+	a, loaded, _, err := loadArchive(ctx, eng, path, lo)
+	return a, loaded, err
+}
+
+// loadArchive is LoadArchive that also says what each node of a swarm was sent.
+func loadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, []NodeSend, error) {
 	lo.Defer = false
 	l, err := StartLoad(ctx, eng, path, lo)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return l.Finish(ctx)
+	a, loaded, err := l.Finish(ctx)
+	return a, loaded, l.Nodes(), err
 }
 
 // Loading is a load under way: the archive has been read and streamed, and, when
@@ -68,8 +75,63 @@ type Loading struct {
 	lo         LoadOptions
 	Archive    *archive.Archive
 	mu         sync.Mutex
+	cancel     context.CancelFunc
 	engineSaid []string
 	err        error // the read's error, for Finish's retry
+	// nodes, for a swarm, are the loads to each node: one stream per node, each
+	// without the layers that node has (Archive is the first's).
+	nodes []nodeLoad
+}
+
+// nodeLoad is one node's part of a swarm's load.
+type nodeLoad struct {
+	name string
+	l    *Loading
+	// full: imgup cannot read the node's layers, so it is sent every layer.
+	full bool
+}
+
+// NodeSend is what a swarm load sends one node: Bytes of the archive's Total (the
+// bytes of its entries), leaving out Omitted layers the node has (OmittedBytes).
+// Before the load is finished Bytes is the plan's figure (every entry but the
+// omitted layers); after, the bytes the node's engine got.
+type NodeSend struct {
+	Node         string `json:"node"`
+	Bytes        int64  `json:"bytes"`
+	Total        int64  `json:"total"`
+	Omitted      int    `json:"omitted_layers"`
+	OmittedBytes int64  `json:"omitted_bytes"`
+	// Full: the node's layers could not be read; it is sent every layer.
+	Full bool `json:"full,omitempty"`
+}
+
+// Nodes is what the load sends (or sent) each node of a swarm; nil off a swarm.
+func (l *Loading) Nodes() []NodeSend {
+	var out []NodeSend
+	for _, n := range l.nodes {
+		ns := NodeSend{Node: n.name, Full: n.full}
+		if a := n.l.Archive; a != nil {
+			for _, p := range a.Parts {
+				if p.Skipped {
+					continue
+				}
+				var total int64
+				for _, size := range p.Files {
+					total += size
+				}
+				ns.Total += total
+				ns.Omitted += p.Omitted
+				ns.OmittedBytes += p.OmittedBytes
+				if p.Sent > 0 {
+					ns.Bytes += p.Sent
+				} else {
+					ns.Bytes += total - p.OmittedBytes
+				}
+			}
+		}
+		out = append(out, ns)
+	}
+	return out
 }
 
 // StartLoad reads the archive at path once, streaming it to the engine. With
@@ -77,6 +139,9 @@ type Loading struct {
 // and Abort leaves the engine as it was. The returned Loading's Archive describes the
 // archive (for a plan). Without Defer the load completes here.
 func StartLoad(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*Loading, error) {
+	if m, ok := eng.(engine.Members); ok && lo.Have != nil && len(m.Members()) > 1 {
+		return startNodes(ctx, eng, m.Members(), path, lo)
+	}
 	l := &Loading{eng: eng, path: path, lo: lo}
 	opts := archive.Options{Keep: l.keep, Have: lo.Have}
 	if lo.Bundle != nil {
@@ -101,6 +166,50 @@ func StartLoad(ctx context.Context, eng engine.Client, path string, lo LoadOptio
 	return l, nil
 }
 
+// startNodes is a swarm's delta load: each node gets a stream of its own, read from
+// the archive beside the others, without the layers that node has (its own
+// inventory, not what every node has: a node that lacks the base does not make the
+// others get it). The first read reports progress and computes the digest.
+func startNodes(ctx context.Context, eng engine.Client, members []engine.Member, path string, lo LoadOptions) (*Loading, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &Loading{eng: eng, path: path, lo: lo, nodes: make([]nodeLoad, len(members))}
+	errs := make([]error, len(members))
+	var wg sync.WaitGroup
+	for i, m := range members {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			inv, _, err := Inventory(ctx, m.Client)
+			if err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", m.Label(), err)
+				cancel()
+				return
+			}
+			nlo := lo
+			nlo.Have = inv
+			if i > 0 {
+				nlo.Progress, nlo.Digest = nil, false
+			}
+			nl, err := StartLoad(ctx, m.Client, path, nlo)
+			if err != nil {
+				errs[i] = fmt.Errorf("node %s: %w", m.Label(), err)
+				cancel()
+				return
+			}
+			l.nodes[i] = nodeLoad{name: m.Name, l: nl, full: inv == nil}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		l.Abort()
+		cancel()
+		return nil, err
+	}
+	l.cancel = cancel
+	l.Archive = l.nodes[0].l.Archive
+	return l, nil
+}
+
 // keep withholds a part whose images the engine already has under every name.
 func (l *Loading) keep(ctx context.Context, p *archive.Part) error {
 	for _, img := range p.Images {
@@ -114,7 +223,21 @@ func (l *Loading) keep(ctx context.Context, p *archive.Part) error {
 
 // Abort cancels a deferred load: the engine loads nothing of it.
 func (l *Loading) Abort() {
-	if l != nil && l.Archive != nil {
+	if l == nil {
+		return
+	}
+	if l.nodes != nil {
+		for _, n := range l.nodes {
+			if n.l != nil {
+				n.l.Abort()
+			}
+		}
+		if l.cancel != nil {
+			l.cancel()
+		}
+		return
+	}
+	if l.Archive != nil {
 		l.Archive.Abort()
 	}
 }
@@ -122,6 +245,9 @@ func (l *Loading) Abort() {
 // Finish completes the load and confirms every reference's image ID. A load the
 // engine refused for a layer imgup left out is done again with every layer.
 func (l *Loading) Finish(ctx context.Context) (*archive.Archive, []Loaded, error) {
+	if l.nodes != nil {
+		return l.finishNodes(ctx)
+	}
 	err := l.err
 	if err == nil && l.Archive.Pending() {
 		err = l.Archive.Commit(ctx, l.keep)
@@ -162,6 +288,54 @@ func (l *Loading) Finish(ctx context.Context) (*archive.Archive, []Loaded, error
 		}
 	}
 	return a, out, nil
+}
+
+// finishNodes finishes every node's load at once. An image is "already loaded" only
+// when every node had it.
+func (l *Loading) finishNodes(ctx context.Context) (*archive.Archive, []Loaded, error) {
+	if l.cancel != nil {
+		defer l.cancel()
+	}
+	type result struct {
+		loaded []Loaded
+		err    error
+	}
+	res := make([]result, len(l.nodes))
+	var wg sync.WaitGroup
+	for i, n := range l.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, loaded, err := n.l.Finish(ctx)
+			if a != nil {
+				l.nodes[i].l.Archive = a // a retry with every layer reads it again
+			}
+			if err != nil {
+				err = fmt.Errorf("node %s: %w", n.name, err)
+			}
+			res[i] = result{loaded, err}
+		}()
+	}
+	wg.Wait()
+	var errs []error
+	var out []Loaded
+	index := map[string]int{}
+	for _, r := range res {
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+		for _, ld := range r.loaded {
+			key := ld.Ref + "@" + ld.ID
+			if i, ok := index[key]; ok {
+				out[i].Already = out[i].Already && ld.Already
+				continue
+			}
+			index[key] = len(out)
+			out = append(out, ld)
+		}
+	}
+	l.Archive = l.nodes[0].l.Archive
+	return l.Archive, out, errors.Join(errs...)
 }
 
 // missingLayer tells a load the engine refused because a layer file was not in the
@@ -349,6 +523,19 @@ func short(id string) string {
 		return id
 	}
 	return "sha256:" + engine.ShortID(id)
+}
+
+// SentTo says what a swarm's delta load sent one node: "node2: sent 9.4 MB of 261 MB:
+// 11 layer(s) it has left out", or every layer.
+func SentTo(a *archive.Archive, n NodeSend) string {
+	name := ""
+	if a != nil {
+		name = filepath.Base(a.Path) + ": "
+	}
+	if n.Full {
+		return fmt.Sprintf("%snode %s: sent %s of %s: every layer (imgup cannot read the node's layers)", name, n.Node, plan.Human(n.Bytes), plan.Human(n.Total))
+	}
+	return fmt.Sprintf("%snode %s: sent %s of %s: %d layer(s) it has left out", name, n.Node, plan.Human(n.Bytes), plan.Human(n.Total), n.Omitted)
 }
 
 // Sent says what a delta load sent of an archive: "sent 9.4 MB of 261 MB: 11 layers

@@ -29,6 +29,8 @@ type Want struct {
 	ImageID                 string
 	// Env (KEY=VALUE) must be in the container's environment, NoEnv (KEY) must not.
 	Env, NoEnv []string
+	// Nodes are the swarm nodes its containers ran on before (for a service kept).
+	Nodes []string
 }
 
 // envProblem says how a container's environment differs from what w wants.
@@ -89,6 +91,10 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, extra check
 			add := func(m i18n.Message) { problems = append(problems, problem{w: w, text: m}) }
 			mine := of(cs, w.Stack, w.Service)
 			if len(mine) == 0 {
+				if lost := lostNodes(eng, w.Nodes); len(lost) > 0 {
+					add(i18n.Msg("no container: it ran on %s, which stopped answering (what runs there is not known)", strings.Join(lost, ", ")))
+					return
+				}
 				add(i18n.Msg("no container"))
 				return
 			}
@@ -129,7 +135,7 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, extra check
 				return cs, err
 			}
 			for _, p := range ps {
-				problems = append(problems, problem{w: w, text: p, failed: failed})
+				problems = append(problems, problem{w: w, text: p, failed: failed, target: true})
 			}
 			crashed = crashed || failed
 		}
@@ -145,7 +151,13 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, extra check
 				if crashed && !strings.HasPrefix(p.text.Format, "crashed: ") && !p.failed {
 					continue // the crash says why; the others were still starting
 				}
-				msgs = append(msgs, i18n.Msg("%s: %s%s", p.w.Stack+"/"+p.w.Service, p.text, lastLog(ctx, eng, of, cs, p.w)))
+				logs := i18n.Msg("")
+				if !p.target {
+					// The target's word names its own task and logs; a container's
+					// logs are those of the one that failed.
+					logs = lastLog(ctx, eng, of, cs, p.w)
+				}
+				msgs = append(msgs, i18n.Msg("%s: %s%s", p.w.Stack+"/"+p.w.Service, p.text, logs))
 			}
 			sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].String() < msgs[j].String() })
 			e := &VerifyError{msgs: msgs}
@@ -162,6 +174,21 @@ func verify(ctx context.Context, eng engine.Client, of containersOf, extra check
 	}
 }
 
+// lostNodes are those of nodes that a cluster lost.
+func lostNodes(eng engine.Client, nodes []string) []string {
+	cl, ok := eng.(*engine.Cluster)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, n := range nodes {
+		if cl.IsLost(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // crashLoop is how many restarts since the restart make a container a crash loop.
 const crashLoop = 3
 
@@ -171,12 +198,35 @@ type problem struct {
 	text i18n.Message
 	// failed: the target says the update cannot succeed (a swarm rolled it back).
 	failed bool
+	// target: the restart target (a swarm) said it, with its own details.
+	target bool
 }
 
 // lastLog appends the last lines a failing service's container wrote.
 func lastLog(ctx context.Context, eng engine.Client, of containersOf, cs []engine.Container, w Want) i18n.Message {
-	for _, c := range of(cs, w.Stack, w.Service) {
-		logs, err := eng.Logs(ctx, c.ID, 3)
+	mine := slices.Clone(of(cs, w.Stack, w.Service))
+	// The failing one first: the new image's, not running; not an old start-first task.
+	rank := func(c engine.Container) int {
+		r := 0
+		if w.ImageID == "" || c.ImageID != w.ImageID {
+			r += 2
+		}
+		if c.State == "running" {
+			r++
+		}
+		return r
+	}
+	sort.SliceStable(mine, func(i, j int) bool { return rank(mine[i]) < rank(mine[j]) })
+	for _, c := range mine {
+		var logs string
+		var err error
+		if cl, ok := eng.(*engine.Cluster); ok && c.Node != "" {
+			if m, ok := cl.Member(c.Node); ok {
+				logs, err = m.Client.Logs(ctx, c.ID, 3)
+			}
+		} else {
+			logs, err = eng.Logs(ctx, c.ID, 3)
+		}
 		if err == nil && strings.TrimSpace(logs) != "" {
 			return i18n.Msg("; its last log lines: %s", strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(logs), "\n", " / ")), " "))
 		}

@@ -16,6 +16,16 @@ type Member struct {
 	// Name is the node's hostname as the swarm lists it.
 	Name   string
 	Client Client
+	// Addr is how imgup reaches it: imgup.yaml's address, or "" for the manager.
+	Addr string
+}
+
+// Label names the node for a message: "node3 (ssh://ops@10.0.0.3)".
+func (m Member) Label() string {
+	if m.Addr == "" {
+		return m.Name
+	}
+	return m.Name + " (" + m.Addr + ")"
 }
 
 // Members is implemented by a client that speaks for several engines: a delta load
@@ -34,6 +44,44 @@ type Cluster struct {
 	Manager SwarmClient
 	// Engines are the reachable nodes' engines, the manager's included.
 	Engines []Member
+
+	mu sync.Mutex
+	// lost are the nodes that stopped answering while imgup listed containers, with
+	// why; a node answering again is no longer lost.
+	lost map[string]string
+}
+
+// Lost are the nodes (with their address and error) that did not answer the last
+// listing of containers: what runs there is not known. A listing goes on without
+// them; only the manager not answering fails it.
+func (c *Cluster) Lost() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, m := range c.Engines {
+		if why, ok := c.lost[m.Name]; ok {
+			out = append(out, fmt.Sprintf("%s: %s", m.Label(), why))
+		}
+	}
+	return out
+}
+
+// IsLost tells whether the node did not answer the last listing.
+func (c *Cluster) IsLost(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.lost[name]
+	return ok
+}
+
+// Member is the member of that node name.
+func (c *Cluster) Member(name string) (Member, bool) {
+	for _, m := range c.Engines {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Member{}, false
 }
 
 // SwarmClient is a client that is also a swarm manager.
@@ -72,7 +120,7 @@ func (c *Cluster) Load(ctx context.Context, tar io.Reader) ([]string, error) {
 			defer wg.Done()
 			refs, err := m.Client.Load(ctx, pr)
 			if err != nil {
-				err = fmt.Errorf("node %s: %w", m.Name, err)
+				err = fmt.Errorf("node %s: %w", m.Label(), err)
 			}
 			pr.CloseWithError(errNodeDone)
 			res[i] = result{refs, err}
@@ -190,7 +238,7 @@ func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, er
 			defer wg.Done()
 			cs, err := list(m.Client)
 			if err != nil {
-				errs[i] = fmt.Errorf("node %s: %w", m.Name, err)
+				errs[i] = fmt.Errorf("node %s: %w", m.Label(), err)
 				return
 			}
 			for _, ct := range cs {
@@ -203,9 +251,22 @@ func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, er
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	c.mu.Lock()
+	for i, m := range c.Engines {
+		switch {
+		case errs[i] != nil && any(m.Client) == any(c.Manager):
+			c.mu.Unlock()
+			return nil, errs[i]
+		case errs[i] != nil:
+			if c.lost == nil {
+				c.lost = map[string]string{}
+			}
+			c.lost[m.Name] = FirstLine(errors.Unwrap(errs[i]).Error())
+		default:
+			delete(c.lost, m.Name)
+		}
 	}
+	c.mu.Unlock()
 	var all []Container
 	for _, cs := range out {
 		all = append(all, cs...)
@@ -230,10 +291,16 @@ func (c *Cluster) currentTasks(ctx context.Context) (map[string]bool, error) {
 	return cur, nil
 }
 
-// Logs asks each node for the container until one has it.
+// Logs asks each node for the container until one has it (a lost node is skipped).
 func (c *Cluster) Logs(ctx context.Context, id string, lines int) (string, error) {
-	var last error
+	last := errors.New("no node has container " + ShortID(id))
 	for _, m := range c.Engines {
+		c.mu.Lock()
+		_, lost := c.lost[m.Name]
+		c.mu.Unlock()
+		if lost {
+			continue
+		}
 		s, err := m.Client.Logs(ctx, id, lines)
 		if err == nil {
 			return s, nil

@@ -59,6 +59,8 @@ func Dial(ctx context.Context, getenv func(string) string) (*Docker, error) {
 type Unreachable struct {
 	Host string
 	Err  error
+	// Node: Host is a swarm node's address from imgup.yaml's nodes:, not DOCKER_HOST.
+	Node bool
 }
 
 func (e *Unreachable) Error() string { return e.In(i18n.EN) }
@@ -66,6 +68,9 @@ func (e *Unreachable) Error() string { return e.In(i18n.EN) }
 // In is the error in tr's language.
 func (e *Unreachable) In(tr *i18n.Printer) string {
 	hint := tr.T("is dockerd running (systemctl status docker)? is DOCKER_HOST right?")
+	if e.Node {
+		hint = tr.T("is dockerd running on the node, and is its address in imgup.yaml (nodes:) right?")
+	}
 	if strings.Contains(e.Err.Error(), "permission denied") {
 		hint = tr.T("run as root or as a member of the docker group")
 	} else if strings.Contains(e.Err.Error(), "not supported") {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -65,6 +66,7 @@ type Task struct {
 	DesiredState, State string
 	// Err is why a task failed, as the node said.
 	Err         string
+	ExitCode    int
 	ContainerID string
 	Image       string
 	Timestamp   time.Time
@@ -151,7 +153,7 @@ func (d *Docker) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
 		o := Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, Slot: t.Slot, DesiredState: string(t.DesiredState),
 			State: string(t.Status.State), Err: t.Status.Err, Timestamp: t.Status.Timestamp}
 		if c := t.Status.ContainerStatus; c != nil {
-			o.ContainerID = c.ContainerID
+			o.ContainerID, o.ExitCode = c.ContainerID, c.ExitCode
 		}
 		if cs := t.Spec.ContainerSpec; cs != nil {
 			o.Image = cs.Image
@@ -159,4 +161,40 @@ func (d *Docker) Tasks(ctx context.Context, serviceID string) ([]Task, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Allows says whether a service's placement constraints may let a task run on the
+// node (hostname, ID, manager or not). A constraint imgup cannot judge (a node label,
+// engine labels) is taken to allow it.
+func Allows(constraints []string, hostname, id string, manager bool) bool {
+	role := "worker"
+	if manager {
+		role = "manager"
+	}
+	for _, c := range constraints {
+		op := "=="
+		k, v, ok := strings.Cut(c, "==")
+		if !ok {
+			if k, v, ok = strings.Cut(c, "!="); !ok {
+				continue
+			}
+			op = "!="
+		}
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		var have string
+		switch k {
+		case "node.hostname":
+			have = hostname
+		case "node.id":
+			have = id
+		case "node.role":
+			have = role
+		default:
+			continue
+		}
+		if (op == "==") != (have == v) {
+			return false
+		}
+	}
+	return true
 }

@@ -124,6 +124,9 @@ type Node struct {
 	Name        string `json:"name"`
 	State       string `json:"state"`
 	Unreachable string `json:"unreachable,omitempty"`
+	// ID and Manager tell placement constraints (node.id, node.role) about it.
+	ID      string `json:"-"`
+	Manager bool   `json:"-"`
 	// Images maps the tags the node holds to their IDs (nil when not read).
 	Images map[string]string `json:"-"`
 	// Missing are the images the deployment's services use that the node lacks.
@@ -223,7 +226,7 @@ func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n
 					continue
 				}
 				for _, svc := range st.Services {
-					if svc.Target == nil {
+					if svc.Target == nil || !placeable(st, svc.Name, n) {
 						continue
 					}
 					if _, ok := lookupImage(n.Images, svc.Target.Ref); !ok {
@@ -236,6 +239,17 @@ func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n
 		}
 		r.Nodes = append(r.Nodes, n)
 	}
+}
+
+// placeable says whether the swarm may place a task of the stack's service on n: a
+// node its placement constraints keep it off needs none of its images.
+func placeable(st *deploy.Stack, service string, n Node) bool {
+	for _, s := range st.SwarmServices {
+		if s.Name == st.Project+"_"+service {
+			return engine.Allows(s.Constraints, n.Name, n.ID, n.Manager)
+		}
+	}
+	return true
 }
 
 func lookupImage(images map[string]string, ref string) (string, bool) {

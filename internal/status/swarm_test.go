@@ -81,3 +81,29 @@ func TestSwarmAdviceNeverComposeUp(t *testing.T) {
 		}
 	}
 }
+
+// A node a service's placement constraints keep it off needs none of its images: no
+// node-missing-image there; the node the service is pinned to does need it.
+func TestNodeMissingImagePlacement(t *testing.T) {
+	d, images, cs := swarmDeployment(t, false)
+	holds := func(refs ...string) map[string]string {
+		m := map[string]string{}
+		for _, r := range refs {
+			m[r] = images[r]
+		}
+		return m
+	}
+	r := Make(Input{Deployment: d, Images: images, Containers: cs, Nodes: []Node{
+		{Name: "node1", ID: "n1", Manager: true, State: "ready/active", Images: holds("acme/gateway:2.0")},
+		{Name: "node2", ID: "n2", State: "ready/active", Images: holds("acme/gateway:2.0")},
+	}})
+	var missing []string
+	for _, f := range r.Findings {
+		if f.Kind == NodeMissing {
+			missing = append(missing, f.Message)
+		}
+	}
+	if len(missing) != 1 || !strings.Contains(missing[0], "node node2 lacks image acme/worker:1.0") {
+		t.Errorf("node-missing-image findings: %q", missing)
+	}
+}

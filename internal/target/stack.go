@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -74,8 +75,10 @@ func (stack) Restart(ctx context.Context, r Run) error {
 
 // Check is what swarm says of a changed service beyond its containers: how many of
 // its tasks run against how many are wanted, a task a node refused or failed since
-// the restart (with the node's error), and an update swarm paused or rolled back.
-// failed says the update cannot succeed any more: verification ends at once.
+// the restart (with its node, its exit code or the node's error, and its container's
+// last log lines, read on that node's engine), and an update swarm paused or rolled
+// back. failed says the update cannot succeed any more: verification ends at once.
+// It holds for a swarm stack whoever restarted it (SwarmChecker).
 func (stack) Check(ctx context.Context, r Run, stackName, service string) (problems []i18n.Message, failed bool, err error) {
 	sw, ok := r.Engine.(engine.Swarm)
 	st := r.Deployment.Stack(stackName)
@@ -95,10 +98,6 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 	if svc == nil {
 		return []i18n.Message{i18n.Msg("the swarm has no service %s_%s", st.Project, service)}, false, nil
 	}
-	switch svc.UpdateState {
-	case "paused", "rollback_started", "rollback_paused", "rollback_completed":
-		return []i18n.Message{i18n.Msg("swarm's update of %s is %s: %s", svc.Name, svc.UpdateState, svc.UpdateMessage)}, true, nil
-	}
 	tasks, err := sw.Tasks(ctx, svc.ID)
 	if err != nil {
 		return nil, false, err
@@ -116,25 +115,78 @@ func (stack) Check(ctx context.Context, r Run, stackName, service string) (probl
 		return id
 	}
 	running, failures := 0, 0
+	var failedTasks []i18n.Message
 	for _, t := range tasks {
 		if t.DesiredState == "running" && t.State == "running" {
 			running++
 		}
-		if t.Timestamp.Before(r.Started) || t.Err == "" {
+		if t.Timestamp.Before(r.Started) || (t.State != "rejected" && t.State != "failed") {
 			continue
 		}
-		if t.State == "rejected" || t.State == "failed" {
-			failures++
-			problems = append(problems, i18n.Msg("a task of %s on node %s %s: %s", svc.Name, host(t.NodeID), t.State, t.Err))
-			// A node that refuses the task (no such image) will not change its mind;
-			// tasks that keep failing are a crash loop, as for a container.
-			failed = failed || t.State == "rejected" || failures >= crashLoop
-		}
+		failures++
+		failedTasks = append(failedTasks, TaskFailure(ctx, r.Engine, t, host(t.NodeID)))
+		// A node that refuses the task (no such image) will not change its mind;
+		// tasks that keep failing are a crash loop, as for a container.
+		failed = failed || t.State == "rejected" || failures >= crashLoop
 	}
+	state := svc.UpdateState
+	if r.Undo && state == "rollback_completed" {
+		state = "" // swarm put the old spec back itself: what the undo wants
+	}
+	switch state {
+	case "paused", "rollback_started", "rollback_paused", "rollback_completed":
+		// The failed task says why swarm gave up: the newest one is enough.
+		m := i18n.Msg("swarm's update of %s is %s: %s", svc.Name, svc.UpdateState, svc.UpdateMessage)
+		if len(failedTasks) > 0 {
+			m = i18n.Msg("swarm's update of %s is %s (%s); %s", svc.Name, svc.UpdateState, svc.UpdateMessage, failedTasks[len(failedTasks)-1])
+		}
+		return []i18n.Message{m}, true, nil
+	}
+	problems = append(problems, failedTasks...)
 	if svc.Replicas >= 0 && running != svc.Replicas {
 		problems = append(problems, i18n.Msg("%d of %d replicas of %s run", running, svc.Replicas, svc.Name))
 	}
 	return problems, failed, nil
+}
+
+// TaskFailure says why a task failed: its node, its exit code or the node's error,
+// and the last lines its container wrote (asked of the engines that speak for the
+// nodes: a cluster asks the task's node).
+func TaskFailure(ctx context.Context, eng engine.Client, t engine.Task, node string) i18n.Message {
+	why := t.Err
+	if t.State == "failed" && t.ContainerID != "" {
+		why = fmt.Sprintf("exit code %d (%s)", t.ExitCode, t.Err)
+	}
+	logs := ""
+	if t.ContainerID != "" && eng != nil {
+		if out, err := nodeLogs(ctx, eng, node, t.ContainerID); err == nil && strings.TrimSpace(out) != "" {
+			logs = strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(out), "\n", " / ")), " ")
+		}
+	}
+	if logs != "" {
+		return i18n.Msg("task %s of %s on node %s %s: %s; its last log lines: %s", engine.ShortID(t.ID), t.Image, node, t.State, why, logs)
+	}
+	return i18n.Msg("task %s of %s on node %s %s: %s", engine.ShortID(t.ID), t.Image, node, t.State, why)
+}
+
+// nodeLogs reads a task container's last lines on its node's engine.
+func nodeLogs(ctx context.Context, eng engine.Client, node, id string) (string, error) {
+	if cl, ok := eng.(*engine.Cluster); ok {
+		if m, ok := cl.Member(node); ok {
+			return m.Client.Logs(ctx, id, 3)
+		}
+	}
+	return eng.Logs(ctx, id, 3)
+}
+
+// SwarmChecker is the swarm's own word on a service of d's stack, whichever target
+// restarted it (deploy.sh, restart:, or the stack target): verification is by what
+// runs, not by who restarted it. nil off a swarm.
+func SwarmChecker(d *deploy.Deployment, stackName string) Checker {
+	if st := d.Stack(stackName); st != nil && st.Swarm {
+		return stack{}
+	}
+	return nil
 }
 
 // crashLoop is how many failed tasks since the restart make a crash loop.

@@ -47,6 +47,9 @@ type Run struct {
 	// the update's restart began.
 	Engine  engine.Client
 	Started time.Time
+	// Undo: the restart deploys the files as they were before the update (a rollback
+	// swarm completed on its own is then what is wanted).
+	Undo bool
 }
 
 // Auto is the --restart value that lets the deployment choose: its control script

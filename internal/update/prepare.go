@@ -151,7 +151,7 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 	for _, n := range ArchiveNotices(p.Archives) {
 		say(n)
 	}
-	if p.Plan, err = s.Plan(ctx, PlanOptions{Archives: p.Archives, Bundles: p.Bundles, Have: have, Services: r.Services, ConfigKeys: r.ConfigKeys, Restart: r.Restart}); err != nil {
+	if p.Plan, err = s.Plan(ctx, PlanOptions{Archives: p.Archives, Bundles: p.Bundles, Have: have, Services: r.Services, ConfigKeys: r.ConfigKeys, Restart: r.Restart, Sends: p.sends()}); err != nil {
 		return fail(err)
 	}
 	return p, nil
@@ -228,4 +228,25 @@ func fileSize(p string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// sends are what the started loads send each swarm node, summed over the archives
+// (none off a swarm).
+func (p *Prepared) sends() map[string]plan.Send {
+	var out map[string]plan.Send
+	for _, l := range p.started {
+		for _, n := range l.Nodes() {
+			if out == nil {
+				out = map[string]plan.Send{}
+			}
+			s := out[n.Node]
+			s.Bytes += n.Bytes
+			s.Total += n.Total
+			s.OmittedLayers += n.Omitted
+			s.OmittedBytes += n.OmittedBytes
+			s.Full = s.Full || n.Full
+			out[n.Node] = s
+		}
+	}
+	return out
 }

@@ -178,6 +178,8 @@ type PlanOptions struct {
 	// Have is the engine's layer inventory when the caller read it already (apply's
 	// delta load); nil reads it when a differential bundle needs it.
 	Have *archive.Inventory
+	// Sends are what the loads started for apply send each swarm node, by node.
+	Sends map[string]plan.Send
 }
 
 // Plan makes the plan from the snapshot and the archives: nothing changes.
@@ -210,7 +212,7 @@ func (s *Snapshot) Plan(ctx context.Context, o PlanOptions) (*plan.Plan, error) 
 			chains = inv.Chains
 		}
 	}
-	nodes, err := s.planNodes(ctx, o.Archives)
+	nodes, err := s.planNodes(ctx, o.Archives, o.Sends)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +258,7 @@ func (s *Snapshot) Status() (*status.Report, error) {
 			reached[m.Name] = m.Client
 		}
 		for _, n := range s.nodes {
-			sn := status.Node{Name: n.Hostname, State: n.State + "/" + n.Availability, Unreachable: n.Err}
+			sn := status.Node{Name: n.Hostname, ID: n.ID, Manager: n.Manager, State: n.State + "/" + n.Availability, Unreachable: n.Err}
 			if c := reached[n.Hostname]; c != nil && s.images != nil {
 				imgs, err := c.Images(context.Background())
 				if err != nil {
@@ -570,7 +572,7 @@ func (svc *Service) cluster(ctx context.Context, sw engine.SwarmClient, self, ro
 				st.Err = engine.FirstLine(err.Error())
 				break
 			}
-			cl.Engines = append(cl.Engines, engine.Member{Name: n.Hostname, Client: c})
+			cl.Engines = append(cl.Engines, engine.Member{Name: n.Hostname, Client: c, Addr: st.Addr})
 		}
 		states = append(states, st)
 	}
@@ -579,7 +581,7 @@ func (svc *Service) cluster(ctx context.Context, sw engine.SwarmClient, self, ro
 
 // planNodes are the swarm's nodes for the plan, with the archives' images each
 // reachable node lacks.
-func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive) ([]plan.Node, error) {
+func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive, sends map[string]plan.Send) ([]plan.Node, error) {
 	cl, ok := s.eng.(*engine.Cluster)
 	if !ok {
 		return nil, nil
@@ -606,8 +608,12 @@ func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive) (
 		if n.Manager {
 			role = "manager"
 		}
-		out = append(out, plan.Node{Name: n.Hostname, ID: n.ID, Role: role, Engine: n.Addr, Unreachable: n.Err,
-			Placeable: n.State == "ready" && n.Availability != "drain" && n.Availability != "pause", Lacks: lacks[n.Hostname]})
+		pn := plan.Node{Name: n.Hostname, ID: n.ID, Role: role, Engine: n.Addr, Unreachable: n.Err,
+			Placeable: n.State == "ready" && n.Availability != "drain" && n.Availability != "pause", Lacks: lacks[n.Hostname]}
+		if snd, ok := sends[n.Hostname]; ok {
+			pn.Send = &snd
+		}
+		out = append(out, pn)
 	}
 	return out, nil
 }
