@@ -230,6 +230,13 @@ func DryRun(ctx context.Context, o Options) *Result {
 		// run in which each prints a marker tells which calls are built from it.
 		marked := dryRun(ctx, o, true)
 		res.taint(marked)
+		if e, m := res.ExitAt, marked.ExitAt; e != nil && (m == nil || m.Script != e.Script || m.Line != e.Line) {
+			// Where the stand-ins print something, the run does not end there: the
+			// stop is one only a stand-in's empty output caused, not the restart's.
+			res.Notes = append(res.Notes, Note{Script: e.Script, Line: e.Line,
+				Text: "the dry run ends here only because a command it does not run printed nothing; what follows is not known"})
+			res.ExitAt = nil
+		}
 	}
 	return &res.Result
 }
@@ -586,6 +593,8 @@ type run struct {
 	line   atomic.Int64
 	// sourcing is the file a source command is about to open.
 	sourcing string
+	// tty: a redirection opened /dev/tty for the command about to run.
+	tty bool
 }
 
 func (r *run) pos(ctx context.Context) int {
@@ -614,6 +623,13 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	if args[0] != selectMarker {
 		r.d.track(c, hc.LastExitStatus)
+	}
+	r.d.mu.Lock()
+	tty := r.tty
+	r.tty = false
+	r.d.mu.Unlock()
+	if tty {
+		r.d.prompt(c, r.d.out.last())
 	}
 	switch args[0] {
 	case "read":
@@ -871,19 +887,29 @@ func operands(args []string) []string {
 func (r *run) notRun(hc interp.HandlerContext, line int, args []string) {
 	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	key := "n\x00" + c.Dir + "\x00" + strings.Join(args, "\x00")
-	r.d.taintPipe(hc.Stdout, c.String())
+	r.standIn(hc, args)
+	r.d.mu.Lock()
+	defer r.d.mu.Unlock()
+	if !r.d.seen[key] && len(r.d.res.NotRun) < maxRecorded {
+		r.d.seen[key] = true
+		r.d.res.NotRun = append(r.d.res.NotRun, c)
+	}
+}
+
+// standIn answers for a command the dry run does not run (not run, or a docker
+// query answered with nothing): what reads its output through a pipe reads a
+// stand-in's, and a marked run prints its marker where the script captures it.
+func (r *run) standIn(hc interp.HandlerContext, args []string) {
+	name := Command{Args: args}.String()
+	r.d.taintPipe(hc.Stdout, name)
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
 	if captured(hc.Stdout) {
 		r.d.res.captured = true
 		if r.d.mark && len(r.d.res.markers) < maxRecorded {
 			io.WriteString(hc.Stdout, marker(len(r.d.res.markers)))
-			r.d.res.markers = append(r.d.res.markers, c.String())
+			r.d.res.markers = append(r.d.res.markers, name)
 		}
-	}
-	if !r.d.seen[key] && len(r.d.res.NotRun) < maxRecorded {
-		r.d.seen[key] = true
-		r.d.res.NotRun = append(r.d.res.NotRun, c)
 	}
 }
 
@@ -936,7 +962,7 @@ func (r *run) docker(hc interp.HandlerContext, line int, args []string, i int) i
 	}
 	if dockerQueries[verb] || (i+1 < len(args) && dockerQueryObjects[args[i+1]]) {
 		// A query answered with nothing: what reads it reads a stand-in's output.
-		r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+		r.standIn(hc, args)
 		return 0
 	}
 	r.record(Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb, Env: r.d.callEnv(hc.Env)})
@@ -1009,7 +1035,7 @@ func (r *run) compose(hc interp.HandlerContext, line int, args []string, from in
 		return 0
 	case "ps", "config", "ls", "images", "logs", "top", "port", "events":
 		// Queries, answered with nothing: what reads them reads a stand-in's output.
-		r.d.taintPipe(hc.Stdout, Command{Args: args}.String())
+		r.standIn(hc, args)
 		return 0
 	}
 	c.Env = r.d.callEnv(hc.Env)
@@ -1233,6 +1259,14 @@ func (r *run) read(p string, line int) ([]byte, error) {
 func (r *run) open(ctx context.Context, path string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
 	hc := interp.HandlerCtx(ctx)
 	if path == "/dev/null" || flag&(os.O_WRONLY|os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_TRUNC) != 0 {
+		return devNull{}, nil
+	}
+	if path == "/dev/tty" {
+		// A person's terminal: nothing in imgup's restart.
+		// The command it is opened for (redirections come first) is the prompt.
+		r.d.mu.Lock()
+		r.tty = true
+		r.d.mu.Unlock()
 		return devNull{}, nil
 	}
 	if path == "/dev/stdin" || path == "/dev/zero" || path == "/dev/urandom" || path == "/dev/random" {

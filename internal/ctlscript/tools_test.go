@@ -262,3 +262,27 @@ docker compose up -d
 		t.Fatalf("exit %d at %+v, output %q", r.Exit, r.ExitAt, r.Output)
 	}
 }
+
+// A stop that only a stand-in's empty output caused is no ExitAt: a note says so.
+func TestStopOnlyAStandInCaused(t *testing.T) {
+	_, r := computed(t, map[string]string{"deploy.sh": `#!/bin/bash
+set -e
+ID=$(docker ps -q -f name=shop_db)
+[ -n "$ID" ] || { echo "the database is not running" >&2; exit 1; }
+docker compose up -d
+`})
+	if r.ExitAt != nil || !strings.Contains(notes(r), "deploy.sh line 4: the dry run ends here only because a command it does not run printed nothing") {
+		t.Fatalf("exit %d at %+v\n%s", r.Exit, r.ExitAt, notes(r))
+	}
+}
+
+// read < /dev/tty is a prompt too.
+func TestPromptFromTTY(t *testing.T) {
+	_, r := computed(t, map[string]string{"deploy.sh": `echo "Type yes to go on:"
+read -r answer < /dev/tty
+[ "$answer" = yes ] || exit 3
+`})
+	if r.Exit != 3 || len(r.Prompts) != 1 || r.Prompts[0].Line != 2 || r.Prompts[0].Text != "Type yes to go on:" || r.ExitAt == nil || r.ExitAt.Line != 3 {
+		t.Fatalf("exit %d at %+v, prompts %+v %q", r.Exit, r.ExitAt, r.Prompts[0].Line, r.Prompts[0].Text)
+	}
+}
