@@ -59,6 +59,14 @@ func (c *composeCall) place() i18n.Message {
 	return i18n.Msg("%s", c.where())
 }
 
+// given says how the script gave the project name: "-p x", "COMPOSE_PROJECT_NAME=x".
+func (c *composeCall) given() string {
+	if c.ProjectFrom == "COMPOSE_PROJECT_NAME" {
+		return "COMPOSE_PROJECT_NAME=" + ctlscript.Quote(c.Project)
+	}
+	return c.ProjectFrom + " " + ctlscript.Quote(c.Project)
+}
+
 // makesContainers: up, start, restart, create (run makes a one-off).
 func (c *composeCall) makesContainers() bool {
 	return slices.Contains([]string{"up", "start", "restart", "create"}, c.Verb)
@@ -266,7 +274,7 @@ func (d *Deployment) resolveV2(ctx context.Context, rc *composeCall, cwd, explic
 	}
 	switch {
 	case name != "":
-		rc.project, rc.how = name, rc.ProjectFrom+" "+ctlscript.Quote(rc.Project)
+		rc.project, rc.how = name, rc.given()
 	case rc.env["COMPOSE_PROJECT_NAME"] != "":
 		rc.project, rc.how = loader.NormalizeProjectName(rc.env["COMPOSE_PROJECT_NAME"]), "COMPOSE_PROJECT_NAME="+ctlscript.Quote(rc.env["COMPOSE_PROJECT_NAME"])
 	default:
@@ -347,7 +355,7 @@ func (d *Deployment) resolveV1(rc *composeCall, cwd, explicitDir string, files, 
 	}
 	switch {
 	case rc.Project != "":
-		rc.project, rc.how = normalizeProject(rc.Project), rc.ProjectFrom+" "+ctlscript.Quote(rc.Project)
+		rc.project, rc.how = normalizeProject(rc.Project), rc.given()
 	case rc.env["COMPOSE_PROJECT_NAME"] != "":
 		rc.project, rc.how = normalizeProject(rc.env["COMPOSE_PROJECT_NAME"]), "COMPOSE_PROJECT_NAME="+ctlscript.Quote(rc.env["COMPOSE_PROJECT_NAME"])
 	default:

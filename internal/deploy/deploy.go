@@ -71,6 +71,9 @@ type Stack struct {
 	// Exported are the variables the control script exports to compose for this
 	// stack (its restart's calls): compose interpolates with them over the files'.
 	Exported map[string]string
+	// read are the files the control script read, where an exported value it
+	// computed may be written.
+	read []readFile
 	// Project is the compose project name, "" when nothing tells it; ProjectFrom is
 	// one of the From constants and ProjectWhy says it for the operator.
 	Project     string

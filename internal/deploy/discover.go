@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -370,6 +371,9 @@ func (d *Deployment) bind(ctx context.Context, c *candidate, in *inputs) (*Stack
 	s.Made = chosen
 	if says != nil {
 		s.Exported = says.exported
+		if len(s.Exported) > 0 {
+			s.read = d.scriptReads(in.script)
+		}
 		for _, w := range says.pull {
 			d.Warnings = append(d.Warnings, fmt.Sprintf("%s runs compose with --pull always: on a machine with no registry that pull fails", w))
 		}
@@ -421,6 +425,16 @@ func (s *Stack) bindDefault(d *Deployment, in *inputs, rel string) {
 	if why := in.script.unknownProject(); why.Format != "" {
 		s.ProjectFrom = FromUnknown
 		s.because(why)
+		return
+	}
+	if r := d.Restart; r != nil && r.Exit != 0 && !r.Stopped && len(in.script.calls()) == 0 {
+		// The restart stops before its compose calls: what they would name is not known.
+		at := ""
+		if r.ExitAt != nil {
+			at = fmt.Sprintf("%s:%d", r.ExitAt.Script, r.ExitAt.Line)
+		}
+		s.ProjectFrom = FromUnknown
+		s.because(i18n.Msg("the restart stops (%s) before it runs compose, and no container runs yet; say it with --project %s=NAME", at, s.Name))
 		return
 	}
 	if v := s.Env()["COMPOSE_PROJECT_NAME"]; v != "" && len(v) <= maxProjectName {
@@ -510,6 +524,9 @@ func composeDefault(dir string) []string {
 // compose*.yaml), which the operator started with -f and imgup's own restart names.
 func folderFiles(dir, rel string) ([]string, i18n.Message) {
 	if f := composeDefault(dir); len(f) > 0 {
+		if rel == "." {
+			return f, i18n.Msg("compose's default in the deployment root")
+		}
 		return f, i18n.Msg("compose's default in %s", rel)
 	}
 	if f := composeNamed(dir); len(f) > 0 {
@@ -525,6 +542,35 @@ func composeNamed(dir string) []string {
 	for _, e := range ents {
 		if e.Type().IsRegular() && composeName(e.Name()) {
 			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
+}
+
+// scriptReads are the files the control script read during its dry runs (at most
+// 64, each through the deployment's reader).
+func (d *Deployment) scriptReads(sc *script) []readFile {
+	if sc == nil {
+		return nil
+	}
+	var out []readFile
+	seen := map[string]bool{}
+	for _, r := range sc.runs {
+		for _, rel := range r.Scripts {
+			seen[d.abs(rel)] = true
+		}
+	}
+	for _, r := range sc.runs {
+		for _, rel := range r.Read {
+			p := d.abs(rel)
+			if seen[p] || len(out) >= 64 || p == sc.path {
+				continue
+			}
+			seen[p] = true
+			// A script is code, not a place a value is written.
+			if b, err := d.readFile(p); err == nil && !bytes.HasPrefix(b, []byte("#!")) {
+				out = append(out, readFile{path: p, data: b})
+			}
 		}
 	}
 	return out

@@ -681,14 +681,11 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 		f := fileOf(svc.Stack, svc.Image.File)
 		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}}.because(cause))
 	case composefile.InVariable:
-		f, entry, ok := svc.Stack.VarFile(t.Var)
-		if !ok {
-			return fail("service %s: its image comes from ${%s}, which is set in neither .systemconfig nor .env of %s", svc.Name, t.Var, e.d.Rel(svc.Stack.Dir))
+		src, err := svc.Stack.VarSource(t.Var, t.VarStart, t.VarEnd)
+		if err != nil {
+			return fail("service %s/%s: %w", svc.Stack.Name, svc.Name, err)
 		}
-		if !entry.Editable {
-			return fail("%s:%d: %s holds escapes or shell syntax; edit it by hand", e.d.Rel(f.Path), entry.Line, entry.Key)
-		}
-		return e.add(Edit{Edit: history.Edit{File: f.Path, Line: entry.Line, Start: entry.Start + t.VarStart, End: entry.Start + t.VarEnd, Old: t.Old, New: repl, Key: entry.Key, Secret: sysconfig.Secret(entry.Key)},
+		return e.add(Edit{Edit: history.Edit{File: src.File, Line: src.Line, Start: src.Start, End: src.End, Old: t.Old, New: repl, Key: src.Key, Secret: src.Secret},
 			Variable: true}.because(i18n.Msg("service %s/%s: %s -> %s (image: ${%s})", svc.Stack.Name, svc.Name, t.Ref, withTag(t.Ref, img.tag), t.Var)))
 	}
 	return nil

@@ -68,7 +68,7 @@ func Find(files []*File, repo string, tags []string, key string) ([]Match, error
 				switch {
 				case Secret(key):
 					return nil, i18n.Errorf("config key %s (given for %s) is named like a secret; imgup never edits or prints one: give the key that holds %s's version", key, repo, repo)
-				case isRef && r == repo && (tag == "" || slices.Contains(tags, tag)):
+				case isRef && r == repo && slices.Contains(tags, cmpTag(tag)):
 					return []Match{{File: f, Entry: e, Kind: Reference}}, nil
 				case slices.Contains(tags, e.Value):
 					return []Match{{File: f, Entry: e, Kind: Version}}, nil
@@ -85,7 +85,7 @@ func Find(files []*File, repo string, tags []string, key string) ([]Match, error
 			if Secret(e.Key) {
 				continue // never a version entry, never shown
 			}
-			if r, tag, ok := splitRef(e.Value); ok && r == repo && (tag == "" || slices.Contains(tags, tag)) {
+			if r, tag, ok := splitRef(e.Value); ok && r == repo && slices.Contains(tags, cmpTag(tag)) {
 				refs = append(refs, Match{File: f, Entry: e, Kind: Reference})
 			} else if slices.Contains(tags, e.Value) {
 				versions = append(versions, Match{File: f, Entry: e, Kind: Version})
@@ -259,4 +259,14 @@ func Shown(e Entry) string {
 		return "***"
 	}
 	return e.Value
+}
+
+// cmpTag is a reference's tag as compose reads it: none written is latest. A value
+// that names the repository alone (IMAGE_REPO=acme/web, a script appends the tag)
+// holds the version of the image only when the tag in use is latest.
+func cmpTag(tag string) string {
+	if tag == "" {
+		return "latest"
+	}
+	return tag
 }
