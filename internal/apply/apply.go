@@ -721,7 +721,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 				lo.Bundle, err = bundle.Reopen(a, b.Manifest)
 			}
 			if err == nil {
-				arch, loaded, sends, err = loadArchive(ctx, eng, a, lo)
+				arch, loaded, sends, err = LoadNodes(ctx, eng, a, lo)
 			}
 		}
 		done(err == nil)

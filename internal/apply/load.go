@@ -52,12 +52,13 @@ type LoadOptions struct {
 // whose images are all already loaded under their names, and then confirms every
 // reference by inspecting it: it must carry the archive's config digest as image ID.
 func LoadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, error) {
-	a, loaded, _, err := loadArchive(ctx, eng, path, lo)
+	a, loaded, _, err := LoadNodes(ctx, eng, path, lo)
 	return a, loaded, err
 }
 
-// loadArchive is LoadArchive that also says what each node of a swarm was sent.
-func loadArchive(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, []NodeSend, error) {
+// LoadNodes is LoadArchive that also says what each node of a swarm was sent (nil
+// off a swarm).
+func LoadNodes(ctx context.Context, eng engine.Client, path string, lo LoadOptions) (*archive.Archive, []Loaded, []NodeSend, error) {
 	lo.Defer = false
 	l, err := StartLoad(ctx, eng, path, lo)
 	if err != nil {

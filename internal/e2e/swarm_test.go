@@ -262,7 +262,7 @@ func TestSwarm(t *testing.T) {
 		if !strings.Contains(strings.Join(got["api"], " "), "@node3/") {
 			t.Errorf("api runs off its node: %v", got["api"])
 		}
-		if !strings.Contains(out, "already present") {
+		if !strings.Contains(out, "layer(s) it has left out") {
 			t.Errorf("the load was not a delta (every node has the application's layer):\n%s", out)
 		}
 		s.expectFiles(t, map[string][2]string{".systemconfig": {"WEB_VERSION=1.0.0", "WEB_VERSION=2.0.0"}, "docker-compose.yml": {"/acme/api:1.1", "/acme/api:1.2"}})

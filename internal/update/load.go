@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"strings"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -71,6 +72,8 @@ type LoadResult struct {
 	// delta load left out layers the engine has); Saved says it in a line.
 	Sent  int64  `json:"sent_bytes"`
 	Saved string `json:"-"`
+	// Nodes, on a swarm, are what each node was sent (its own delta).
+	Nodes []apply.NodeSend `json:"nodes,omitempty"`
 	// Form in the reader's language is FormIn; the archive itself for notices.
 	read *archive.Archive
 }
@@ -123,7 +126,7 @@ func (svc *Service) Load(ctx context.Context, r LoadRequest, emit func(Event)) (
 		}
 		count, done := event.Reader(emit, "load", "loading", f, fileSize(f))
 		lo.Progress = count
-		a, loaded, err := apply.LoadArchive(ctx, eng, f, lo)
+		a, loaded, nodes, err := apply.LoadNodes(ctx, eng, f, lo)
 		done(err == nil)
 		if err != nil {
 			return results, err
@@ -133,7 +136,18 @@ func (svc *Service) Load(ctx context.Context, r LoadRequest, emit func(Event)) (
 		for _, p := range a.Parts {
 			sent += p.Sent
 		}
-		results = append(results, LoadResult{Archive: f, Form: a.Form(), Images: loaded, Sent: sent, Saved: apply.Sent(a), read: a})
+		saved := apply.Sent(a)
+		if len(nodes) > 0 {
+			// A swarm: each node got its own stream; Sent is their sum.
+			sent = 0
+			var lines []string
+			for _, n := range nodes {
+				sent += n.Bytes
+				lines = append(lines, apply.SentTo(a, n))
+			}
+			saved = strings.Join(lines, "\n")
+		}
+		results = append(results, LoadResult{Archive: f, Form: a.Form(), Images: loaded, Sent: sent, Saved: saved, Nodes: nodes, read: a})
 	}
 	tell(emit, ArchiveNotices(archives)...)
 	return results, nil
