@@ -92,8 +92,8 @@ type nodeLoad struct {
 	full bool
 }
 
-// NodeSend is what a swarm load sends one node: Bytes of the archive's Total (the
-// bytes of its entries), leaving out Omitted layers the node has (OmittedBytes).
+// NodeSend is what a swarm load sends one node: Bytes of the archive's Total (its
+// tar's bytes), leaving out Omitted layers the node has (OmittedBytes).
 // Before the load is finished Bytes is the plan's figure (every entry but the
 // omitted layers); after, the bytes the node's engine got.
 type NodeSend struct {
@@ -116,9 +116,11 @@ func (l *Loading) Nodes() []NodeSend {
 				if p.Skipped {
 					continue
 				}
-				var total int64
+				// The tar's bytes: a 512-byte header and the padded content per entry,
+				// two zero blocks at the end; an omitted layer takes its header along.
+				total := int64(1024)
 				for _, size := range p.Files {
-					total += size
+					total += 512 + (size+511)/512*512
 				}
 				ns.Total += total
 				ns.Omitted += p.Omitted
@@ -126,7 +128,7 @@ func (l *Loading) Nodes() []NodeSend {
 				if p.Sent > 0 {
 					ns.Bytes += p.Sent
 				} else {
-					ns.Bytes += total - p.OmittedBytes
+					ns.Bytes += total - p.OmittedBytes - int64(p.Omitted)*512
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/encoo-tools/imgup/internal/i18n"
 )
@@ -216,15 +217,15 @@ func (c *Cluster) RemoveImage(ctx context.Context, ref string) error {
 // Containers are every node's containers, inspected, with Node set; a swarm task's
 // container is listed only while its task is meant to run.
 func (c *Cluster) Containers(ctx context.Context) ([]Container, error) {
-	return c.gather(ctx, func(cl Client) ([]Container, error) { return cl.Containers(ctx) })
+	return c.gather(ctx, func(ctx context.Context, cl Client) ([]Container, error) { return cl.Containers(ctx) })
 }
 
 // ContainerStates is Containers for polling: one call per node.
 func (c *Cluster) ContainerStates(ctx context.Context) ([]Container, error) {
-	return c.gather(ctx, func(cl Client) ([]Container, error) { return cl.ContainerStates(ctx) })
+	return c.gather(ctx, func(ctx context.Context, cl Client) ([]Container, error) { return cl.ContainerStates(ctx) })
 }
 
-func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, error)) ([]Container, error) {
+func (c *Cluster) gather(ctx context.Context, list func(context.Context, Client) ([]Container, error)) ([]Container, error) {
 	current, err := c.currentTasks(ctx)
 	if err != nil {
 		return nil, err
@@ -236,7 +237,11 @@ func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cs, err := list(m.Client)
+			// A node whose connection hangs (packets dropped) is lost after a while,
+			// not waited for.
+			nctx, cancel := context.WithTimeout(ctx, nodeListTimeout)
+			defer cancel()
+			cs, err := list(nctx, m.Client)
 			if err != nil {
 				errs[i] = fmt.Errorf("node %s: %w", m.Label(), err)
 				return
@@ -274,6 +279,9 @@ func (c *Cluster) gather(ctx context.Context, list func(Client) ([]Container, er
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all, nil
 }
+
+// nodeListTimeout bounds one node's answer to a listing of its containers.
+const nodeListTimeout = 15 * time.Second
 
 // currentTasks are the IDs of the tasks the swarm means to run: one call to the
 // manager, as the downtime watch asks four times a second.
