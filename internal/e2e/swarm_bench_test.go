@@ -198,16 +198,22 @@ func secs[T any](rs []T, f func(T) float64) string {
 	return strings.Join(s, ", ")
 }
 
-// sentRE finds the load's summary: "sent 9.4 MB of 261 MB to the engine".
+// sentRE finds the load's summary per node: "node node2: sent 9.4 MB of 261 MB".
 var sentRE = regexp.MustCompile(`sent ([0-9.]+) (kB|MB|GB|B) of`)
 
+// sentBytes is the bytes sent to one node, on average over the nodes (each node's
+// load says its own).
 func sentBytes(events string) int64 {
 	var total float64
-	for _, m := range sentRE.FindAllStringSubmatch(events, -1) {
+	ms := sentRE.FindAllStringSubmatch(events, -1)
+	for _, m := range ms {
 		v, _ := strconv.ParseFloat(m[1], 64)
 		total += v * map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
 	}
-	return int64(total)
+	if len(ms) == 0 {
+		return 0
+	}
+	return int64(total / float64(len(ms)))
 }
 
 func sh(b testing.TB, script string) {
