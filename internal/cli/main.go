@@ -39,7 +39,8 @@ const exitCodesHelp = `Exit codes:
   0  done, or nothing to do
   1  failed before any change (bad archive, bad deployment, engine unreachable, another
      imgup at work); for status: the deployment has drifted
-  2  usage: the command line is wrong
+  2  usage: the command line is wrong, or apply refuses a restart that would stop (a
+     prompt no one answers, a pull with no registry): choose another restart
   3  failed after changes; every change was undone
   4  failed and could not restore, or --no-rollback: operator action needed (the message says what)
   130  interrupted (Ctrl-C): what was changed is undone first`
