@@ -369,14 +369,6 @@ func (d *Deployment) configFile(p string) (*sysconfig.File, error) {
 	return f, nil
 }
 
-// RestartHint is the command an operator runs to restart the deployment by hand.
-func (d *Deployment) RestartHint() string {
-	if d.RestartCommand != "" {
-		return d.RestartCommand
-	}
-	return "docker compose up -d (docker-compose up -d) in each stack's folder"
-}
-
 // inRoot names p through the root as the operator gave it, when p's real path lies
 // under the root's: labels name files by the path compose saw, which may be the
 // physical one behind a symlinked root.
