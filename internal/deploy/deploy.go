@@ -141,6 +141,10 @@ func (s *Stack) fileEnv() map[string]string {
 	return env
 }
 
+// Computed reports whether variable name's value is the control script's own (it
+// exports a value no config file gives): only the script's restart computes it again.
+func (s *Stack) Computed(name string) bool { return s.exportedOver(name) }
+
 // exportedOver reports whether the script exports name with a value no config file
 // gives it: compose then sees the script's value, not the file's.
 func (s *Stack) exportedOver(name string) bool {

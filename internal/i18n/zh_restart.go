@@ -38,4 +38,5 @@ var zhRestart = map[string]string{
 	"its image comes from ${%s}, which the control script exports; imgup cannot tell which of its characters hold the tag":                                                                       "它的镜像来自 ${%s}，由控制脚本导出；imgup 分不清其中哪些字符是标签",
 	"its image comes from ${%s}, which the control script computes and exports (%s); no file the script reads holds %q alone or as one entry's value, so imgup cannot trace it: edit it by hand": "它的镜像来自 ${%s}，由控制脚本算出并导出（%s）；脚本读的文件里没有一个单独写着 %q 或以它为某一项的值，imgup 追不到它的来源：请手工修改",
 	"its image comes from ${%s}, which the control script computes and exports (%s); %q stands in several files it reads (%s), so imgup cannot tell which one makes it: edit it by hand":         "它的镜像来自 ${%s}，由控制脚本算出并导出（%s）；%q 出现在它读的好几个文件里（%s），imgup 分不清是哪一个决定它：请手工修改",
+	"service %s/%s: its image comes from ${%s}, which the control script computes when it runs; only its restart computes it again: restart with --restart deploy":                               "服务 %s/%s：它的镜像来自 ${%s}，是控制脚本运行时算出来的；只有它自己的重启会重新计算：请用 --restart deploy 重启",
 }

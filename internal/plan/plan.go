@@ -268,10 +268,10 @@ func (e *Error) In(tr *i18n.Printer) string {
 }
 
 // fail makes an *Error; a %w in format keeps the cause for errors.Is and errors.As.
-func fail(format string, args ...any) error {
-	err := i18n.Errorf(format, args...)
-	return &Error{Msg: err.Error(), Err: errors.Unwrap(err), loc: err}
-}
+func fail(format string, args ...any) error { return failWith(i18n.Errorf(format, args...)) }
+
+// failWith is fail of an error made already (so that the catalog sees its format).
+func failWith(err error) error { return &Error{Msg: err.Error(), Err: errors.Unwrap(err), loc: err} }
 
 // newImage is an image an archive brings: its name, the tag to use, its ID.
 type newImage struct {
@@ -393,6 +393,13 @@ func Make(in Input) (*Plan, error) {
 	p.checkNodes(in)
 	p.setDryRun(d)
 	p.NoScript = d.RestartCommand == "" && p.Restart == RestartServices && (in.Restart == "" || in.Restart == RestartAuto)
+	if p.Restart == RestartServices {
+		for _, svc := range updated {
+			if t := svc.Target; t != nil && t.Where == composefile.InVariable && svc.Stack.Computed(t.Var) {
+				return nil, failWith(i18n.Errorf("service %s/%s: its image comes from ${%s}, which the control script computes when it runs; only its restart computes it again: restart with --restart deploy", svc.Stack.Name, svc.Name, t.Var))
+			}
+		}
+	}
 	for _, st := range d.Stacks {
 		if st.Project == "" && p.Restart == RestartServices && touches(p, st) {
 			return nil, fail("the %s stack: its compose project is unknown (%s), and --restart services needs it; say it with --project %s=NAME", st.Name, st.ProjectWhy, st.Name)
