@@ -179,20 +179,34 @@ func regular(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// defaultFiles finds compose's default files from dir upwards, as compose does:
-// the first folder holding one of names, and the override beside it.
+// The default file names of docker-compose 1.29, in its order of preference.
+var (
+	v1Names     = []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"}
+	v1Overrides = []string{"docker-compose.override.yml", "docker-compose.override.yaml", "compose.override.yml", "compose.override.yaml"}
+)
+
+// defaultIn is compose's default file in dir (the first of names there) and the
+// first override beside it; nil when dir holds none.
+func defaultIn(dir string, names, overrides []string) []string {
+	for _, n := range names {
+		if p := filepath.Join(dir, n); regular(p) {
+			out := []string{p}
+			for _, o := range overrides {
+				if q := filepath.Join(dir, o); regular(q) {
+					return append(out, q)
+				}
+			}
+			return out
+		}
+	}
+	return nil
+}
+
+// defaultFiles finds compose's default files from dir upwards, as compose does.
 func defaultFiles(dir string, names, overrides []string) []string {
 	for {
-		for _, n := range names {
-			if p := filepath.Join(dir, n); regular(p) {
-				out := []string{p}
-				for _, o := range overrides {
-					if q := filepath.Join(dir, o); regular(q) {
-						return append(out, q)
-					}
-				}
-				return out
-			}
+		if f := defaultIn(dir, names, overrides); f != nil {
+			return f
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -338,11 +352,9 @@ func (d *Deployment) resolveV1(rc *composeCall, cwd, explicitDir string, files, 
 		files = composeFileEnv(rc.env, cwd)
 	}
 	if len(files) == 0 {
-		files = defaultFiles(cwd, []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"},
-			[]string{"docker-compose.override.yml", "docker-compose.override.yaml", "compose.override.yml", "compose.override.yaml"})
+		files = defaultFiles(cwd, v1Names, v1Overrides)
 		if len(files) == 0 && explicitDir != "" {
-			files = defaultFiles(explicitDir, []string{"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml"},
-				[]string{"docker-compose.override.yml", "docker-compose.override.yaml", "compose.override.yml", "compose.override.yaml"})
+			files = defaultFiles(explicitDir, v1Names, v1Overrides)
 		}
 	}
 	if len(files) == 0 {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/i18n"
@@ -502,21 +503,10 @@ func (d *Deployment) read(s *Stack, files, extra []string) error {
 	return nil
 }
 
-// composeDefault is compose's default file in dir and the override beside it (the
-// names both versions know; compose v2's order), never every docker-compose*.yml.
+// composeDefault is compose's default file in dir and the override beside it (compose
+// v2's order), never every docker-compose*.yml.
 func composeDefault(dir string) []string {
-	for _, n := range []string{"compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"} {
-		if p := filepath.Join(dir, n); regular(p) {
-			out := []string{p}
-			for _, o := range []string{"compose.override.yml", "compose.override.yaml", "docker-compose.override.yml", "docker-compose.override.yaml"} {
-				if q := filepath.Join(dir, o); regular(q) {
-					return append(out, q)
-				}
-			}
-			return out
-		}
-	}
-	return nil
+	return defaultIn(dir, cli.DefaultFileNames, cli.DefaultOverrideFileNames)
 }
 
 // folderFiles are the compose files of a folder no restart call names: compose's
