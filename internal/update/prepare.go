@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,6 +188,16 @@ func (p *Prepared) read(ctx context.Context, r Request, file string, b *bundle.B
 // choices give the same fingerprint. A front end that shows a plan and applies it in
 // a later request checks that what it applies is what the operator saw.
 func Fingerprint(p *plan.Plan) string {
+	// What each swarm node will be sent is known only to a read that streams to the
+	// nodes (apply's, not the plan page's): it is not part of what was confirmed.
+	if len(p.Nodes) > 0 {
+		c := *p
+		c.Nodes = slices.Clone(p.Nodes)
+		for i := range c.Nodes {
+			c.Nodes[i].Send = nil
+		}
+		p = &c
+	}
 	b, _ := json.Marshal(p)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
