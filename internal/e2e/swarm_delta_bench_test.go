@@ -55,7 +55,20 @@ func BenchmarkSwarmNodeDelta(b *testing.B) {
 	}
 	// The service runs on the manager: the workers hold no container of the images,
 	// so that a round can remove them from one worker.
-	compose := fmt.Sprintf("version: \"3.8\"\nservices:\n  web:\n    image: %s/acme/app:${APP_VERSION}\n    deploy:\n      placement:\n        constraints: [node.role==manager]\n", eng.Prefix)
+	compose := fmt.Sprintf(`version: "3.8"
+services:
+  web:
+    image: %s/acme/app:${APP_VERSION}
+    deploy:
+      placement:
+        constraints: [node.role==manager]
+    healthcheck:
+      test: ["CMD", "/testapp", "health"]
+      interval: 1s
+      timeout: 2s
+      retries: 3
+      start_period: 2s
+`, eng.Prefix)
 	os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(compose), 0o644)
 	os.WriteFile(filepath.Join(dir, ".systemconfig"), []byte("APP_VERSION=0\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(nodes.String()), 0o644)
