@@ -15,24 +15,32 @@ import (
 // engine has tells, before the layer's bytes arrive, whether the engine has it; no
 // match means "send it".
 func v1LayerPresent(v1ID string, raw []byte, chains map[string]bool) bool {
+	_, ok := V1LayerChain(v1ID, raw, chains)
+	return ok
+}
+
+// V1LayerChain is the chain ID, among chains, of the layer in a classic docker-save
+// folder named v1ID whose json is raw; ok is false when none matches. A containerd node
+// store uses it to learn, before the layer's bytes stream, which diffID they have.
+func V1LayerChain(v1ID string, raw []byte, chains map[string]bool) (chain string, ok bool) {
 	if len(v1ID) != 64 || len(chains) == 0 {
-		return false
+		return "", false
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return false
+		return "", false
 	}
 	delete(m, "id")
 	if p, ok := m["parent"]; ok {
 		var hexID string
 		if json.Unmarshal(p, &hexID) != nil {
-			return false
+			return "", false
 		}
 		m["parent"], _ = json.Marshal("sha256:" + hexID)
 	}
 	want, err := hex.DecodeString(v1ID)
 	if err != nil {
-		return false
+		return "", false
 	}
 	const mark = "imgup-layer-id-placeholder"
 	var forms [][2][]byte
@@ -46,11 +54,11 @@ func v1LayerPresent(v1ID string, raw []byte, chains map[string]bool) bool {
 		c["layer_id"], _ = json.Marshal(mark)
 		b, err := json.Marshal(c)
 		if err != nil {
-			return false
+			return "", false
 		}
 		i := bytes.Index(b, []byte(`"`+mark+`"`))
 		if i < 0 {
-			return false
+			return "", false
 		}
 		forms = append(forms, [2][]byte{b[:i], b[i+len(mark)+2:]})
 		if _, hasOS := m["os"]; !hasOS {
@@ -66,9 +74,9 @@ func v1LayerPresent(v1ID string, raw []byte, chains map[string]bool) bool {
 			h.Write([]byte(`"` + chain + `"`))
 			h.Write(f[1])
 			if bytes.Equal(h.Sum(sum[:0]), want) {
-				return true
+				return chain, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
