@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // HeavyLock is the machine's lock for heavy tests and builds (docs: COMMON rules).
@@ -23,20 +22,35 @@ func lockFile(ctx context.Context, path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	for {
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
-			return f, nil
-		}
-		if heldByAncestor(f) {
-			f.Close()
-			return nil, nil
-		}
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		return f, nil
+	}
+	if heldByAncestor(f) {
+		f.Close()
+		return nil, nil
+	}
+	// Wait in the kernel's queue, as flock(1) does (polling would lose to every
+	// blocking waiter); given up when ctx ends, the lock is let go as soon as it comes.
+	got := make(chan error, 1)
+	abandon := make(chan struct{})
+	go func() {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
 		select {
-		case <-ctx.Done():
+		case got <- err:
+		case <-abandon:
 			f.Close()
-			return nil, fmt.Errorf("kuberig: waiting for %s: %w", path, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
 		}
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	case <-ctx.Done():
+		close(abandon)
+		return nil, fmt.Errorf("kuberig: waiting for %s: %w", path, ctx.Err())
 	}
 }
 
