@@ -23,9 +23,9 @@ if ! fc-list 2>/dev/null | grep -qi "wqy\|noto.*cjk"; then
   echo "no Chinese font (the browser test photographs the console in Chinese for docs/console); installing fonts-wqy-microhei"
   apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 || echo "test.sh: note: fonts-wqy-microhei could not be installed; the Chinese screenshots will show boxes" >&2
 fi
-for tool in man:man-db rpm:rpm ip:iproute2 nsenter:util-linux iptables:iptables gawk:gawk; do
+for tool in man:man-db rpm:rpm ip:iproute2 nsenter:util-linux iptables:iptables gawk:gawk etcd:etcd-server /usr/lib/cni/bridge:containernetworking-plugins; do
   if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
-    echo "${tool%%:*} is missing (the package test needs man and rpm; the swarm test builds its nodes with ip, nsenter and iptables; the control script's dry run runs awk as gawk --sandbox); installing ${tool##*:} from Debian's packages"
+    echo "${tool%%:*} is missing (the package test needs man and rpm; the swarm test builds its nodes with ip, nsenter and iptables; the control script's dry run runs awk as gawk --sandbox; the Kubernetes test cluster runs etcd and the CNI plugins); installing ${tool##*:} from Debian's packages"
     { apt-get install -y -qq "${tool##*:}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${tool##*:}" >/dev/null; }; } \
       || { echo "test.sh: cannot install ${tool##*:}: apt-get install ${tool##*:}" >&2; exit 1; }
   fi
@@ -37,4 +37,5 @@ if ! docker compose version >/dev/null 2>&1; then
   (cd "$(go env GOMODCACHE)/github.com/docker/compose/v2@v2.40.3" && GOFLAGS=-mod=mod go build -o ~/.docker/cli-plugins/docker-compose ./cmd)
 fi
 echo "engine $(docker version --format '{{.Server.Version}}'), $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /'), docker compose $(docker compose version --short)"
+IMGUP_K8S_BIN=$(scripts/k8s-bins.sh); export IMGUP_K8S_BIN # kube-apiserver, kubelet… of the test cluster, built from source once per machine
 go test -tags e2e -count=1 -timeout 60m -parallel 64 "$@" ./...
