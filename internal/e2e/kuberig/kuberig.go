@@ -526,6 +526,12 @@ func (c *Cluster) stopNode(n *Node) {
 			}
 		}
 	}
+	// containerd's default parent of the containers' cgroups; removed when empty (rmdir
+	// fails on a cgroup that still holds one).
+	parents, _ := filepath.Glob("/sys/fs/cgroup/*/k8s.io")
+	for _, p := range parents {
+		syscall.Rmdir(p)
+	}
 	unmountUnder(n.Dir)
 }
 
