@@ -218,7 +218,11 @@ func network(args []string) bool {
 		}
 	}
 	switch name {
-	case "curl", "wget", "ping", "ping6", "nc", "ncat", "netcat", "telnet", "ssh", "scp", "sftp":
+	case "curl", "wget", "ping", "ping6", "nc", "ncat", "netcat", "telnet":
+		// A health check on this machine (curl localhost:8080) is no network: it
+		// stays a command not run.
+		return !slices.ContainsFunc(args[1:], local)
+	case "ssh", "scp", "sftp":
 		return true
 	case "git":
 		switch sub {
@@ -232,6 +236,16 @@ func network(args []string) bool {
 		}
 	}
 	return false
+}
+
+// local reports whether a word names this machine.
+func local(w string) bool {
+	for _, h := range []string{"localhost", "127.0.0.1", "[::1]", "0.0.0.0"} {
+		if w == h || strings.Contains(w, "//"+h) || strings.HasPrefix(w, h+":") || strings.HasPrefix(w, h+"/") {
+			return true
+		}
+	}
+	return w == "::1"
 }
 
 // callEnv is Call.Env: the exported variables that differ from Options.Environ.

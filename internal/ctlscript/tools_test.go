@@ -286,3 +286,16 @@ read -r answer < /dev/tty
 		t.Fatalf("exit %d at %+v, prompts %+v %q", r.Exit, r.ExitAt, r.Prompts[0].Line, r.Prompts[0].Text)
 	}
 }
+
+// A health check on this machine is no network: a loop that waits on it is left as
+// before, and nothing is offline.
+func TestLocalIsNotOffline(t *testing.T) {
+	got, r := computed(t, map[string]string{"deploy.sh": `docker compose up -d
+until curl -sf http://localhost:8080/health; do sleep 1; done
+nc -z 127.0.0.1 5432 || exit 1
+docker compose ps
+`})
+	if got != "docker compose up -d\n" || len(r.Offline) != 0 || r.Exit != 0 {
+		t.Fatalf("exit %d, offline %v, calls\n%s", r.Exit, r.Offline, got)
+	}
+}
