@@ -143,17 +143,22 @@ func TestVendors(t *testing.T) {
 			v.checkStacks(t, p)
 			text := v.planText(t, archives)
 			t.Logf("the plan with nothing running:\n%s", text)
+			for _, l := range strings.Split(text, "\n") {
+				if strings.HasSuffix(l, "  ") || strings.Contains(l, "(in .)") {
+					t.Errorf("a plan line padded past its text, or saying (in .) of the root: %q", l)
+				}
+			}
 
 			// The deployment started by its own means.
-			v.sh(t, c.start)
+			v.sh(t, v.c.start)
 			t.Cleanup(func() {
 				if os.Getenv("IMGUP_TEST_KEEP") == "" {
-					v.shErr(c.stop)
+					v.shErr(v.c.stop)
 				}
 			})
 			before := waitStyle(t, name, c.containers)
 			if before[c.web].Image != oldID {
-				t.Fatalf("web runs %s after %q, want %s", short(before[c.web].Image), c.start, short(oldID))
+				t.Fatalf("web runs %s after %q, want %s", short(before[c.web].Image), v.c.start, short(oldID))
 			}
 			want := updated(t, orig, c.edit)
 
@@ -165,10 +170,10 @@ func TestVendors(t *testing.T) {
 				if err == nil {
 					t.Fatalf("%s did not stop (%s):\n%s", v.c.restart, c.refuse, out)
 				}
-				v.sh(t, c.start)
+				v.sh(t, v.c.start)
 			}
 			if now := waitStyle(t, name, c.containers); now[c.web].Image != oldID {
-				t.Fatalf("web runs %s after %q, want %s", short(now[c.web].Image), c.restart, short(oldID))
+				t.Fatalf("web runs %s after %q, want %s", short(now[c.web].Image), v.c.restart, short(oldID))
 			}
 			os.Remove(v.log)
 			before = waitStyle(t, name, c.containers)
@@ -264,7 +269,13 @@ func writeVendor(t *testing.T, c vendorCase, name, prefix string) *vendorRoot {
 	}
 	v := &vendorRoot{c: c, root: root, name: name}
 	if c.home {
+		// docker finds the compose plugin in $DOCKER_CONFIG/cli-plugins, by default
+		// below $HOME: it stays where the machine has it.
 		v.env = append(v.env, "HOME="+base)
+		if os.Getenv("DOCKER_CONFIG") == "" {
+			home, _ := os.UserHomeDir()
+			v.env = append(v.env, "DOCKER_CONFIG="+filepath.Join(home, ".docker"))
+		}
 	}
 	v.shims = t.TempDir()
 	v.log = filepath.Join(v.shims, "calls.log")
