@@ -632,6 +632,14 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 		r.d.prompt(c, r.d.out.last())
 	}
 	switch args[0] {
+	case "[", "test":
+		// bash's test fails (status 2) on an integer comparison of a word that is
+		// no integer ([ "" -lt 20 ]: a version a stand-in printed nothing for); the
+		// interpreter takes it as 0.
+		if w, ok := notInteger(args); ok {
+			fmt.Fprintf(hc.Stderr, "%s: %s: integer expression expected\n", args[0], w)
+			return append([]string{status2}, args...), nil
+		}
 	case "read":
 		// The script's own standard input: a terminal in a person's run, nothing in
 		// imgup's. The read meets the end of its input and fails, as bash's does.
@@ -716,6 +724,11 @@ func abs(dir, p string) string {
 
 // exec answers every command that is not a builtin or a function.
 func (r *run) exec(ctx context.Context, args []string) error {
+	if args[0] == status2 {
+		hc := interp.HandlerCtx(ctx)
+		r.d.execStatus(Command{Script: r.script, Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args[1:]}, 2)
+		return interp.NewExitStatus(2)
+	}
 	err, nested := r.answer(ctx, args)
 	if nested {
 		// The script it ran tracked its own commands, and where it ended.

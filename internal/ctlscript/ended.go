@@ -238,6 +238,38 @@ func network(args []string) bool {
 	return false
 }
 
+// status2 is the command the call handler puts for a test that fails with status 2.
+const status2 = "\x00imgup-status2"
+
+// notInteger returns the word of a simple integer comparison ([ A -lt B ], test A
+// -eq B, with an optional !) that is no integer.
+func notInteger(args []string) (string, bool) {
+	words := args[1:]
+	if args[0] == "[" {
+		if len(words) == 0 || words[len(words)-1] != "]" {
+			return "", false
+		}
+		words = words[:len(words)-1]
+	}
+	if len(words) == 4 && words[0] == "!" {
+		words = words[1:]
+	}
+	if len(words) != 3 {
+		return "", false
+	}
+	switch words[1] {
+	case "-eq", "-ne", "-lt", "-le", "-gt", "-ge":
+	default:
+		return "", false
+	}
+	for _, w := range []string{words[0], words[2]} {
+		if _, err := strconv.ParseInt(strings.TrimSpace(w), 10, 64); err != nil {
+			return w, true
+		}
+	}
+	return "", false
+}
+
 // local reports whether a word names this machine.
 func local(w string) bool {
 	for _, h := range []string{"localhost", "127.0.0.1", "[::1]", "0.0.0.0"} {

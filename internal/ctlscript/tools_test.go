@@ -299,3 +299,24 @@ docker compose ps
 		t.Fatalf("exit %d, offline %v, calls\n%s", r.Exit, r.Offline, got)
 	}
 }
+
+// [ "" -lt 20 ] fails with status 2 as in bash (the interpreter alone takes "" as 0),
+// so a version a docker query printed nothing for does not end the run.
+func TestIntegerTestOfNothing(t *testing.T) {
+	got, r := computed(t, map[string]string{"deploy.sh": `set -o errexit -o pipefail
+SUM=$(shasum -a 256 stack/app.env | grep -E -o '^[0-9a-f]{12}')
+MAJOR=$(docker version --format '{{.Server.Version}}' | grep -E -o '^[0-9]+')
+if [ "$MAJOR" -lt 20 ]; then
+  echo "needs Docker 20 (this engine: $MAJOR)" >&2
+  exit 1
+fi
+docker-compose -p "photos-$SUM" up -d
+`, "stack/app.env": "A=1\n"})
+	// sha256("A=1\n") begins with 93b8b4d0fd5c.
+	if r.Exit != 0 || !strings.HasPrefix(got, "docker-compose -p photos-") || len(got) != len("docker-compose -p photos-123456789012 up -d\n") {
+		t.Fatalf("exit %d at %+v, calls\n%s%s%q", r.Exit, r.ExitAt, got, notes(r), r.Output)
+	}
+	if !slices.Contains(r.Output, "[: : integer expression expected") {
+		t.Errorf("output %q", r.Output)
+	}
+}
