@@ -574,7 +574,13 @@ func (c *Cluster) start(name, dir string, ns []string, argv ...string) *proc {
 	}
 	go func() { p.cmd.Wait(); close(p.done) }()
 	c.procs = append(c.procs, p)
-	c.undo = append(c.undo, func() { c.stop(p, 10*time.Second) })
+	grace := 10 * time.Second
+	if name == "kube-apiserver" {
+		// Its graceful shutdown takes more than 10 s here; the cluster's data is thrown
+		// away anyway.
+		grace = 2 * time.Second
+	}
+	c.undo = append(c.undo, func() { c.stop(p, grace) })
 	return p
 }
 
@@ -596,6 +602,9 @@ func (c *Cluster) stop(p *proc, grace time.Duration) {
 	select {
 	case <-p.done:
 	case <-time.After(grace):
+		if p.name != "kube-apiserver" {
+			c.logf("kuberig: %s did not stop within %s of SIGTERM: killed", p.name, grace)
+		}
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	}
