@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -90,6 +91,33 @@ func TestImportOCILayout(t *testing.T) {
 			if out := d.Ctr(t, "images", "check", "--snapshotter", "native"); grepLine(out, "acme/app:2") == "" || grepLine(out, "complete") == "" {
 				t.Errorf("%s: %s", n, out)
 			}
+		}
+	}
+}
+
+// An archive that ends early fails the import, named, and leaves no image record and
+// no lease on either node: what was written is garbage for containerd's GC.
+func TestImportTruncatedLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	img, err := random.Image(1<<20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := archivetest.Classic(t, []archivetest.Image{{Img: img, Tags: []string{"acme/cut:1"}}}, nil)
+	path := filepath.Join(t.TempDir(), "cut.tar")
+	os.WriteFile(path, b[:len(b)*3/4], 0o644)
+	da, db := nodestoretest.Start(t), nodestoretest.Start(t)
+	a, bn := dial(t, da.Addr), dial(t, db.Addr)
+	_, err = Import(ctx, []*Node{a, bn}, path, ImportOptions{Snapshotter: "native"})
+	if err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Fatalf("import of a truncated archive: %v", err)
+	}
+	for _, d := range []*nodestoretest.Daemon{da, db} {
+		if out := d.Ctr(t, "images", "ls", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("%s: images after a failed import: %s", d.Addr, out)
+		}
+		if out := d.Ctr(t, "leases", "ls", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("%s: leases after a failed import: %s", d.Addr, out)
 		}
 	}
 }
