@@ -68,6 +68,19 @@ type Imported struct {
 // record per tag (managed and pinned), unpacked with opt.Snapshotter. Nothing stays
 // on a node from a failed import but what a lease held, which GC then frees.
 func Import(ctx context.Context, nodes []*Node, path string, opt ImportOptions) ([]Result, error) {
+	return run(ctx, nodes, opt, func(ctx context.Context, im *importer) error {
+		_, err := archive.Read(ctx, path, archive.Options{Load: im.load, Progress: opt.Progress})
+		return err
+	})
+}
+
+// ImportTar is Import of one plain docker-save tar as it streams (the sink of an
+// archive read elsewhere: an engine.Client's Load): each node gets the blobs it lacks.
+func ImportTar(ctx context.Context, nodes []*Node, r io.Reader, opt ImportOptions) ([]Result, error) {
+	return run(ctx, nodes, opt, func(ctx context.Context, im *importer) error { return im.load(ctx, r) })
+}
+
+func run(ctx context.Context, nodes []*Node, opt ImportOptions, read func(context.Context, *importer) error) ([]Result, error) {
 	im := &importer{nodes: nodes, opt: opt, res: make([]Result, len(nodes)), inv: make([]*inventory, len(nodes))}
 	for i, n := range nodes {
 		im.res[i].Node = n.Addr
@@ -86,8 +99,7 @@ func Import(ctx context.Context, nodes []*Node, path string, opt ImportOptions) 
 		defer n.c.LeasesService().Delete(context.WithoutCancel(ctx), leases.Lease{ID: lease})
 	}
 	ctx = leases.WithLease(ctx, lease)
-	_, err := archive.Read(ctx, path, archive.Options{Load: im.load, Progress: opt.Progress})
-	if err != nil {
+	if err := read(ctx, im); err != nil {
 		return nil, err
 	}
 	return im.res, nil
