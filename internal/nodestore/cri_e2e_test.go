@@ -1,0 +1,49 @@
+//go:build e2e
+
+package nodestore
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/encoo-tools/imgup/internal/archive/archivetest"
+	"github.com/encoo-tools/imgup/internal/nodestore/nodestoretest"
+)
+
+// What the kubelet sees: the CRI plugin lists the imported image under its tag, with
+// the config digest as its ID and no registry digest.
+func TestImportSeenByCRI(t *testing.T) {
+	ctx := context.Background()
+	d := nodestoretest.StartCRI(t)
+	n := dial(t, d.Addr)
+	img, err := random.Image(512<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cri.tar")
+	os.WriteFile(path, archivetest.Classic(t, []archivetest.Image{{Img: img, Tags: []string{"acme/cri:1"}}}, nil), 0o644)
+	if _, err := Import(ctx, []*Node{n}, path, ImportOptions{Snapshotter: "native"}); err != nil {
+		t.Fatal(err)
+	}
+	id := archivetest.ID(t, img)
+	var seen []nodestoretest.CRIImage
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		seen = d.CRIImages(t)
+		for _, ci := range seen {
+			if slices.Contains(ci.RepoTags, "docker.io/acme/cri:1") {
+				t.Logf("CRI: %+v", ci)
+				if ci.ID != id || len(ci.RepoDigests) != 0 {
+					t.Errorf("CRI lists %+v; want ID %s and no repo digest", ci, id)
+				}
+				return
+			}
+		}
+	}
+	t.Fatalf("the CRI plugin does not list docker.io/acme/cri:1: %+v", seen)
+}
