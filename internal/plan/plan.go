@@ -611,14 +611,7 @@ func (p *Plan) setRestart(d *deploy.Deployment, method string) error {
 		return err
 	}
 	if method == "" || method == RestartAuto {
-		switch {
-		case d.RestartCommand != "":
-			method = RestartDeploy
-		case d.IsSwarm():
-			method = target.Stack
-		default:
-			method = RestartServices
-		}
+		method = target.Choose(d)
 	}
 	if len(p.Updates) == 0 && !(len(p.Bundles) > 0 && len(p.Edits) > 0 && method == RestartDeploy && d.RestartCommand != "") {
 		// A bundle's configuration change alone restarts with the control script,

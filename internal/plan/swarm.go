@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/i18n"
 )
 
@@ -23,8 +24,9 @@ type Node struct {
 	// Lacks are the references of the update it does not have yet: the load sends
 	// them (only the layers it lacks).
 	Lacks []string `json:"lacks,omitempty"`
-	// Send is what apply's load sends it (known when the plan was made by a read
-	// that streams to the nodes: apply, not plan).
+	// Send is what apply's load sends it: the figure of apply's own streams, or, for
+	// plan (and the console's plan page), worked out from the archives and the
+	// node's layers without streaming.
 	Send *Send `json:"send,omitempty"`
 }
 
@@ -59,7 +61,7 @@ func (p *Plan) checkNodes(in Input) {
 					constraints = s.Constraints
 				}
 			}
-			if allows(constraints, n) {
+			if engine.Allows(constraints, n.Name, n.ID, n.Role == "manager") {
 				p.Unreachable = append(p.Unreachable, fmt.Sprintf("%s/%s may run on node %s, which imgup cannot reach (%s)", u.Stack, u.Service, n.Name, n.Unreachable))
 			}
 		}
@@ -67,31 +69,15 @@ func (p *Plan) checkNodes(in Input) {
 	sort.Strings(p.Unreachable)
 }
 
-// allows says whether placement constraints may let a task run on n. A constraint
-// imgup cannot judge (a node label) is taken to allow it.
-func allows(constraints []string, n Node) bool {
-	for _, c := range constraints {
-		op := "=="
-		k, v, ok := strings.Cut(c, "==")
-		if !ok {
-			if k, v, ok = strings.Cut(c, "!="); !ok {
-				continue
-			}
-			op = "!="
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		var have string
-		switch k {
-		case "node.hostname":
-			have = n.Name
-		case "node.id":
-			have = n.ID
-		case "node.role":
-			have = n.Role
-		default:
-			continue
-		}
-		if (op == "==") != (have == v) {
+// EachOwnLayers says whether the claim "each sent only the layers it lacks" holds:
+// there are nodes, and every reached node's load leaves out the layers that node has
+// (none is sent every layer, none's figure is unknown).
+func (p *Plan) EachOwnLayers() bool {
+	if len(p.Nodes) == 0 {
+		return false
+	}
+	for _, n := range p.Nodes {
+		if n.Unreachable == "" && (n.Send == nil || n.Send.Full) {
 			return false
 		}
 	}
@@ -103,14 +89,7 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 	if len(p.Nodes) == 0 {
 		return
 	}
-	// The claim is made only when it holds: every reached node's stream leaves out
-	// the layers that node has.
-	each := true
-	for _, n := range p.Nodes {
-		if n.Unreachable == "" && (n.Send == nil || n.Send.Full) {
-			each = false
-		}
-	}
+	each := p.EachOwnLayers()
 	if each {
 		b.WriteString(tr.T("   to every node of the swarm, each sent only the layers it lacks:\n"))
 	} else {
