@@ -116,20 +116,10 @@ func (l *Loading) Nodes() []NodeSend {
 				if p.Skipped {
 					continue
 				}
-				// The tar's bytes: a 512-byte header and the padded content per entry,
-				// two zero blocks at the end; an omitted layer takes its header along.
-				total := int64(1024)
-				for _, size := range p.Files {
-					total += 512 + (size+511)/512*512
-				}
-				ns.Total += total
+				ns.Total += p.TarBytes()
 				ns.Omitted += p.Omitted
 				ns.OmittedBytes += p.OmittedBytes
-				if p.Sent > 0 {
-					ns.Bytes += p.Sent
-				} else {
-					ns.Bytes += total - p.OmittedBytes - int64(p.Omitted)*512
-				}
+				ns.Bytes += p.Sends()
 			}
 		}
 		out = append(out, ns)

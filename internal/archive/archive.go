@@ -49,6 +49,14 @@ type Part struct {
 	// its JSON files (manifests, configs, index.json). For Options.Keep's checks.
 	Files map[string]int64  `json:"-"`
 	Sums  map[string]string `json:"-"`
+	// links are the entries that are links (a layer docker save wrote once); chains
+	// the chain ID of each classic layer folder's layer (from manifest.json and the
+	// image's config). For Delta.
+	links  map[string]bool
+	chains map[string]string
+	// tarBytes is how far the part's tar was read: through its end-of-archive blocks;
+	// omittedTar the tar bytes of the entries a delta load left out.
+	tarBytes, omittedTar int64
 }
 
 // Archive is what one file holds.

@@ -139,3 +139,43 @@ func TestDeferredRead(t *testing.T) {
 		}
 	}
 }
+
+// Part.Delta, from a read that streams nowhere, says what a delta load with the same
+// inventory leaves out, and TarBytes less it what the load sends.
+func TestDeltaWithoutLoad(t *testing.T) {
+	img := archivetest.Random(t, 3, "acme/web:1.0")
+	layers, _ := img.Img.Layers()
+	d0, _ := layers[0].Digest()
+	oci := filepath.Join(t.TempDir(), "oci.tar")
+	os.WriteFile(oci, archivetest.OCI(t, []archivetest.Image{img}, true), 0o644)
+	cases := []struct {
+		path string
+		have *Inventory
+	}{
+		{"testdata/save-20.10.tar", &Inventory{}},
+		{"testdata/save-20.10.tar", &Inventory{Chains: map[string]bool{diff1: true}}},
+		{"testdata/save-20.10.tar", &Inventory{Chains: map[string]bool{diff1: true, chain2: true}}},
+		{"testdata/save-20.10.tar", &Inventory{Chains: map[string]bool{diff2: true, ChainID(diff2, diff1): true}}},
+		{oci, &Inventory{DiffIDs: map[string]bool{d0.String(): true}}},
+	}
+	for i, c := range cases {
+		plain, err := Read(context.Background(), c.path, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sink bytes.Buffer
+		loaded, err := Read(context.Background(), c.path, Options{Have: c.have,
+			Load: func(_ context.Context, r io.Reader) error { _, err := io.Copy(&sink, r); return err }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, l := plain.Parts[0], loaded.Parts[0]
+		n, b, sends := p.Delta(c.have, nil)
+		if n != l.Omitted || b != l.OmittedBytes {
+			t.Errorf("case %d: Delta says %d layer(s), %d bytes; the load left out %d, %d", i, n, b, l.Omitted, l.OmittedBytes)
+		}
+		if sends != int64(sink.Len()) || sends != l.Sends() {
+			t.Errorf("case %d: Delta says %d bytes are sent; the load sent %d (it says %d)", i, sends, sink.Len(), l.Sends())
+		}
+	}
+}

@@ -88,12 +88,37 @@ func (ps *partState) describeClassic(raw []byte) error {
 			}
 			img.Size += size
 		}
+		ps.layerChains(e)
 		if img.Refs, err = checkRefs(e.RepoTags); err != nil {
 			return err
 		}
 		ps.part.Images = append(ps.part.Images, img)
 	}
 	return nil
+}
+
+// layerChains records the chain ID of each classic layer folder of e, from its
+// config's diffIDs (Part.Delta). A config that does not list one diffID per layer
+// records none: a delta load then finds no match for them either.
+func (ps *partState) layerChains(e classicEntry) {
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []string `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if json.Unmarshal(ps.kept[cleanName(e.Config)], &cfg) != nil || len(cfg.RootFS.DiffIDs) != len(e.Layers) {
+		return
+	}
+	chain := ""
+	for i, l := range e.Layers {
+		chain = ChainID(chain, cfg.RootFS.DiffIDs[i])
+		if dir, ok := strings.CutSuffix(cleanName(l), "/layer.tar"); ok {
+			if ps.part.chains == nil {
+				ps.part.chains = map[string]string{}
+			}
+			ps.part.chains[dir] = chain
+		}
+	}
 }
 
 // blobID returns the image ID for a config file: the sha256 of its bytes.

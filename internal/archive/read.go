@@ -442,23 +442,74 @@ func (ps *partState) omit(name string) bool {
 	if o.Load == nil {
 		return false
 	}
-	if o.Omit != nil && o.Omit(name) {
+	return omits(name, o.Have, o.Omit, func(dir string) bool { return ps.present[dir] })
+}
+
+// omits is a delta read's rule for one entry: left out when omit says so (a bundle),
+// when it is a classic layer folder's layer.tar whose layer the engine has (present),
+// or an OCI blob whose digest is a diffID the engine has.
+func omits(name string, have *Inventory, omit func(string) bool, present func(dir string) bool) bool {
+	if omit != nil && omit(name) {
 		return true
 	}
-	if o.Have == nil {
+	if have == nil {
 		return false
 	}
-	if dir, ok := strings.CutSuffix(name, "/layer.tar"); ok && ps.present[dir] {
+	if dir, ok := strings.CutSuffix(name, "/layer.tar"); ok && present(dir) {
 		return true
 	}
 	// Docker 25's OCI layout stores layers uncompressed: the blob's digest is its
 	// diffID. Its chain is known only from the index at the end, so this is a guess the
 	// loader checks (a layer the engine lacks fails the load, which is then retried
 	// with every layer).
-	if d, ok := blobDigest(name); ok && o.Have.DiffIDs["sha256:"+d] {
+	if d, ok := blobDigest(name); ok && have.DiffIDs["sha256:"+d] {
 		return true
 	}
 	return false
+}
+
+// TarBytes is the size of the part's docker-save tar as a load streams it, through
+// its end-of-archive blocks.
+func (p *Part) TarBytes() int64 {
+	if p.tarBytes > 0 {
+		return p.tarBytes
+	}
+	total := int64(1024)
+	for _, size := range p.Files {
+		total += 512 + round512(size)
+	}
+	return total
+}
+
+// Sends is what a load of the part sends the engine: Sent once it has finished, else
+// TarBytes less the entries a delta load leaves out (a header and the padded content
+// each).
+func (p *Part) Sends() int64 {
+	if p.Sent > 0 {
+		return p.Sent
+	}
+	return p.TarBytes() - p.omittedTar
+}
+
+// Delta is what a delta load of the part into an engine with the layers have would
+// leave out, without reading it again: the layers (omitted) and their bytes, and what
+// it sends (as Sends would say before it finishes). omit is the bundle's rule
+// (Bundle.ReadOptions' Omit), nil for a plain archive.
+func (p *Part) Delta(have *Inventory, omit func(string) bool) (omitted int, bytes, sends int64) {
+	present := func(dir string) bool {
+		c, ok := p.chains[dir]
+		return ok && have.Chains[c]
+	}
+	var tar int64
+	for name, size := range p.Files {
+		if p.links[name] || isMetadata(name) || !omits(name, have, omit, present) {
+			continue
+		}
+		omitted++
+		bytes += size
+		tar += 512 + round512(size)
+	}
+	return omitted, bytes, p.TarBytes() - tar
 }
 
 func round512(n int64) int64 { return (n + 511) / 512 * 512 }
@@ -503,6 +554,7 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 		}
 		ps.part.Omitted++
 		ps.part.OmittedBytes += h.Size
+		ps.part.omittedTar += 512 + round512(h.Size)
 	default:
 		if err := ps.rec.release(); err != nil {
 			return err
@@ -570,6 +622,10 @@ func (ps *partState) entry(h *tar.Header, name string, tr io.Reader) error {
 			return err
 		}
 		ps.files[name] = 0
+		if ps.part.links == nil {
+			ps.part.links = map[string]bool{}
+		}
+		ps.part.links[name] = true
 	}
 	ps.contentEnd = ps.rec.off
 	ps.rec.hold = true // the next header waits until we know what it is
@@ -633,6 +689,7 @@ func (ps *partState) finish() error {
 		return ps.abort(err)
 	}
 	ps.part.Files, ps.part.Sums = ps.files, ps.dig
+	ps.part.tarBytes = ps.rec.off
 	if c := ps.rd.opt.Check; c != nil {
 		if err := c(ps.ctx, &ps.part); err != nil {
 			return ps.abort(err)
