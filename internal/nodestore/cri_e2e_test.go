@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +47,32 @@ func TestImportSeenByCRI(t *testing.T) {
 		}
 	}
 	t.Fatalf("the CRI plugin does not list docker.io/acme/cri:1: %+v", seen)
+}
+
+// go-containerregistry's tarball form (crane pull --format=tarball): gzip layers named
+// <digest>.tar.gz, config first. The layers are written as they are, typed gzip.
+func TestImportGGCRTarball(t *testing.T) {
+	ctx := context.Background()
+	d := nodestoretest.Start(t)
+	n := dial(t, d.Addr)
+	img, err := random.Image(256<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ggcr.tar")
+	os.WriteFile(path, archivetest.GGCR(t, []archivetest.Image{{Img: img, Tags: []string{"acme/ggcr:1"}}}), 0o644)
+	res, err := Import(ctx, []*Node{n}, path, ImportOptions{Snapshotter: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[0].Images; len(got) != 1 || got[0].ID.String() != archivetest.ID(t, img) {
+		t.Fatalf("%+v", res[0])
+	}
+	m := d.Ctr(t, "content", "get", res[0].Images[0].Manifest.String())
+	if !strings.Contains(m, "application/vnd.docker.image.rootfs.diff.tar.gzip") {
+		t.Errorf("manifest: %s", m)
+	}
+	if out := d.Ctr(t, "images", "check", "--snapshotter", "native"); !strings.HasSuffix(strings.TrimSpace(grepLine(out, "acme/ggcr:1")), "true") {
+		t.Errorf("not unpacked: %s", out)
+	}
 }

@@ -176,7 +176,11 @@ func (im *importer) load(ctx context.Context, r io.Reader) error {
 			p.kept[name] = b
 			continue
 		}
-		if strings.HasSuffix(name, "/layer.tar") || strings.HasPrefix(name, "blobs/") || strings.HasSuffix(name, ".tar") || strings.HasSuffix(name, ".tar.gz") {
+		switch path.Base(name) {
+		case "VERSION", "json", "repositories", "oci-layout", "manifest.json", "index.json":
+			// docker save's legacy files, or metadata that is not JSON (refused at the end)
+		default:
+			// Any other file is a layer: which one, manifest.json says at the end.
 			if err := im.layer(ctx, p, name, h.Size, br); err != nil {
 				return err
 			}
