@@ -3,6 +3,7 @@
 package nodestore
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -74,5 +75,26 @@ func TestImportGGCRTarball(t *testing.T) {
 	}
 	if out := d.Ctr(t, "images", "check", "--snapshotter", "native"); !strings.HasSuffix(strings.TrimSpace(grepLine(out, "acme/ggcr:1")), "true") {
 		t.Errorf("not unpacked: %s", out)
+	}
+}
+
+// ImportTar takes a docker-save tar that is already streaming (an engine's load), and
+// reads it to its end, padding included.
+func TestImportTar(t *testing.T) {
+	ctx := context.Background()
+	d := nodestoretest.Start(t)
+	n := dial(t, d.Addr)
+	img, err := random.Image(256<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := archivetest.Classic(t, []archivetest.Image{{Img: img, Tags: []string{"acme/stream:1"}}}, nil)
+	r := bytes.NewReader(append(b, make([]byte, 10240)...))
+	res, err := ImportTar(ctx, []*Node{n}, r, ImportOptions{Snapshotter: "native"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[0].Images; len(got) != 1 || got[0].Name != "docker.io/acme/stream:1" || got[0].ID.String() != archivetest.ID(t, img) || r.Len() != 0 {
+		t.Fatalf("%+v, %d bytes unread", res[0], r.Len())
 	}
 }

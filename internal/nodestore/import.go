@@ -68,41 +68,56 @@ type Imported struct {
 // record per tag (managed and pinned), unpacked with opt.Snapshotter. Nothing stays
 // on a node from a failed import but what a lease held, which GC then frees.
 func Import(ctx context.Context, nodes []*Node, path string, opt ImportOptions) ([]Result, error) {
-	return run(ctx, nodes, opt, func(ctx context.Context, im *importer) error {
-		_, err := archive.Read(ctx, path, archive.Options{Load: im.load, Progress: opt.Progress})
-		return err
-	})
+	im, ctx, err := begin(ctx, nodes, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer im.end(ctx)
+	if _, err := archive.Read(ctx, path, archive.Options{Load: im.load, Progress: opt.Progress}); err != nil {
+		return nil, err
+	}
+	return im.res, nil
 }
 
-// ImportTar is Import of one plain docker-save tar as it streams (the sink of an
-// archive read elsewhere: an engine.Client's Load): each node gets the blobs it lacks.
+// ImportTar is Import of one plain docker-save tar that is already streaming: what an
+// engine's load is handed (archive.Options.Load). It reads r to its end.
 func ImportTar(ctx context.Context, nodes []*Node, r io.Reader, opt ImportOptions) ([]Result, error) {
-	return run(ctx, nodes, opt, func(ctx context.Context, im *importer) error { return im.load(ctx, r) })
+	im, ctx, err := begin(ctx, nodes, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer im.end(ctx)
+	if err := im.load(ctx, r); err != nil {
+		return nil, err
+	}
+	return im.res, nil
 }
 
-func run(ctx context.Context, nodes []*Node, opt ImportOptions, read func(context.Context, *importer) error) ([]Result, error) {
+// begin creates, under the same ID on every node, the lease that holds what the
+// import writes until the image records reference it.
+func begin(ctx context.Context, nodes []*Node, opt ImportOptions) (*importer, context.Context, error) {
 	im := &importer{nodes: nodes, opt: opt, res: make([]Result, len(nodes)), inv: make([]*inventory, len(nodes))}
 	for i, n := range nodes {
 		im.res[i].Node = n.Addr
 	}
-	// One lease, under the same ID on every node, holds what is written until the
-	// image records reference it.
 	id := make([]byte, 8)
 	rand.Read(id)
-	lease := "imgup-import-" + hex.EncodeToString(id)
-	im.lease = lease
+	im.lease = "imgup-import-" + hex.EncodeToString(id)
 	for _, n := range nodes {
-		_, err := n.c.LeasesService().Create(ctx, leases.WithID(lease), leases.WithExpiration(24*time.Hour))
-		if err != nil {
-			return nil, n.fail(err)
+		if _, err := n.c.LeasesService().Create(ctx, leases.WithID(im.lease), leases.WithExpiration(24*time.Hour)); err != nil {
+			im.end(ctx)
+			return nil, nil, n.fail(err)
 		}
-		defer n.c.LeasesService().Delete(context.WithoutCancel(ctx), leases.Lease{ID: lease})
 	}
-	ctx = leases.WithLease(ctx, lease)
-	if err := read(ctx, im); err != nil {
-		return nil, err
+	return im, leases.WithLease(ctx, im.lease), nil
+}
+
+// end deletes the lease on every node (where there is none, the delete fails, unheard).
+func (im *importer) end(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for _, n := range im.nodes {
+		n.c.LeasesService().Delete(ctx, leases.Lease{ID: im.lease})
 	}
-	return im.res, nil
 }
 
 type importer struct {
@@ -148,6 +163,11 @@ func (im *importer) load(ctx context.Context, r io.Reader) error {
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
+			// What follows the tar's end (its padding) is read too: a sink reads its
+			// stream to the end.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return err
+			}
 			break
 		}
 		if err != nil {
