@@ -90,6 +90,8 @@ type nodeLoad struct {
 	l    *Loading
 	// full: imgup cannot read the node's layers, so it is sent every layer.
 	full bool
+	// has are the parts whose images the node has: Finish withholds them from it.
+	has []bool
 }
 
 // NodeSend is what a swarm load sends one node: Bytes of the archive's Total (its
@@ -112,8 +114,8 @@ func (l *Loading) Nodes() []NodeSend {
 	for _, n := range l.nodes {
 		ns := NodeSend{Node: n.name, Full: n.full}
 		if a := n.l.Archive; a != nil {
-			for _, p := range a.Parts {
-				if p.Skipped {
+			for i, p := range a.Parts {
+				if p.Skipped || (a.Pending() && i < len(n.has) && n.has[i]) {
 					continue
 				}
 				ns.Total += p.TarBytes()
@@ -189,7 +191,19 @@ func startNodes(ctx context.Context, eng engine.Client, members []engine.Member,
 				cancel()
 				return
 			}
-			l.nodes[i] = nodeLoad{name: m.Name, l: nl, full: inv == nil}
+			var has []bool
+			if nl.Archive != nil {
+				for _, p := range nl.Archive.Parts {
+					ok, err := HasPart(ctx, m.Client, p)
+					if err != nil {
+						errs[i] = fmt.Errorf("node %s: %w", m.Label(), err)
+						cancel()
+						return
+					}
+					has = append(has, ok)
+				}
+			}
+			l.nodes[i] = nodeLoad{name: m.Name, l: nl, full: inv == nil, has: has}
 		}()
 	}
 	wg.Wait()
@@ -205,13 +219,23 @@ func startNodes(ctx context.Context, eng engine.Client, members []engine.Member,
 
 // keep withholds a part whose images the engine already has under every name.
 func (l *Loading) keep(ctx context.Context, p *archive.Part) error {
-	for _, img := range p.Images {
-		ok, err := present(ctx, l.eng, img)
-		if err != nil || !ok {
-			return err
-		}
+	ok, err := HasPart(ctx, l.eng, *p)
+	if err != nil || !ok {
+		return err
 	}
 	return archive.ErrSkip
+}
+
+// HasPart says whether the engine has every image of the part under every name (by
+// its ID when it has none): a load withholds such a part.
+func HasPart(ctx context.Context, eng engine.Client, p archive.Part) (bool, error) {
+	for _, img := range p.Images {
+		ok, err := present(ctx, eng, img)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // Abort cancels a deferred load: the engine loads nothing of it.

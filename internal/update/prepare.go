@@ -152,7 +152,15 @@ func (svc *Service) Prepare(ctx context.Context, t Target, r Request) (*Prepared
 	for _, n := range ArchiveNotices(p.Archives) {
 		say(n)
 	}
-	if p.Plan, err = s.Plan(ctx, PlanOptions{Archives: p.Archives, Bundles: p.Bundles, Have: have, Services: r.Services, ConfigKeys: r.ConfigKeys, Restart: r.Restart, Sends: p.sends()}); err != nil {
+	sends := p.sends()
+	if cl, ok := s.eng.(*engine.Cluster); ok && sends == nil {
+		// No read streamed to the nodes (plan, the console's plan page, or apply's one
+		// stream to all): what each is sent is worked out without streaming.
+		if sends, err = planSends(ctx, cl, p.Archives, p.Bundles); err != nil {
+			return fail(err)
+		}
+	}
+	if p.Plan, err = s.Plan(ctx, PlanOptions{Archives: p.Archives, Bundles: p.Bundles, Have: have, Services: r.Services, ConfigKeys: r.ConfigKeys, Restart: r.Restart, Sends: sends}); err != nil {
 		return fail(err)
 	}
 	return p, nil
@@ -188,8 +196,8 @@ func (p *Prepared) read(ctx context.Context, r Request, file string, b *bundle.B
 // choices give the same fingerprint. A front end that shows a plan and applies it in
 // a later request checks that what it applies is what the operator saw.
 func Fingerprint(p *plan.Plan) string {
-	// What each swarm node will be sent is known only to a read that streams to the
-	// nodes (apply's, not the plan page's): it is not part of what was confirmed.
+	// What each swarm node will be sent is a figure (the plan page's worked out, apply's
+	// from its own streams), not part of what was confirmed.
 	if len(p.Nodes) > 0 {
 		c := *p
 		c.Nodes = slices.Clone(p.Nodes)
