@@ -22,7 +22,6 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/errdefs"
-	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
@@ -254,7 +253,7 @@ func readInventory(ctx context.Context, n *Node) (*inventory, error) {
 	}
 	cs := n.c.ContentStore()
 	for _, img := range imgs {
-		ids, err := img.RootFS(ctx, cs, platforms.Default())
+		ids, err := img.RootFS(ctx, cs, n.platform)
 		if err != nil {
 			continue // an image whose blobs are gone tells nothing
 		}
@@ -582,7 +581,7 @@ func (im *importer) put(ctx context.Context, i int, img *image) error {
 		} else if err != nil {
 			return err
 		}
-		if err := containerd.NewImage(n.c, rec).Unpack(ctx, im.opt.Snapshotter); err != nil {
+		if err := containerd.NewImageWithPlatform(n.c, rec, n.platform).Unpack(ctx, im.opt.Snapshotter); err != nil {
 			return fmt.Errorf("%s: unpack: %w", name, err)
 		}
 		im.res[i].Images = append(im.res[i].Images, Imported{Name: name, ID: img.configD.Digest, Manifest: img.manD.Digest})

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	apitypes "github.com/containerd/containerd/api/types"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
@@ -53,6 +54,9 @@ type Node struct {
 	Version string
 	c       *containerd.Client
 	ssh     *ssh.Client
+	// platform is what the node runs (its task runtime's platforms): an ssh node may be
+	// arm64 when imgup runs on amd64.
+	platform platforms.MatchComparer
 }
 
 func (n *Node) String() string { return n.Addr }
@@ -147,6 +151,13 @@ func Dial(ctx context.Context, addr string) (*Node, error) {
 		return nil, n.fail(i18n.Errorf("containerd does not answer at %s: %v", sock, err))
 	}
 	n.Version = v.Version
+	n.platform = platforms.Default()
+	// The filter's comma is an AND in containerd's filter syntax.
+	if resp, err := c.IntrospectionService().Plugins(vctx, "type==io.containerd.runtime.v2,id==task"); err == nil && len(resp.Plugins) > 0 {
+		if ps := apitypes.OCIPlatformFromProto(resp.Plugins[0].Platforms); len(ps) > 0 {
+			n.platform = platforms.Ordered(ps...)
+		}
+	}
 	return n, nil
 }
 
@@ -184,7 +195,7 @@ func Images(ctx context.Context, n *Node) (map[string]digest.Digest, error) {
 	}
 	out := make(map[string]digest.Digest, len(imgs))
 	for _, img := range imgs {
-		cfg, err := img.Config(ctx, n.c.ContentStore(), platforms.Default())
+		cfg, err := img.Config(ctx, n.c.ContentStore(), n.platform)
 		if errdefs.IsNotFound(err) {
 			continue
 		}
