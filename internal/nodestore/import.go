@@ -139,6 +139,8 @@ type inventory struct {
 
 // part is one docker-save tar as it streams to the nodes.
 type part struct {
+	// chains are those of the configs read so far.
+	chains inventory
 	kept   map[string][]byte    // manifest.json, index.json, configs, manifests
 	links  map[string]string    // entry -> the entry it links to
 	layers map[string]layerBlob // layer entries that streamed
@@ -156,7 +158,8 @@ const smallFile = 4 << 20
 
 // load is the archive's sink: the plain docker-save tar of one part.
 func (im *importer) load(ctx context.Context, r io.Reader) error {
-	p := &part{kept: map[string][]byte{}, links: map[string]string{}, layers: map[string]layerBlob{}}
+	p := &part{kept: map[string][]byte{}, links: map[string]string{}, layers: map[string]layerBlob{},
+		chains: inventory{chains: map[string]bool{}, diffID: map[string]digest.Digest{}}}
 	tr := tar.NewReader(r)
 	br := bufio.NewReaderSize(nil, 64<<10)
 	for {
@@ -193,6 +196,7 @@ func (im *importer) load(ctx context.Context, r io.Reader) error {
 				return err
 			}
 			p.kept[name] = b
+			p.noteConfig(b)
 			continue
 		}
 		switch path.Base(name) {
@@ -229,6 +233,11 @@ func (im *importer) known(ctx context.Context, p *part, name string) (digest.Dig
 	if !ok || raw == nil {
 		return "", nil
 	}
+	// A config that came before the layer (docker save orders by name) tells its
+	// chain; else the nodes' images may.
+	if chain, ok := archive.V1LayerChain(dir, raw, p.chains.chains); ok {
+		return p.chains.diffID[chain], nil
+	}
 	for i, n := range im.nodes {
 		if im.inv[i] == nil {
 			inv, err := readInventory(ctx, n)
@@ -242,6 +251,20 @@ func (im *importer) known(ctx context.Context, p *part, name string) (digest.Dig
 		}
 	}
 	return "", nil
+}
+
+// noteConfig adds the chain IDs of an image config's layers to the part's.
+func (p *part) noteConfig(b []byte) {
+	var c ocispec.Image
+	if json.Unmarshal(b, &c) != nil || len(c.RootFS.DiffIDs) == 0 {
+		return
+	}
+	ids := c.RootFS.DiffIDs
+	for i := range ids {
+		chain := identity.ChainID(ids[:i+1]).String()
+		p.chains.chains[chain] = true
+		p.chains.diffID[chain] = ids[i]
+	}
 }
 
 // readInventory reads the chain IDs of the node's images from their configs.
