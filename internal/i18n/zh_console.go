@@ -177,8 +177,13 @@ var zhConsole = map[string]string{
 
 	// A swarm's nodes on the plan page.
 	"To every node of the swarm, each sent only the layers it lacks:": "发到 swarm 的每个节点，每个节点只发送它缺少的层：",
-	"node":    "节点",
-	"engine":  "Docker 地址",
-	"lacks":   "缺少",
-	"nothing": "无",
+	"node":                        "节点",
+	"engine":                      "Docker 地址",
+	"lacks":                       "缺少",
+	"nothing":                     "无",
+	"To every node of the swarm:": "发到 swarm 的每个节点：",
+	"will be sent":                "将发送",
+	"not known":                   "未知",
+	"%s: every layer (imgup cannot read its layers)": "%s：全部层（imgup 读不到它有哪些层）",
+	"%s of %s (%d layer(s) it has left out)":         "%s（共 %s，它已有的 %d 层不发）",
 }

@@ -71,13 +71,13 @@ func (p *Plan) checkNodes(in Input) {
 
 // EachOwnLayers says whether the claim "each sent only the layers it lacks" holds:
 // there are nodes, and every reached node's load leaves out the layers that node has
-// (none is sent every layer, none's figure is unknown).
+// (none is sent every layer; none that lacks an image has no figure).
 func (p *Plan) EachOwnLayers() bool {
 	if len(p.Nodes) == 0 {
 		return false
 	}
 	for _, n := range p.Nodes {
-		if n.Unreachable == "" && (n.Send == nil || n.Send.Full) {
+		if n.Unreachable == "" && (n.Send == nil && len(n.Lacks) > 0 || n.Send != nil && n.Send.Full) {
 			return false
 		}
 	}

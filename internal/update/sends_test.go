@@ -172,7 +172,7 @@ func TestPlanSendsFull(t *testing.T) {
 	if !p.EachOwnLayers() {
 		t.Error("no claim where every reached node is sent only what it lacks")
 	}
-	p.Nodes = append(p.Nodes, plan.Node{Name: "node5"})
+	p.Nodes = append(p.Nodes, plan.Node{Name: "node5", Lacks: []string{"x:1"}})
 	if p.EachOwnLayers() {
 		t.Error("the claim is made for a node whose figure is unknown")
 	}
