@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -33,6 +34,7 @@ func TestImportFigures(t *testing.T) {
 	sizes := layerSizes(t, appTar)
 	opt := ImportOptions{Snapshotter: "native"}
 	var mine, byHand []time.Duration
+	var heap uint64 // the Go heap in use, sampled every 10 ms during imgup's imports
 	var written [2]int64
 	var missing [2]int64
 	ctrImport := func(d *nodestoretest.Daemon, path string) {
@@ -47,12 +49,30 @@ func TestImportFigures(t *testing.T) {
 		if _, err := Import(ctx, []*Node{a}, baseTar, opt); err != nil {
 			t.Fatal(err)
 		}
+		stop := make(chan struct{})
+		sampled := make(chan uint64)
+		go func() {
+			var peak uint64
+			var ms runtime.MemStats
+			for {
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+				select {
+				case <-stop:
+					sampled <- peak
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		}()
 		start := time.Now()
 		res, err := Import(ctx, []*Node{a, b}, appTar, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		mine = append(mine, time.Since(start))
+		close(stop)
+		heap = max(heap, <-sampled)
 		for i, r := range res {
 			written[i], missing[i] = r.Written, r.Missing
 		}
@@ -82,5 +102,6 @@ func TestImportFigures(t *testing.T) {
 	t.Logf("archive %.1f MiB (base layer %.1f MiB, app layer %.1f MiB), %d rounds", float64(st.Size())/mib, float64(sizes[0])/mib, float64(sizes[1])/mib, rounds)
 	t.Logf("node A (has the base): imgup wrote %.2f MiB, it lacked %.2f MiB (%.3f x); by hand %.1f MiB (the archive)", float64(written[0])/mib, float64(missing[0])/mib, float64(written[0])/float64(missing[0]), float64(st.Size())/mib)
 	t.Logf("node B (has nothing):  imgup wrote %.2f MiB, it lacked %.2f MiB (%.3f x); by hand %.1f MiB (the archive)", float64(written[1])/mib, float64(missing[1])/mib, float64(written[1])/float64(missing[1]), float64(st.Size())/mib)
+	t.Logf("peak Go heap in use during imgup's imports: %.1f MiB", float64(heap)/mib)
 	t.Logf("time, median: imgup %v, by hand (ctr import on A, then on B) %v: %.2f x; imgup %v, by hand %v", med(mine).Round(time.Millisecond), med(byHand).Round(time.Millisecond), float64(med(mine))/float64(med(byHand)), mine, byHand)
 }
