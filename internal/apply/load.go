@@ -420,8 +420,9 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 	return inv, "", nil
 }
 
-// common is the layers every member engine has.
-func common(ctx context.Context, members []engine.Member) (*archive.Inventory, string, error) {
+// NodeInventories are each member engine's Inventory, read side by side: a nil one
+// with its note where imgup cannot read that node's layers.
+func NodeInventories(ctx context.Context, members []engine.Member) ([]*archive.Inventory, []string, error) {
 	invs := make([]*archive.Inventory, len(members))
 	notes := make([]string, len(members))
 	errs := make([]error, len(members))
@@ -434,11 +435,22 @@ func common(ctx context.Context, members []engine.Member) (*archive.Inventory, s
 		}()
 	}
 	wg.Wait()
-	var out *archive.Inventory
 	for i, m := range members {
 		if errs[i] != nil {
-			return nil, "", i18n.Errorf("node %s: %w", m.Name, errs[i])
+			return nil, nil, i18n.Errorf("node %s: %w", m.Name, errs[i])
 		}
+	}
+	return invs, notes, nil
+}
+
+// common is the layers every member engine has.
+func common(ctx context.Context, members []engine.Member) (*archive.Inventory, string, error) {
+	invs, notes, err := NodeInventories(ctx, members)
+	if err != nil {
+		return nil, "", err
+	}
+	var out *archive.Inventory
+	for i, m := range members {
 		if invs[i] == nil {
 			return nil, fmt.Sprintf("node %s: %s", m.Name, notes[i]), nil
 		}

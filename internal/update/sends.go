@@ -2,8 +2,6 @@ package update
 
 import (
 	"context"
-	"errors"
-	"sync"
 
 	"github.com/encoo-tools/imgup/internal/apply"
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -27,35 +25,21 @@ func planSends(ctx context.Context, cl *engine.Cluster, archives []*archive.Arch
 	if len(members) == 0 {
 		return nil, nil
 	}
-	invs := make([]*archive.Inventory, len(members))
-	has := make([][][]bool, len(members)) // node, archive, part: the node has every image of it
-	errs := make([]error, len(members))
-	var wg sync.WaitGroup
-	for i, m := range members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			inv, _, err := apply.Inventory(ctx, m.Client)
-			if err != nil {
-				errs[i] = i18n.Errorf("node %s: %w", m.Label(), err)
-				return
-			}
-			invs[i] = inv
-			for _, a := range archives {
-				parts := make([]bool, len(a.Parts))
-				for j, p := range a.Parts {
-					if parts[j], err = apply.HasPart(ctx, m.Client, p); err != nil {
-						errs[i] = i18n.Errorf("node %s: %w", m.Label(), err)
-						return
-					}
-				}
-				has[i] = append(has[i], parts)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	invs, _, err := apply.NodeInventories(ctx, members)
+	if err != nil {
 		return nil, err
+	}
+	has := make([][][]bool, len(members)) // node, archive, part: the node has every image of it
+	for i, m := range members {
+		for _, a := range archives {
+			parts := make([]bool, len(a.Parts))
+			for j, p := range a.Parts {
+				if parts[j], err = apply.HasPart(ctx, m.Client, p); err != nil {
+					return nil, i18n.Errorf("node %s: %w", m.Label(), err)
+				}
+			}
+			has[i] = append(has[i], parts)
+		}
 	}
 	full := false
 	for _, inv := range invs {
