@@ -35,15 +35,8 @@ import (
 // The image is 250 MB: a 240 MB base every node has, and a 10 MB application layer
 // that changes each round. The service has 3 replicas and updates start-first.
 func BenchmarkSwarmUpdate(b *testing.B) {
-	rounds := 3
-	if n, err := strconv.Atoi(os.Getenv("IMGUP_BENCH_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
-	rig, err := swarmrig.Start(3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rig.Close()
+	rounds := benchRounds(3)
+	rig := startRig(b)
 	eng := dockertest.New(b)
 	work := b.TempDir()
 	base := eng.Ref("acme/base", "1")
@@ -64,11 +57,6 @@ func BenchmarkSwarmUpdate(b *testing.B) {
 	}
 	dir := filepath.Join(work, "stack")
 	os.MkdirAll(dir, 0o755)
-	var nodes strings.Builder
-	nodes.WriteString("nodes:\n")
-	for _, n := range rig.Nodes[1:] {
-		fmt.Fprintf(&nodes, "  %s: %s\n", n.Name, n.Host)
-	}
 	compose := fmt.Sprintf(`version: "3.8"
 services:
   web:
@@ -79,23 +67,13 @@ services:
       update_config:
         order: start-first
         parallelism: 3
-    healthcheck:
-      test: ["CMD", "/testapp", "health"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-      start_period: 2s
-`, eng.Prefix)
+`+testHealth, eng.Prefix)
 	os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(compose), 0o644)
 	os.WriteFile(filepath.Join(dir, ".systemconfig"), []byte("APP_VERSION=1\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(nodes.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(nodesYAML(rig)), 0o644)
 	stack := "imgupbench" + eng.Run
 	deploy := func(v int) {
-		cmd := exec.Command("docker", "-H", rig.Manager().Host, "stack", "deploy", "--resolve-image", "never", "-c", "docker-compose.yml", stack)
-		cmd.Dir, cmd.Env = dir, append(os.Environ(), fmt.Sprintf("APP_VERSION=%d", v))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("docker stack deploy: %v\n%s", err, out)
-		}
+		stackDeploy(b, rig, dir, stack, fmt.Sprintf("APP_VERSION=%d", v))
 	}
 	deploy(1)
 	waitTasks(b, rig, stack+"_web", firstID, 3)

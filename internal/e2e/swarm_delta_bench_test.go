@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
-	"github.com/encoo-tools/imgup/internal/e2e/swarmrig"
 )
 
 // BenchmarkSwarmNodeDelta measures what imgup's load writes to each node of a 3-node
@@ -27,15 +26,8 @@ import (
 // engine over the size of the layers it lacked (the layers' tar entries, as the
 // archive holds them).
 func BenchmarkSwarmNodeDelta(b *testing.B) {
-	rounds := 4
-	if n, err := strconv.Atoi(os.Getenv("IMGUP_BENCH_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
-	rig, err := swarmrig.Start(3)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rig.Close()
+	rounds := benchRounds(4)
+	rig := startRig(b)
 	eng := dockertest.New(b)
 	work := b.TempDir()
 	base := eng.Ref("acme/base", "1")
@@ -48,11 +40,6 @@ func BenchmarkSwarmNodeDelta(b *testing.B) {
 	}
 	dir := filepath.Join(work, "stack")
 	os.MkdirAll(dir, 0o755)
-	var nodes strings.Builder
-	nodes.WriteString("nodes:\n")
-	for _, n := range rig.Nodes[1:] {
-		fmt.Fprintf(&nodes, "  %s: %s\n", n.Name, n.Host)
-	}
 	// The service runs on the manager: the workers hold no container of the images,
 	// so that a round can remove them from one worker.
 	compose := fmt.Sprintf(`version: "3.8"
@@ -62,16 +49,10 @@ services:
     deploy:
       placement:
         constraints: [node.role==manager]
-    healthcheck:
-      test: ["CMD", "/testapp", "health"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-      start_period: 2s
-`, eng.Prefix)
+`+testHealth, eng.Prefix)
 	os.WriteFile(filepath.Join(dir, "docker-compose.yml"), []byte(compose), 0o644)
 	os.WriteFile(filepath.Join(dir, ".systemconfig"), []byte("APP_VERSION=0\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(nodes.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(nodesYAML(rig)), 0o644)
 	first := eng.Ref("acme/app", "0")
 	firstID := eng.BuildOn(b, first, base, 4<<20)
 	firstTar := filepath.Join(work, "app-0.tar")
@@ -80,11 +61,7 @@ services:
 		b.Fatal(err)
 	}
 	stack := "imgupdelta" + eng.Run
-	cmd := exec.Command("docker", "-H", rig.Manager().Host, "stack", "deploy", "--resolve-image", "never", "-c", "docker-compose.yml", stack)
-	cmd.Dir, cmd.Env = dir, append(os.Environ(), "APP_VERSION=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("docker stack deploy: %v\n%s", err, out)
-	}
+	stackDeploy(b, rig, dir, stack, "APP_VERSION=0")
 	waitTasks(b, rig, stack+"_web", firstID, 1)
 
 	type row struct {

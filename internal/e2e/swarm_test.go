@@ -10,7 +10,6 @@ import (
 	"net/url"
 
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,13 +40,7 @@ services:
         parallelism: 3
         failure_action: rollback
         monitor: 1s
-    healthcheck:
-      test: ["CMD", "/testapp", "health"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-      start_period: 2s
-  api:
+` + testHealth + `  api:
     image: {P}/acme/api:1.1
     deploy:
       placement:
@@ -73,44 +66,25 @@ type swarmDeployment struct {
 // startSwarm builds the rig and deploys the stack at its first versions.
 func startSwarm(t *testing.T) *swarmDeployment {
 	t.Helper()
-	rig, err := swarmrig.Start(3)
-	if err != nil {
-		t.Fatalf("building a 3-node swarm: %v", err)
-	}
-	t.Cleanup(func() { rig.Close() })
+	rig := startRig(t)
 	eng := dockertest.New(t)
 	s := &swarmDeployment{rig: rig, eng: eng, dir: t.TempDir(), stack: "imguptest" + eng.Run + "sw", files: map[string][]byte{}}
 	var old []string
 	for name, tag := range map[string]string{"web": "1.0.0", "api": "1.1", "db": "5.7", "cache": "6"} {
-		ref := eng.Ref("acme/"+name, tag)
-		eng.Build(t, ref, "ok", 0)
-		old = append(old, ref)
+		old = append(old, eng.Ref("acme/"+name, tag))
 	}
-	tar := filepath.Join(t.TempDir(), "old.tar")
-	eng.Save(t, tar, old...)
-	if err := rig.Load(tar); err != nil {
-		t.Fatal(err)
-	}
-	var nodes strings.Builder
-	nodes.WriteString("# how imgup reaches the workers' engines\nnodes:\n")
-	for _, n := range rig.Nodes[1:] {
-		fmt.Fprintf(&nodes, "  %s: %s\n", n.Name, n.Host)
-	}
+	seedRig(t, rig, eng, old...)
 	for name, content := range map[string]string{
 		"docker-compose.yml": strings.ReplaceAll(swarmCompose, "{P}", eng.Prefix),
 		".systemconfig":      "# versions\nWEB_VERSION=1.0.0\n",
-		"imgup.yaml":         nodes.String(),
+		"imgup.yaml":         "# how imgup reaches the workers' engines\n" + nodesYAML(rig),
 	} {
 		if err := os.WriteFile(filepath.Join(s.dir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		s.files[name] = []byte(content)
 	}
-	cmd := exec.Command("docker", "-H", rig.Manager().Host, "stack", "deploy", "--resolve-image", "never", "-c", "docker-compose.yml", s.stack)
-	cmd.Dir, cmd.Env = s.dir, append(os.Environ(), "WEB_VERSION=1.0.0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker stack deploy: %v\n%s", err, out)
-	}
+	stackDeploy(t, rig, s.dir, s.stack, "WEB_VERSION=1.0.0")
 	s.converged(t, map[string]string{"web": eng.ImageID(t, eng.Ref("acme/web", "1.0.0")), "api": eng.ImageID(t, eng.Ref("acme/api", "1.1"))})
 	return s
 }

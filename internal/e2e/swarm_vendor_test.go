@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/e2e/dockertest"
-	"github.com/encoo-tools/imgup/internal/e2e/swarmrig"
 )
 
 // vendorCompose is a stack nobody on the team wrote: a gateway of 2 replicas that
@@ -31,13 +29,7 @@ services:
         parallelism: 2
         failure_action: pause
         monitor: 2s
-    healthcheck:
-      test: ["CMD", "/testapp", "health"]
-      interval: 1s
-      timeout: 2s
-      retries: 3
-      start_period: 2s
-  worker:
+` + testHealth + `  worker:
     image: {P}/vendor/worker:1.0
     deploy:
       placement:
@@ -69,33 +61,19 @@ esac
 // ends in an undo that names it, never in exit 4.
 func TestSwarmVendor(t *testing.T) {
 	besides(t)
-	rig, err := swarmrig.Start(3)
-	if err != nil {
-		t.Fatalf("building a 3-node swarm: %v", err)
-	}
-	t.Cleanup(func() { rig.Close() })
+	rig := startRig(t)
 	eng := dockertest.New(t)
 	dir, stack := t.TempDir(), "imguptest"+eng.Run+"vd"
 	var old []string
 	for _, name := range []string{"gateway", "worker", "store"} {
-		ref := eng.Ref("vendor/"+name, "1.0")
-		eng.Build(t, ref, "ok", 0)
-		old = append(old, ref)
+		old = append(old, eng.Ref("vendor/"+name, "1.0"))
 	}
-	tar := filepath.Join(t.TempDir(), "old.tar")
-	eng.Save(t, tar, old...)
-	if err := rig.Load(tar); err != nil {
-		t.Fatal(err)
-	}
-	yaml := "nodes:\n"
-	for _, n := range rig.Nodes[1:] {
-		yaml += fmt.Sprintf("  %s: %s\n", n.Name, n.Host)
-	}
+	seedRig(t, rig, eng, old...)
 	files := map[string]string{
 		"docker-compose.yml": strings.ReplaceAll(vendorCompose, "{P}", eng.Prefix),
 		".env":               "# gateway version\nGATEWAY_TAG=\"1.0\"\n",
 		"deploy.sh":          strings.ReplaceAll(vendorScript, "{STACK}", stack),
-		"imgup.yaml":         yaml,
+		"imgup.yaml":         nodesYAML(rig),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755); err != nil {
