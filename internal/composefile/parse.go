@@ -271,3 +271,19 @@ func maxKeys(n *yaml.Node, depth int) int {
 	}
 	return m
 }
+
+// Positions is a File that only locates scalars in data, for other YAML formats whose
+// image scalars are edited the same way (Kubernetes manifests): no compose reading.
+func Positions(path string, data []byte) *File {
+	f := &File{Path: path, Data: data, lines: []int{0}}
+	for i, b := range data {
+		if b == '\n' {
+			f.lines = append(f.lines, i+1)
+		}
+	}
+	return f
+}
+
+// ScalarOf finds the exact characters of a scalar node of f's data (plain, single- or
+// double-quoted, after an anchor or tag), as Parse does for a service's image.
+func (f *File) ScalarOf(n *yaml.Node) (*Scalar, error) { return f.scalar(n) }

@@ -90,6 +90,9 @@ type Stack struct {
 	// the manager lists them.
 	Swarm         bool
 	SwarmServices []engine.Service
+	// Kube: the stack is the root's Kubernetes manifests (kubectl apply -f), on this
+	// cluster; Project is its namespace and each service a workload.
+	Kube *Kube
 }
 
 // Service is a service and the image compose gives it.
@@ -227,6 +230,9 @@ type Options struct {
 	// Swarm are the services of a swarm the engine manages (nil when it manages
 	// none): a stack whose services they are is bound to its swarm stack.
 	Swarm []engine.Service
+	// Kube is the Kubernetes cluster the update service reached (ReadKube); nil reads
+	// imgup.yaml's kubernetes: alone.
+	Kube *Kube
 }
 
 // foundBelow names the deployments below a folder that is none: folders up to three
@@ -293,6 +299,8 @@ type settings struct {
 	Script   string            `yaml:"script"`
 	Restart  string            `yaml:"restart"`
 	Nodes    map[string]string `yaml:"nodes"`
+	// Kubernetes: the root's manifests run on this cluster.
+	Kubernetes *Kube `yaml:"kubernetes"`
 }
 
 // readSettings reads <root>/imgup.yaml (see the README's reference).

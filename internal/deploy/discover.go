@@ -46,6 +46,17 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		claimed:  map[*Made]bool{},
 	}
 	in.extra = d.envFiles(set, script)
+	if k := opt.Kube; k != nil || set.Kubernetes != nil {
+		if k == nil {
+			k = set.Kubernetes
+		}
+		st, err := d.kubeStack(k)
+		if err != nil {
+			return nil, err
+		}
+		d.Stacks = append(d.Stacks, st)
+		return d, nil
+	}
 	if len(set.Stacks) == 0 && d.DeployScript == "" && !d.hasSettings && len(composeNamed(d.Root)) == 0 {
 		return nil, &NotDeployment{Dir: d.Root, Found: d.foundBelow(in.running)}
 	}

@@ -211,6 +211,9 @@ func choose(stack, dir string, groups []*Made, pin string) (*Made, []string, err
 // for a service of the stack, in the stack's project (or, while the project is not
 // known, from the stack's folder or files), and not a one-off `run` container.
 func (s *Stack) Owns(c engine.Container) bool {
+	if s.Kube != nil {
+		return s.ownsKube(c)
+	}
 	if s.Swarm {
 		return c.Labels[engine.LabelStack] == s.Project && c.Labels[engine.LabelSwarmSvc] != "" && s.Service(c.Service()) != nil
 	}

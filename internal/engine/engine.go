@@ -106,11 +106,25 @@ func Repository(ref string) string {
 	return reference.FamiliarName(n)
 }
 
-// Service is the service the container runs for: its compose service, or for a swarm
-// task its stack's service without the stack's prefix ("" for neither).
+// Labels imgup gives a Kubernetes pod's container (internal/kube): its namespace,
+// its workload's name and kind, its pod and the container's name in it.
+const (
+	LabelKubeNamespace = "io.kubernetes.pod.namespace"
+	LabelKubeWorkload  = "imgup.kube.workload"
+	LabelKubeKind      = "imgup.kube.kind"
+	LabelKubePod       = "io.kubernetes.pod.name"
+	LabelKubeContainer = "io.kubernetes.container.name"
+)
+
+// Service is the service the container runs for: its compose service, for a swarm
+// task its stack's service without the stack's prefix, for a pod its workload ("" for
+// none).
 func (c Container) Service() string {
 	if s := c.Labels[LabelService]; s != "" {
 		return s
+	}
+	if w := c.Labels[LabelKubeWorkload]; w != "" {
+		return w
 	}
 	if ns, svc := c.Labels[LabelStack], c.Labels[LabelSwarmSvc]; ns != "" && svc != "" {
 		return strings.TrimPrefix(svc, ns+"_")
@@ -118,10 +132,13 @@ func (c Container) Service() string {
 	return ""
 }
 
-// Project is the container's compose project, or its swarm stack.
+// Project is the container's compose project, its swarm stack, or its pod's namespace.
 func (c Container) Project() string {
 	if p := c.Labels[LabelProject]; p != "" {
 		return p
+	}
+	if ns := c.Labels[LabelKubeNamespace]; ns != "" {
+		return ns
 	}
 	return c.Labels[LabelStack]
 }

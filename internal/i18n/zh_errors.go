@@ -1,7 +1,7 @@
 package i18n
 
 // zhCatalog is every translation: messages and errors.
-var zhCatalog = merge(zhMessages, zhErrors, zhConsole, zhRestart, zhNodes)
+var zhCatalog = merge(zhMessages, zhErrors, zhConsole, zhRestart, zhNodes, zhKube)
 
 func merge(ms ...map[string]string) map[string]string {
 	out := map[string]string{}

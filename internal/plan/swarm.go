@@ -30,6 +30,9 @@ type Node struct {
 	Send *Send `json:"send,omitempty"`
 }
 
+// KubeNode is the Role of a Kubernetes node: images go into its containerd.
+const KubeNode = "kubernetes node"
+
 // Send is what a load sends one node: Bytes of the archives' Total, the node's own
 // layers (OmittedLayers, OmittedBytes) left out; Full when imgup cannot read its
 // layers and sends it every one.
@@ -90,7 +93,9 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 		return
 	}
 	each := p.EachOwnLayers()
-	if each {
+	if p.Nodes[0].Role == KubeNode {
+		b.WriteString(tr.T("   into every node's containerd, each sent only the blobs it lacks:\n"))
+	} else if each {
 		b.WriteString(tr.T("   to every node of the swarm, each sent only the layers it lacks:\n"))
 	} else {
 		b.WriteString(tr.T("   to every node of the swarm:\n"))

@@ -22,6 +22,8 @@ func Choose(d *deploy.Deployment) string {
 		return Script
 	case d.IsSwarm():
 		return Stack
+	case d.IsKube():
+		return Kubectl
 	default:
 		return Services
 	}

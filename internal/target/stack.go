@@ -186,6 +186,9 @@ func SwarmChecker(d *deploy.Deployment, stackName string) Checker {
 	if st := d.Stack(stackName); st != nil && st.Swarm {
 		return stack{}
 	}
+	if st := d.Stack(stackName); st != nil && st.Kube != nil {
+		return kubectl{} // the same for a Kubernetes stack: the API's word on its rollout
+	}
 	return nil
 }
 

@@ -64,6 +64,7 @@ func init() {
 	Register(script{})
 	Register(services{})
 	Register(stack{})
+	Register(kubectl{})
 	Register(none{})
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"github.com/encoo-tools/imgup/internal/kube"
 	"github.com/encoo-tools/imgup/internal/plan"
 	"github.com/encoo-tools/imgup/internal/readfile"
 	"github.com/encoo-tools/imgup/internal/status"
@@ -93,6 +94,12 @@ func (s *Snapshot) Records() []*Record { return s.records }
 // Observe dials the engine, lists its containers first, and reads the deployment with
 // them, so that each stack is bound to the project its containers say.
 func (svc *Service) Observe(ctx context.Context, t Target, withImages bool) (*Snapshot, error) {
+	if k, err := deploy.ReadKube(t.Dir, svc.Environ); err != nil || k != nil {
+		if err != nil {
+			return nil, err
+		}
+		return svc.observeKube(ctx, t, k, withImages)
+	}
 	eng, err := svc.dial(ctx)
 	if err != nil {
 		return nil, err
@@ -582,6 +589,9 @@ func (svc *Service) cluster(ctx context.Context, sw engine.SwarmClient, self, ro
 // planNodes are the swarm's nodes for the plan, with the archives' images each
 // reachable node lacks.
 func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive, sends map[string]plan.Send) ([]plan.Node, error) {
+	if kc, ok := s.eng.(*kube.Cluster); ok {
+		return s.kubeNodes(ctx, kc, archives)
+	}
 	cl, ok := s.eng.(*engine.Cluster)
 	if !ok {
 		return nil, nil

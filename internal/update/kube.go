@@ -1,0 +1,78 @@
+package update
+
+import (
+	"context"
+
+	"github.com/encoo-tools/imgup/internal/archive"
+	"github.com/encoo-tools/imgup/internal/deploy"
+	"github.com/encoo-tools/imgup/internal/engine"
+	"github.com/encoo-tools/imgup/internal/history"
+	"github.com/encoo-tools/imgup/internal/kube"
+	"github.com/encoo-tools/imgup/internal/plan"
+)
+
+// observeKube is Observe of a Kubernetes deployment: the cluster (its API and each
+// node's containerd at imgup.yaml's nodes:) is the engine, its pods the containers.
+func (svc *Service) observeKube(ctx context.Context, t Target, k *deploy.Kube, withImages bool) (*Snapshot, error) {
+	addrs, err := deploy.ReadNodes(t.Dir)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kube.Dial(ctx, kube.Config{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.NS(), Snapshotter: k.Snapshotter}, addrs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{eng: cl, svc: svc}
+	fail := func(err error) (*Snapshot, error) {
+		cl.Close()
+		return nil, err
+	}
+	for _, n := range cl.Nodes {
+		state := "ready"
+		if !n.Schedulable {
+			state = "unschedulable"
+		}
+		s.nodes = append(s.nodes, NodeState{Node: engine.Node{ID: n.Name, Hostname: n.Name, State: state, Availability: "active"}, Addr: n.Addr, Err: n.Err})
+	}
+	if s.containers, err = cl.Containers(ctx); err != nil {
+		return fail(err)
+	}
+	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Kube: k}); err != nil {
+		return fail(err)
+	}
+	if s.records, err = history.List(s.d.Root); err != nil {
+		return fail(err)
+	}
+	if withImages {
+		if s.images, err = cl.Images(ctx); err != nil {
+			return fail(err)
+		}
+	}
+	return s, nil
+}
+
+// kubeNodes are a Kubernetes cluster's nodes for the plan, with the archives' images
+// each reachable node's containerd lacks.
+func (s *Snapshot) kubeNodes(ctx context.Context, cl *kube.Cluster, archives []*archive.Archive) ([]plan.Node, error) {
+	lacks := map[string][]string{}
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				ids, err := cl.NodeImageIDs(ctx, ref)
+				if err != nil {
+					return nil, err
+				}
+				for node, id := range ids {
+					if id != img.ID {
+						lacks[node] = append(lacks[node], ref)
+					}
+				}
+			}
+		}
+	}
+	var out []plan.Node
+	for _, n := range cl.Nodes {
+		out = append(out, plan.Node{Name: n.Name, ID: n.Name, Role: plan.KubeNode, Engine: n.Addr, Unreachable: n.Err, Placeable: n.Schedulable, Lacks: lacks[n.Name]})
+	}
+	return out, nil
+}
