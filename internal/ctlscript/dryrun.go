@@ -132,6 +132,9 @@ type Call struct {
 	// from (or is absent in) Options.Environ, sorted: at most maxEnv, and values at
 	// most maxEnvValue bytes (a longer one is left out).
 	Env []string `json:"env,omitempty"`
+	// UnknownEnv are the variables exported at the call whose values are built from
+	// the output of a command the dry run did not run (left out of Env).
+	UnknownEnv []string `json:"unknown_env,omitempty"`
 	// EnvFiles are compose's --env-file values (relative to the root when inside it),
 	// Profiles its --profile values.
 	EnvFiles []string `json:"env_files,omitempty"`
@@ -287,6 +290,16 @@ func (r *result) taint(m *result) {
 					break
 				}
 			}
+		}
+		// A variable exported at the call whose value is built from a command not run
+		// is not known: it leaves Env for UnknownEnv.
+		for _, kv := range twin.Env {
+			if !markerRe.MatchString(kv) {
+				continue
+			}
+			name, _, _ := strings.Cut(kv, "=")
+			c.UnknownEnv = append(c.UnknownEnv, name)
+			c.Env = slices.DeleteFunc(c.Env, func(e string) bool { return strings.HasPrefix(e, name+"=") })
 		}
 	}
 }

@@ -119,7 +119,9 @@ func (d *Deployment) resolve(ctx context.Context, c ctlscript.Call, run string, 
 		}
 	}
 	for _, kv := range c.Env {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		// An empty value is what a computation the dry run could not finish leaves
+		// (a file it could not read): not a value imgup claims compose will see.
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" {
 			rc.exported[k], rc.env[k] = v, v
 		}
 	}

@@ -45,6 +45,16 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		calls:    d.resolveCalls(ctx, script, opt.Environ),
 		claimed:  map[*Made]bool{},
 	}
+	if r := d.Restart; r != nil && r.Exit != 0 && !r.Stopped && r.ExitAt != nil {
+		in.stops = true
+	}
+	for _, c := range in.calls {
+		// A file the restart's compose would read and imgup refuses (a FIFO, a device,
+		// a link out of the root) is the deployment's fault, said as for any file.
+		if c.err != nil && !errors.Is(c.err, errNoComposeFile) {
+			return nil, c.err
+		}
+	}
 	in.extra = d.envFiles(set, script)
 	if k := opt.Kube; k != nil || set.Kubernetes != nil {
 		if k == nil {
@@ -67,11 +77,6 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		}
 		if s != nil {
 			d.Stacks = append(d.Stacks, s)
-		}
-	}
-	for _, c := range in.calls {
-		if c.err != nil && !errors.Is(c.err, errNoComposeFile) {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("%s: compose would not read this call's files: %v", c.where(), c.err))
 		}
 	}
 	if len(d.Stacks) == 0 {
@@ -138,11 +143,17 @@ type inputs struct {
 	extra []string
 	// claimed are the groups of containers a stack took already.
 	claimed map[*Made]bool
+	// stops: the restart's dry run ends with a failure of its own.
+	stops bool
 }
 
-// followed reports whether the restart makes a compose call imgup resolved: then the
-// calls alone say which folders are stacks and with which files.
+// followed reports whether the restart makes a compose call imgup resolved and runs
+// to its end: then the calls alone say which folders are stacks and with which files.
+// A restart that stops on its way may not have reached every folder.
 func (in *inputs) followed() bool {
+	if in.stops {
+		return false
+	}
 	for _, c := range in.calls {
 		if c.err == nil {
 			return true
@@ -330,7 +341,7 @@ func (d *Deployment) bind(ctx context.Context, c *candidate, in *inputs) (*Stack
 	var defaults []string
 	var defaultsWhy i18n.Message
 	if !in.followed() {
-		defaults, defaultsWhy = folderFiles(c.dir, rel)
+		defaults, defaultsWhy = folderFiles(c.dir, rel, in.script != nil && in.script.path != "")
 	}
 	// The containers made from this folder (or from the files it would use).
 	look := c.files
@@ -338,7 +349,7 @@ func (d *Deployment) bind(ctx context.Context, c *candidate, in *inputs) (*Stack
 		look = says.files
 	}
 	if len(look) == 0 {
-		look, _ = folderFiles(c.dir, rel)
+		look, _ = folderFiles(c.dir, rel, in.script != nil && in.script.path != "")
 	}
 	var mine []*Made
 	for _, g := range in.running {
@@ -520,15 +531,31 @@ func composeDefault(dir string) []string {
 	return defaultIn(dir, cli.DefaultFileNames, cli.DefaultOverrideFileNames)
 }
 
-// folderFiles are the compose files of a folder no restart call names: compose's
-// default; where it finds none, the folder's compose files (docker-compose*.yml,
-// compose*.yaml), which the operator started with -f and imgup's own restart names.
-func folderFiles(dir, rel string) ([]string, i18n.Message) {
-	if f := composeDefault(dir); len(f) > 0 {
-		if rel == "." {
-			return f, i18n.Msg("compose's default in the deployment root")
+// folderFiles are the compose files of a folder no restart call names. With no
+// control script: compose's default; where it finds none, the folder's compose files
+// (docker-compose*.yml, compose*.yaml), which the operator started with -f and imgup's
+// own restart names. With a control script whose restart imgup could not follow to
+// its compose calls: every compose file of the folder, compose's default first, said
+// as such (the script names its files with -f in calls imgup did not see).
+func folderFiles(dir, rel string, script bool) ([]string, i18n.Message) {
+	def := composeDefault(dir)
+	if script {
+		all := def
+		for _, f := range composeNamed(dir) {
+			if !slices.Contains(all, f) {
+				all = append(all, f)
+			}
 		}
-		return f, i18n.Msg("compose's default in %s", rel)
+		if len(all) > 0 {
+			return all, i18n.Msg("the folder's compose files: the restart's compose calls could not be followed here")
+		}
+		return nil, i18n.Message{}
+	}
+	if len(def) > 0 {
+		if rel == "." {
+			return def, i18n.Msg("compose's default in the deployment root")
+		}
+		return def, i18n.Msg("compose's default in %s", rel)
 	}
 	if f := composeNamed(dir); len(f) > 0 {
 		return f, i18n.Msg("the folder's compose files: compose's default finds none there")

@@ -10,6 +10,7 @@ var zhRestart = map[string]string{
 	"%s line %d": "%s 第 %d 行",
 	"compose's default in the deployment root":                                                                "部署根目录里 compose 的默认文件",
 	"the restart stops (%s) before it runs compose, and no container runs yet; say it with --project %s=NAME": "重启在运行 compose 之前就停下了（%s），也还没有容器在运行；请用 --project %s=名称 指明",
+	"the folder's compose files: the restart's compose calls could not be followed here":                      "该目录里的全部 compose 文件：这里跟不上重启脚本里的 compose 调用",
 	"imgup.yaml":                                               "imgup.yaml",
 	"the labels of its containers":                             "它的容器的标签",
 	"from %s (%s), as compose resolves it":                     "来自 %s（%s），按 compose 的解析",
