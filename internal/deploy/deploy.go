@@ -106,6 +106,18 @@ type Service struct {
 	// name the image).
 	Target *composefile.Target
 	Err    error
+	// Also are the service's further scalars of the same image (a Kubernetes
+	// workload's other containers and init containers): each gets the same edit.
+	Also []Also
+	// Containers are, for a Kubernetes workload, its pod's containers that run this
+	// image: those verification checks (a sidecar of another image is not updated).
+	Containers []string
+}
+
+// Also is one more scalar of a service's image, and where its tag is.
+type Also struct {
+	Image  *composefile.Scalar
+	Target *composefile.Target
 }
 
 // ConfigFiles are the stack's config files: .systemconfig, the extra files, .env.

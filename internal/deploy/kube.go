@@ -115,12 +115,25 @@ func (d *Deployment) kubeStack(k *Kube) (*Stack, error) {
 				if pullsAlways(c.PullPolicy, c.Image) {
 					d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s, container %s: imagePullPolicy %s makes the kubelet pull from a registry; write imagePullPolicy: IfNotPresent (or Never) so that it runs the image imgup puts on each node", d.Rel(f.Path), w.Line, w.Kind, w.Name, c.Name, pullWord(c.PullPolicy)))
 				}
-				if svc.Image != nil || svc.Err != nil {
+				if svc.Image == nil && svc.Err == nil {
+					svc.Image, svc.Err = c.Image, c.Err
+					if c.Image != nil {
+						svc.Target, svc.Err = composefile.Locate(c.Image, none)
+					}
+					if !c.Init {
+						svc.Containers = append(svc.Containers, c.Name)
+					}
 					continue
 				}
-				svc.Image, svc.Err = c.Image, c.Err
-				if c.Image != nil {
-					svc.Target, svc.Err = composefile.Locate(c.Image, none)
+				if c.Image == nil || svc.Target == nil {
+					continue
+				}
+				// Another container of the same image gets the same edit.
+				if t, err := composefile.Locate(c.Image, none); err == nil && t.Name == svc.Target.Name {
+					svc.Also = append(svc.Also, Also{Image: c.Image, Target: t})
+					if !c.Init {
+						svc.Containers = append(svc.Containers, c.Name)
+					}
 				}
 			}
 			st.Services = append(st.Services, svc)
@@ -161,5 +174,7 @@ func (d *Deployment) IsKube() bool {
 
 // ownsKube: a pod's container of the stack's namespace and one of its workloads.
 func (s *Stack) ownsKube(c engine.Container) bool {
-	return c.Labels[engine.LabelKubeNamespace] == s.Project && c.Labels[engine.LabelKubeWorkload] != "" && s.Service(c.Service()) != nil
+	svc := s.Service(c.Service())
+	return c.Labels[engine.LabelKubeNamespace] == s.Project && c.Labels[engine.LabelKubeWorkload] != "" && svc != nil &&
+		(len(svc.Containers) == 0 || slices.Contains(svc.Containers, c.Labels[engine.LabelKubeContainer]))
 }

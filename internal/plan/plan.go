@@ -678,6 +678,17 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 	}
 	switch t.Where {
 	case composefile.InFile:
+		for _, x := range svc.Also {
+			// A Kubernetes workload's other containers of the same image.
+			r, err := x.Target.Replacement(img.tag)
+			if err != nil {
+				return fail("service %s/%s at %s:%d: %w", svc.Stack.Name, svc.Name, e.d.Rel(x.Image.File), x.Image.Line, err)
+			}
+			xf := fileOf(svc.Stack, x.Image.File)
+			if err := e.add(Edit{Edit: history.Edit{File: x.Image.File, Line: textedit.LineOf(xf.Data, x.Target.Start), Start: x.Target.Start, End: x.Target.End, Old: x.Target.Old, New: r}}.because(cause)); err != nil {
+				return err
+			}
+		}
 		f := fileOf(svc.Stack, svc.Image.File)
 		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}}.because(cause))
 	case composefile.InVariable:
