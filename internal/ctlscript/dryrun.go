@@ -561,7 +561,7 @@ func firstLine(s string) string {
 // runFile interprets one parsed script in dir with env and params; it returns the
 // exit status.
 func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []string, params []string, depth int, stdin io.Reader, stdout, stderr io.Writer) int {
-	r := &run{d: d, b: b, script: script, depth: depth}
+	r := &run{d: d, b: b, base: script, depth: depth}
 	opts := []interp.RunnerOption{
 		interp.Env(expand.ListEnviron(env...)),
 		interp.Dir(dir),
@@ -599,15 +599,39 @@ func (d *dry) runFile(b *budget, f *syntax.File, script, dir string, env []strin
 
 // run is one script's interpretation.
 type run struct {
-	d      *dry
-	b      *budget
-	script string
-	depth  int
+	d *dry
+	b *budget
+	// base is the script this run interprets (relative to the root; "" for the
+	// restart command itself); cur the file a command being run is in, when a file
+	// the script sources (BASH_SOURCE[0]) is not base.
+	base  string
+	cur   atomic.Pointer[string]
+	depth int
 	line   atomic.Int64
 	// sourcing is the file a source command is about to open.
 	sourcing string
 	// tty: a redirection opened /dev/tty for the command about to run.
 	tty bool
+}
+
+// file is the script or sourced file the command being run is written in.
+func (r *run) file() string {
+	if p := r.cur.Load(); p != nil {
+		return *p
+	}
+	return r.base
+}
+
+// follow notes which file the command about to run is in: a sourced file names
+// itself first in BASH_SOURCE (open puts it there, as bash does).
+func (r *run) follow(hc interp.HandlerContext) {
+	v := hc.Env.Get("BASH_SOURCE")
+	if v.Kind == expand.Indexed && len(v.List) > 0 && filepath.IsAbs(v.List[0]) {
+		rel := r.d.rel(v.List[0])
+		r.cur.Store(&rel)
+		return
+	}
+	r.cur.Store(nil)
 }
 
 func (r *run) pos(ctx context.Context) int {
@@ -622,10 +646,11 @@ var widthRe = regexp.MustCompile(`%[-+ #0']*(\*|\d{6,})`)
 
 // call sees every simple command (builtins and functions too) after expansion.
 func (r *run) call(ctx context.Context, args []string) ([]string, error) {
+	r.follow(interp.HandlerCtx(ctx))
 	line := r.pos(ctx)
 	r.line.Store(int64(line))
 	r.d.mu.Lock()
-	r.d.last.script, r.d.last.line = r.script, line
+	r.d.last.script, r.d.last.line = r.file(), line
 	r.d.mu.Unlock()
 	var pcs [maxStack]uintptr
 	if runtime.Callers(0, pcs[:]) == len(pcs) {
@@ -633,7 +658,7 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 		return nil, errBudget
 	}
 	hc := interp.HandlerCtx(ctx)
-	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	c := Command{Script: r.file(), Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	if args[0] != selectMarker {
 		r.d.track(c, hc.LastExitStatus)
 	}
@@ -676,21 +701,28 @@ func (r *run) call(ctx context.Context, args []string) ([]string, error) {
 	case "sleep":
 		// A loop that sleeps waits for something the dry run never makes happen: its
 		// third round breaks out of it, and the script goes on.
-		key := fmt.Sprintf("s\x00%s\x00%d", r.script, line)
+		key := fmt.Sprintf("s\x00%s\x00%d", r.file(), line)
 		r.d.mu.Lock()
 		r.d.sleeps[key]++
 		n := r.d.sleeps[key]
 		r.d.mu.Unlock()
 		if n >= 3 {
 			if n == 3 {
-				r.d.note(r.script, line, "a loop that waits (it sleeps) is left after %d rounds: the dry run cannot wait for what it waits for", n-1)
+				r.d.note(r.file(), line, "a loop that waits (it sleeps) is left after %d rounds: the dry run cannot wait for what it waits for", n-1)
 			}
 			return []string{"break"}, nil
 		}
+	case "umask":
+		// The interpreter has no umask; the dry run writes nothing, so the mask
+		// changes nothing: print the usual one when asked, and go on.
+		if len(args) == 1 {
+			return []string{"echo", "0022"}, nil
+		}
+		return []string{"true"}, nil
 	case "printf":
 		for _, a := range args[1:] {
 			if widthRe.MatchString(a) {
-				r.d.note(r.script, line, "printf with a width of 100000 or more, or *: not computed")
+				r.d.note(r.file(), line, "printf with a width of 100000 or more, or *: not computed")
 				return []string{"true"}, nil
 			}
 		}
@@ -739,7 +771,7 @@ func abs(dir, p string) string {
 func (r *run) exec(ctx context.Context, args []string) error {
 	if args[0] == status2 {
 		hc := interp.HandlerCtx(ctx)
-		r.d.execStatus(Command{Script: r.script, Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args[1:]}, 2)
+		r.d.execStatus(Command{Script: r.file(), Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args[1:]}, 2)
 		return interp.NewExitStatus(2)
 	}
 	err, nested := r.answer(ctx, args)
@@ -755,7 +787,7 @@ func (r *run) exec(ctx context.Context, args []string) error {
 		}
 	}
 	hc := interp.HandlerCtx(ctx)
-	r.d.execStatus(Command{Script: r.script, Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args}, code)
+	r.d.execStatus(Command{Script: r.file(), Line: r.pos(ctx), Dir: r.d.rel(hc.Dir), Args: args}, code)
 	return err
 }
 
@@ -911,7 +943,7 @@ func operands(args []string) []string {
 }
 
 func (r *run) notRun(hc interp.HandlerContext, line int, args []string) {
-	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	c := Command{Script: r.file(), Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	key := "n\x00" + c.Dir + "\x00" + strings.Join(args, "\x00")
 	r.standIn(hc, args)
 	r.d.mu.Lock()
@@ -991,7 +1023,7 @@ func (r *run) docker(hc interp.HandlerContext, line int, args []string, i int) i
 		r.standIn(hc, args)
 		return 0
 	}
-	r.record(Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb, Env: r.d.callEnv(hc.Env)})
+	r.record(Call{Command: Command{Script: r.file(), Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Verb: verb, Env: r.d.callEnv(hc.Env)})
 	switch verb {
 	case "pull", "push", "login":
 		return r.offline(hc, line, args)
@@ -1013,7 +1045,7 @@ var verbValueFlags = map[string]bool{"-t": true, "--timeout": true, "--scale": t
 
 // compose records a compose call; args[from:] follow docker-compose or docker compose.
 func (r *run) compose(hc interp.HandlerContext, line int, args []string, from int, v2 bool) int {
-	c := Call{Command: Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Compose: true, V2: v2}
+	c := Call{Command: Command{Script: r.file(), Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}, Compose: true, V2: v2}
 	var files []string
 	projectDir := ""
 	words := args[from:]
@@ -1206,7 +1238,7 @@ var shebangRe = regexp.MustCompile(`^#!\s*\S*?(?:/|\s|env\s+)(?:ba|da|k|a)?sh\b`
 func (r *run) nested(ctx context.Context, hc interp.HandlerContext, line int, path string, params []string) error {
 	rel := r.d.rel(path)
 	if r.depth+1 >= maxScripts {
-		r.d.note(r.script, line, "%s: scripts run scripts more than %d deep; not followed", rel, maxScripts)
+		r.d.note(r.file(), line, "%s: scripts run scripts more than %d deep; not followed", rel, maxScripts)
 		return nil
 	}
 	src, err := r.read(path, line)
@@ -1238,11 +1270,11 @@ func (r *run) inline(ctx context.Context, hc interp.HandlerContext, line int, sr
 	if r.depth+1 >= maxScripts {
 		return nil
 	}
-	f, err := r.d.parse([]byte(src), r.script)
+	f, err := r.d.parse([]byte(src), r.file())
 	if err != nil {
 		return nil
 	}
-	if code := r.d.runFile(r.b, f, r.script, hc.Dir, exported(hc.Env), params, r.depth+1, hc.Stdin, hc.Stdout, hc.Stderr); code != 0 {
+	if code := r.d.runFile(r.b, f, r.file(), hc.Dir, exported(hc.Env), params, r.depth+1, hc.Stdin, hc.Stdout, hc.Stderr); code != 0 {
 		return interp.NewExitStatus(uint8(code))
 	}
 	return nil
@@ -1265,7 +1297,7 @@ func exported(env expand.Environ) []string {
 func (r *run) read(p string, line int) ([]byte, error) {
 	rel := r.d.rel(p)
 	if !r.d.inside(p) {
-		r.d.note(r.script, line, "not read: %s is outside the deployment root", p)
+		r.d.note(r.file(), line, "not read: %s is outside the deployment root", p)
 		return nil, fmt.Errorf("%s: outside the deployment root", p)
 	}
 	b, err := r.d.o.ReadFile(p)
@@ -1274,7 +1306,7 @@ func (r *run) read(p string, line int) ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			msg = "no such file"
 		}
-		r.d.note(r.script, line, "not read: %s: %s", rel, strings.TrimPrefix(msg, p+": "))
+		r.d.note(r.file(), line, "not read: %s: %s", rel, strings.TrimPrefix(msg, p+": "))
 		return nil, err
 	}
 	r.d.addUnique(&r.d.res.Read, rel)

@@ -190,7 +190,7 @@ func readPrompt(args []string) string {
 // offline records a command that reaches the network and answers it as an offline
 // machine does: a message on standard error, and status 1.
 func (r *run) offline(hc interp.HandlerContext, line int, args []string) int {
-	c := Command{Script: r.script, Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
+	c := Command{Script: r.file(), Line: line, Dir: r.d.rel(hc.Dir), Args: slices.Clone(args)}
 	key := "o\x00" + c.Dir + "\x00" + strings.Join(args, "\x00")
 	r.d.mu.Lock()
 	if !r.d.seen[key] && len(r.d.res.Offline) < maxRecorded {

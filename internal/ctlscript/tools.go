@@ -374,7 +374,7 @@ func (r *run) tool(ctx context.Context, hc interp.HandlerContext, line int, args
 	if from != "" {
 		r.d.taintPipe(hc.Stdout, from)
 		if code != 0 {
-			r.d.note(r.script, line, "%s: its input comes from %s, which the dry run does not run; taken as succeeding", name, from)
+			r.d.note(r.file(), line, "%s: its input comes from %s, which the dry run does not run; taken as succeeding", name, from)
 			return 0, true
 		}
 	}
@@ -399,9 +399,9 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 	}
 	if why != nil {
 		if why.writes {
-			r.d.note(r.script, line, "%s %s writes or changes something: not run", name, why.what)
+			r.d.note(r.file(), line, "%s %s writes or changes something: not run", name, why.what)
 		} else {
-			r.d.note(r.script, line, "%s: %s: not run", name, why.what)
+			r.d.note(r.file(), line, "%s: %s: not run", name, why.what)
 		}
 		return 0, false
 	}
@@ -412,11 +412,11 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 		p := abs(hc.Dir, f)
 		if inRoot {
 			if !r.d.inside(p) {
-				r.d.note(r.script, line, "%s: %s is outside the deployment root: not run", name, p)
+				r.d.note(r.file(), line, "%s: %s is outside the deployment root: not run", name, p)
 				return 0, false
 			}
 			if _, err := os.Lstat(p); err != nil {
-				r.d.note(r.script, line, "%s: %s: no such file", name, r.d.rel(p))
+				r.d.note(r.file(), line, "%s: %s: no such file", name, r.d.rel(p))
 				fmt.Fprintf(stderr, "%s: %s: No such file or directory\n", name, f)
 				return 1, true
 			}
@@ -457,7 +457,7 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 		words = append([]string{"--sandbox"}, words...)
 	}
 	if path == "" {
-		r.d.note(r.script, line, "%s: the host has no %s: not run", name, name)
+		r.d.note(r.file(), line, "%s: the host has no %s: not run", name, name)
 		return 0, false
 	}
 	r.d.mu.Lock()
@@ -466,7 +466,7 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 	r.d.mu.Unlock()
 	if n > maxToolRuns {
 		if n == maxToolRuns+1 {
-			r.d.note(r.script, line, "the dry run ran %d tools: the rest are not run", maxToolRuns)
+			r.d.note(r.file(), line, "the dry run ran %d tools: the rest are not run", maxToolRuns)
 		}
 		return 0, false
 	}
@@ -485,11 +485,11 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 		err = cmd.Wait()
 	}
 	if tctx.Err() != nil {
-		r.d.note(r.script, line, "%s ran past %s: stopped, not run", name, toolTime)
+		r.d.note(r.file(), line, "%s ran past %s: stopped, not run", name, toolTime)
 		return 0, false
 	}
 	if c, ok := stdout.(*capped); ok && c.n == 0 {
-		r.d.note(r.script, line, "%s printed more than %d bytes: what follows is cut", name, maxOutput)
+		r.d.note(r.file(), line, "%s printed more than %d bytes: what follows is cut", name, maxOutput)
 		return 0, true
 	}
 	var ee *exec.ExitError
@@ -499,7 +499,7 @@ func (r *run) runTool(ctx context.Context, hc interp.HandlerContext, line int, n
 	case errors.As(err, &ee) && ee.ExitCode() >= 0:
 		return ee.ExitCode(), true
 	}
-	r.d.note(r.script, line, "%s: %s: not run", name, firstLine(err.Error()))
+	r.d.note(r.file(), line, "%s: %s: not run", name, firstLine(err.Error()))
 	return 0, false
 }
 
@@ -576,7 +576,7 @@ func (r *run) builtinFilter(hc interp.HandlerContext, line int, name string, arg
 		if name != "sed" {
 			sandboxed = "gawk (its --sandbox)"
 		}
-		r.d.note(r.script, line, "%s: a form the dry run computes only with %s, which this host has not: not run", name, sandboxed)
+		r.d.note(r.file(), line, "%s: a form the dry run computes only with %s, which this host has not: not run", name, sandboxed)
 		return 0, false
 	}
 	if err != nil {

@@ -4,6 +4,7 @@
 package ctlscript
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -318,5 +319,25 @@ docker-compose -p "photos-$SUM" up -d
 	}
 	if !slices.Contains(r.Output, "[: : integer expression expected") {
 		t.Errorf("output %q", r.Output)
+	}
+}
+
+// A sourced library's commands are its own: notes, stops and calls name the file and
+// line they are written at, and umask (which the interpreter lacks) does not stop it.
+func TestSourcedFileNamesItsLines(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "install"), 0o755)
+	os.WriteFile(filepath.Join(root, "install", "_lib.sh"), []byte("umask 002\nexport COMPOSE_PROJECT_NAME=sentry\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "install", "pull.sh"), []byte("echo pulling\n$dc pull || true\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "install.sh"), []byte("#!/bin/bash\nset -euo pipefail\nsource install/_lib.sh\ndc='docker compose'\nsource install/pull.sh\n$dc up -d\n"), 0o755)
+	res := DryRun(context.Background(), Options{Root: root, Command: "./install.sh", ReadFile: os.ReadFile})
+	if res.Exit != 0 {
+		t.Fatalf("exit %d at %+v; notes %v", res.Exit, res.ExitAt, res.Notes)
+	}
+	if len(res.Offline) != 1 || res.Offline[0].Script != "install/pull.sh" || res.Offline[0].Line != 2 {
+		t.Errorf("offline %+v", res.Offline)
+	}
+	if len(res.Calls) < 2 || res.Calls[len(res.Calls)-1].Script != "install.sh" || res.Calls[len(res.Calls)-1].Line != 6 {
+		t.Errorf("calls %+v", res.Calls)
 	}
 }
