@@ -212,7 +212,9 @@ func TestSwarm(t *testing.T) {
 
 	t.Run("update", func(t *testing.T) {
 		plan, code := s.imgup(t, "plan", archive)
-		for _, want := range []string{"runs on Docker Swarm, the swarm stack " + s.stack, "node2 (unix://", "lacks", "docker stack deploy --resolve-image never", `WEB_VERSION "1.0.0" -> "2.0.0"`} {
+		for _, want := range []string{"runs on Docker Swarm, the swarm stack " + s.stack, "node2 (unix://", "lacks", "docker stack deploy --resolve-image never", `WEB_VERSION "1.0.0" -> "2.0.0"`,
+			// plan, not only apply, gives each node's bytes (every node has the base).
+			"each sent only the layers it lacks", "layer(s) it has left out"} {
 			if code != 0 || !strings.Contains(plan, want) {
 				t.Fatalf("plan (exit %d) lacks %q:\n%s", code, want, plan)
 			}
@@ -297,7 +299,7 @@ func TestSwarm(t *testing.T) {
 		}
 		page, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		for _, want := range []string{"To every node of the swarm", "node2", "docker stack deploy --resolve-image never"} {
+		for _, want := range []string{"To every node of the swarm, each sent only the layers it lacks", "node2", "docker stack deploy --resolve-image never"} {
 			if !strings.Contains(string(page), want) {
 				t.Fatalf("the console's plan lacks %q:\n%s", want, page)
 			}
