@@ -374,6 +374,9 @@ func Inventory(ctx context.Context, eng engine.Client) (*archive.Inventory, stri
 	if m, ok := eng.(engine.Members); ok {
 		return common(ctx, m.Members())
 	}
+	if _, ok := eng.(engine.SelfDelta); ok {
+		return nil, "", nil
+	}
 	info, err := eng.Info(ctx)
 	if err != nil {
 		return nil, "", err

@@ -36,6 +36,13 @@ type Client interface {
 	Close() error
 }
 
+// SelfDelta is a client whose Load itself sends each node only what that node lacks
+// (a Kubernetes cluster's import into each node's containerd): its stream carries
+// every layer, and no inventory is read for it.
+type SelfDelta interface {
+	SelfDelta()
+}
+
 // Info describes the engine.
 type Info struct {
 	Host          string

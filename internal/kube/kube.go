@@ -134,6 +134,11 @@ func (c *Cluster) reached() []*Node {
 	return out
 }
 
+// SelfDelta: Load's import asks each node which blobs it has.
+func (c *Cluster) SelfDelta() {}
+
+var _ engine.SelfDelta = (*Cluster)(nil)
+
 func (c *Cluster) Info(ctx context.Context) (engine.Info, error) {
 	// Containerd: a load needs every layer of the stream; the import sends each
 	// node only the blobs it lacks itself.

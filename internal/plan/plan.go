@@ -113,12 +113,14 @@ type Stack struct {
 	filesMsg    i18n.Message
 	// Swarm: the stack runs on a swarm, and Project is the swarm stack's name.
 	Swarm bool `json:"swarm,omitempty"`
+	// Kubernetes: the stack is Kubernetes manifests, and Project is their namespace.
+	Kubernetes bool `json:"kubernetes,omitempty"`
 }
 
 func stacksOf(d *deploy.Deployment) []Stack {
 	var out []Stack
 	for _, st := range d.Stacks {
-		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom, filesMsg: st.FilesMsg, Swarm: st.Swarm}
+		s := Stack{Name: st.Name, Dir: d.Rel(st.Dir), Project: st.Project, ProjectFrom: st.ProjectFrom, ProjectWhy: st.ProjectWhy, whyMsg: st.WhyMsg, FilesFrom: st.FilesFrom, filesMsg: st.FilesMsg, Swarm: st.Swarm, Kubernetes: st.Kube != nil}
 		for _, f := range st.FilePaths() {
 			s.Files = append(s.Files, d.Rel(f))
 		}

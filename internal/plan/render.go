@@ -32,6 +32,8 @@ func (p *Plan) Text(tr *i18n.Printer) string {
 		}
 		if s.Swarm {
 			tr.Fprintf(&b, "   stack %s: runs on Docker Swarm, %s\n", s.Name, why)
+		} else if s.Kubernetes {
+			tr.Fprintf(&b, "   stack %s: Kubernetes namespace %s, %s\n", s.Name, project, why)
 		} else {
 			tr.Fprintf(&b, "   stack %s: compose project %s, %s\n", s.Name, project, why)
 		}

@@ -55,9 +55,11 @@ func (p *Plan) checkNodes(in Input) {
 		}
 		for _, u := range p.Updates {
 			st := in.Deployment.Stack(u.Stack)
-			if st == nil || !st.Swarm {
+			if st == nil || (!st.Swarm && st.Kube == nil) {
 				continue
 			}
+			// A Kubernetes workload may be placed on any schedulable node (imgup does
+			// not judge nodeSelector or affinity): one imgup cannot reach lacks its image.
 			var constraints []string
 			for _, s := range st.SwarmServices {
 				if s.Name == st.Project+"_"+u.Service {
@@ -117,6 +119,10 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 		}
 	}
 	for _, u := range p.Unreachable {
+		if p.Nodes[0].Role == KubeNode {
+			tr.Fprintf(b, "   REFUSED: %s; apply refuses: add the node's containerd to nodes: in imgup.yaml, or drain it (kubectl drain NODE)\n", u)
+			continue
+		}
 		tr.Fprintf(b, "   REFUSED: %s; apply refuses: add the node to nodes: in imgup.yaml, drain it (docker node update --availability drain NODE), or constrain the service away from it\n", u)
 	}
 }
