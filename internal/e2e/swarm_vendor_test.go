@@ -225,6 +225,17 @@ func TestSwarmVendor(t *testing.T) {
 		id := eng.BuildOn(t, ref, base, 1<<20)
 		tar := filepath.Join(t.TempDir(), "gateway-2.5.tar")
 		eng.Save(t, tar, ref)
+		// plan, which streams nothing, gives each node's bytes too.
+		plan, code := s.imgup(t, "plan", tar)
+		planned := map[string]float64{}
+		for _, m := range regexp.MustCompile(`(node\d) \(.*\): lacks .*; sends ([0-9.]+) (B|kB|MB) of`).FindAllStringSubmatch(plan, -1) {
+			v, _ := strconv.ParseFloat(m[2], 64)
+			planned[m[1]] = v * map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6}[m[3]]
+		}
+		t.Logf("bytes planned per node: %v", planned)
+		if code != 0 || len(planned) != 3 || planned["node3"] < 8e6 || planned["node1"] > 1.5e6 || planned["node2"] > 1.5e6 || !strings.Contains(plan, "each sent only the layers it lacks") {
+			t.Errorf("plan (exit %d): per-node bytes %v (node3 lacks the 8 MiB base, the others only the 1 MiB layer)\n%s", code, planned, plan)
+		}
 		out, code := s.imgup(t, "apply", "--yes", "--timeout", "120s", tar)
 		if code != 0 {
 			t.Fatalf("apply: exit %d\n%s", code, out)
