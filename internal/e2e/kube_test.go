@@ -151,7 +151,7 @@ spec:
 apiVersion: apps/v1
 kind: DaemonSet
 metadata:
-  name: agent
+  name: web      # the Deployment's name too: the services are deployment/web and daemonset/web
 spec:
   selector:
     matchLabels: {app: agent}
@@ -230,7 +230,7 @@ spec:
 			t.Errorf("the plan does not say that %s lacks :2", n.Name)
 		}
 	}
-	for _, svc := range []string{"web", "store", "agent"} {
+	for _, svc := range []string{"deployment/web", "store", "daemonset/web"} {
 		if !strings.Contains(out, svc) {
 			t.Errorf("the plan does not name %s", svc)
 		}
@@ -247,6 +247,7 @@ spec:
 		}
 	}
 	edited := snapshot()
+	run("status", "-C", dir) // logged only: status has no Kubernetes specifics yet
 
 	if out, code := run("apply", "--yes", "--timeout", "180s", "-C", dir, tar2); code != 0 || strings.Contains(out, "restarting") {
 		t.Errorf("a second apply: exit %d, or it restarted", code)
@@ -270,7 +271,7 @@ spec:
 	// A crashing :3 of the Deployment and the StatefulSet: the crash loop fails it at
 	// once, and the undo puts :1 back (the StatefulSet's broken pod deleted, as
 	// Kubernetes' forced rollback wants).
-	out, code = run("apply", "--yes", "--timeout", "180s", "--service", "web", "--service", "store", "-C", dir, tar3)
+	out, code = run("apply", "--yes", "--timeout", "180s", "--service", "deployment/web", "--service", "store", "-C", dir, tar3)
 	if code != 3 {
 		t.Errorf("a crashing image: exit %d, want 3", code)
 	}
@@ -283,6 +284,25 @@ spec:
 	for name, b := range snapshot() {
 		if !bytes.Equal(b, original[name]) {
 			t.Errorf("%s is not byte for byte as before after the undo", name)
+		}
+	}
+
+	// imgup.yaml no longer says how to reach node2, where every workload may run:
+	// the plan names it, and apply refuses before anything changes.
+	only1 := "kubernetes:\n  kubeconfig: " + c.Kubeconfig + "\n  namespace: kube-e2e\n  snapshotter: native\nnodes:\n  " + c.Nodes[0].Name + ": unix://" + c.Nodes[0].Containerd + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte(only1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = run("plan", "-C", dir, tar2)
+	if !strings.Contains(out, c.Nodes[1].Name+": UNREACHABLE") || !strings.Contains(out, "REFUSED") {
+		t.Errorf("the plan does not name the unreachable node")
+	}
+	if out, code := run("apply", "--yes", "-C", dir, tar2); code == 0 || !strings.Contains(out, "nothing was changed") {
+		t.Errorf("apply with an unreachable node: exit %d", code)
+	}
+	for name, b := range snapshot() {
+		if !bytes.Equal(b, original[name]) {
+			t.Errorf("%s changed though apply refused", name)
 		}
 	}
 	t.Logf("whole test %s", time.Since(begin).Round(time.Millisecond))

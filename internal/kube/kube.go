@@ -56,6 +56,10 @@ type Cluster struct {
 	Config Config
 	Nodes  []*Node
 
+	// Qualified are the workload names two kinds share: their pods' service is
+	// kind/name ("deployment/web"), as the deployment names them.
+	Qualified map[string]bool
+
 	mu sync.Mutex
 	// pods maps a container's ID to its pod and name, from the last listing (Logs).
 	pods map[string][2]string

@@ -42,6 +42,10 @@ func (c *Cluster) Containers(ctx context.Context) ([]engine.Container, error) {
 		if name == "" {
 			continue
 		}
+		service := name
+		if c.Qualified[name] {
+			service = strings.ToLower(kind) + "/" + name
+		}
 		status := map[string]corev1.ContainerStatus{}
 		for _, cs := range p.Status.ContainerStatuses {
 			status[cs.Name] = cs
@@ -54,7 +58,7 @@ func (c *Cluster) Containers(ctx context.Context) ([]engine.Container, error) {
 				Image: spec.Image,
 				State: "created",
 				Node:  p.Spec.NodeName,
-				Labels: map[string]string{engine.LabelKubeNamespace: p.Namespace, engine.LabelKubeWorkload: name, engine.LabelKubeKind: kind,
+				Labels: map[string]string{engine.LabelKubeNamespace: p.Namespace, engine.LabelKubeWorkload: service, engine.LabelKubeKind: kind,
 					engine.LabelKubePod: p.Name, engine.LabelKubeContainer: spec.Name},
 			}
 			if ct.ID == "" {

@@ -553,7 +553,8 @@ func selectServices(d *deploy.Deployment, names []string) (map[*deploy.Service]b
 		for _, st := range d.Stacks {
 			for _, s := range st.Services {
 				all = append(all, st.Name+"/"+s.Name)
-				if s.Name == svc && (stack == "" || st.Name == stack) {
+				// A Kubernetes service may itself be kind/name (deployment/web).
+				if s.Name == svc && (stack == "" || st.Name == stack) || s.Name == n {
 					sel[s] = true
 					found = true
 				}

@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
 	"github.com/encoo-tools/imgup/internal/deploy"
@@ -39,6 +40,22 @@ func (svc *Service) observeKube(ctx context.Context, t Target, k *deploy.Kube, w
 	}
 	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Kube: k}); err != nil {
 		return fail(err)
+	}
+	for _, st := range s.d.Stacks {
+		for _, svc := range st.Services {
+			if _, name, ok := strings.Cut(svc.Name, "/"); ok {
+				if cl.Qualified == nil {
+					cl.Qualified = map[string]bool{}
+				}
+				cl.Qualified[name] = true
+			}
+		}
+	}
+	if len(cl.Qualified) > 0 {
+		// Two kinds share a name: list again, their pods' service is kind/name.
+		if s.containers, err = cl.Containers(ctx); err != nil {
+			return fail(err)
+		}
 	}
 	if s.records, err = history.List(s.d.Root); err != nil {
 		return fail(err)
