@@ -247,6 +247,16 @@ spec:
 		}
 	}
 	edited := snapshot()
+	// The new and the previous image are pinned on each node against the kubelet's
+	// image cleanup.
+	for _, n := range c.Nodes {
+		for _, tag := range []string{"1", "2"} {
+			out, err := c.Ctr(ctx, n, "images", "ls", "name=="+repo+":"+tag)
+			if err != nil || !strings.Contains(out, "io.cri-containerd.pinned=pinned") {
+				t.Errorf("%s: %s:%s is not pinned: %s %v", n.Name, repo, tag, out, err)
+			}
+		}
+	}
 	run("status", "-C", dir) // logged only: status has no Kubernetes specifics yet
 
 	if out, code := run("apply", "--yes", "--timeout", "180s", "-C", dir, tar2); code != 0 || strings.Contains(out, "restarting") {
