@@ -21,8 +21,6 @@ import (
 	"github.com/encoo-tools/imgup/internal/nodestore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	appsclient "k8s.io/client-go/kubernetes/typed/apps/v1"
-	coreclient "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -49,8 +47,8 @@ type Node struct {
 
 // Cluster is a Kubernetes namespace seen as one engine.
 type Cluster struct {
-	core   coreclient.CoreV1Interface
-	apps   appsclient.AppsV1Interface
+	core   coreAPI
+	apps   appsAPI
 	host   string
 	NS     string
 	Config Config
@@ -78,11 +76,7 @@ func Dial(ctx context.Context, cfg Config, addrs map[string]string) (*Cluster, e
 		return nil, i18n.Errorf("the kubeconfig: %v", err)
 	}
 	rc.Timeout = 30 * time.Second
-	core, err := coreclient.NewForConfig(rc)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := appsclient.NewForConfig(rc)
+	core, apps, err := newAPIs(rc)
 	if err != nil {
 		return nil, err
 	}
