@@ -185,7 +185,8 @@ type PlanOptions struct {
 	// Have is the engine's layer inventory when the caller read it already (apply's
 	// delta load); nil reads it when a differential bundle needs it.
 	Have *archive.Inventory
-	// Sends are what the loads started for apply send each swarm node, by node.
+	// Sends are what each swarm node will be sent, by node: from the loads started for
+	// apply, or computed by the plan without streaming.
 	Sends map[string]plan.Send
 }
 
