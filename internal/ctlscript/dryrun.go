@@ -607,7 +607,7 @@ type run struct {
 	base  string
 	cur   atomic.Pointer[string]
 	depth int
-	line   atomic.Int64
+	line  atomic.Int64
 	// sourcing is the file a source command is about to open.
 	sourcing string
 	// tty: a redirection opened /dev/tty for the command about to run.
