@@ -71,21 +71,9 @@ func (svc *Service) observeKube(ctx context.Context, t Target, k *deploy.Kube, w
 // kubeNodes are a Kubernetes cluster's nodes for the plan, with the archives' images
 // each reachable node's containerd lacks.
 func (s *Snapshot) kubeNodes(ctx context.Context, cl *kube.Cluster, archives []*archive.Archive) ([]plan.Node, error) {
-	lacks := map[string][]string{}
-	for _, a := range archives {
-		for _, img := range a.Images() {
-			for _, ref := range img.Refs {
-				ids, err := cl.NodeImageIDs(ctx, ref)
-				if err != nil {
-					return nil, err
-				}
-				for node, id := range ids {
-					if id != img.ID {
-						lacks[node] = append(lacks[node], ref)
-					}
-				}
-			}
-		}
+	lacks, err := nodeLacks(ctx, archives, cl.NodeImageIDs)
+	if err != nil {
+		return nil, err
 	}
 	var out []plan.Node
 	for _, n := range cl.Nodes {

@@ -597,21 +597,9 @@ func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive, s
 	if !ok {
 		return nil, nil
 	}
-	lacks := map[string][]string{}
-	for _, a := range archives {
-		for _, img := range a.Images() {
-			for _, ref := range img.Refs {
-				ids, err := cl.NodeImageIDs(ctx, ref)
-				if err != nil {
-					return nil, err
-				}
-				for node, id := range ids {
-					if id != img.ID {
-						lacks[node] = append(lacks[node], ref)
-					}
-				}
-			}
-		}
+	lacks, err := nodeLacks(ctx, archives, cl.NodeImageIDs)
+	if err != nil {
+		return nil, err
 	}
 	var out []plan.Node
 	for _, n := range s.nodes {
@@ -627,4 +615,26 @@ func (s *Snapshot) planNodes(ctx context.Context, archives []*archive.Archive, s
 		out = append(out, pn)
 	}
 	return out, nil
+}
+
+// nodeLacks are, by node, the archives' references whose image the node does not
+// hold, from a cluster's answer of each node's image ID for a reference.
+func nodeLacks(ctx context.Context, archives []*archive.Archive, nodeIDs func(context.Context, string) (map[string]string, error)) (map[string][]string, error) {
+	lacks := map[string][]string{}
+	for _, a := range archives {
+		for _, img := range a.Images() {
+			for _, ref := range img.Refs {
+				ids, err := nodeIDs(ctx, ref)
+				if err != nil {
+					return nil, err
+				}
+				for node, id := range ids {
+					if id != img.ID {
+						lacks[node] = append(lacks[node], ref)
+					}
+				}
+			}
+		}
+	}
+	return lacks, nil
 }
