@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -309,8 +310,28 @@ func (r *Rig) Close() error {
 	}
 	r.undo = nil
 	if r.dir != "" {
+		killShimsUnder(r.dir)
 		unmountUnder(r.dir)
 		return os.RemoveAll(r.dir)
 	}
 	return nil
+}
+
+// killShimsUnder ends the containerd shims of the rig's nodes: a node whose engine a
+// test stopped (a lost node) leaves its containers' shims running, reparented to init.
+func killShimsUnder(dir string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if args := strings.Split(string(b), "\x00"); strings.HasSuffix(args[0], "containerd-shim-runc-v2") && strings.Contains(string(b), dir+string(filepath.Separator)) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
