@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -154,14 +155,15 @@ func (d *Deployment) resolve(ctx context.Context, c ctlscript.Call, run string, 
 	return rc
 }
 
-// dotEnv merges env files into env (what is set already wins), each read through the
-// deployment's reader first: regular, inside the root, bounded.
+// dotEnv merges env files into env (what is set already wins), each read once through
+// the deployment's reader (regular, inside the root, bounded) and parsed by compose-go.
 func (d *Deployment) dotEnv(env map[string]string, files []string) error {
 	for _, f := range files {
-		if _, err := d.readFile(f); err != nil {
+		b, err := d.readFile(f)
+		if err != nil {
 			return err
 		}
-		m, err := dotenv.GetEnvFromFile(env, []string{f})
+		m, err := dotenv.ParseWithLookup(bytes.NewReader(b), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 		if err != nil {
 			return i18n.Errorf("%s: %v", d.Rel(f), err)
 		}

@@ -274,12 +274,11 @@ type restartSays struct {
 	why      i18n.Message
 	filesWhy i18n.Message
 	exported map[string]string
-	pull     []string
 }
 
 func (c *candidate) restart() *restartSays {
 	calls := c.calls
-	if i := slices.IndexFunc(calls, (*composeCall).makesContainers); i >= 0 {
+	if slices.ContainsFunc(calls, (*composeCall).makesContainers) {
 		calls = slices.DeleteFunc(slices.Clone(calls), func(x *composeCall) bool { return !x.makesContainers() })
 	}
 	if len(calls) == 0 {
@@ -301,9 +300,6 @@ func (c *candidate) restart() *restartSays {
 			if _, ok := r.exported[k]; !ok {
 				r.exported[k] = v
 			}
-		}
-		if x.Pull == "always" {
-			r.pull = append(r.pull, x.where())
 		}
 	}
 	r.filesWhy = callMsg(first)
@@ -396,9 +392,6 @@ func (d *Deployment) bind(ctx context.Context, c *candidate, in *inputs) (*Stack
 		s.Exported = says.exported
 		if len(s.Exported) > 0 {
 			s.read = d.scriptReads(in.script)
-		}
-		for _, w := range says.pull {
-			d.Warnings = append(d.Warnings, fmt.Sprintf("%s runs compose with --pull always: on a machine with no registry that pull fails", w))
 		}
 	}
 	if err := d.read(s, files, in.extra); err != nil {
