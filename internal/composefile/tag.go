@@ -6,6 +6,7 @@ import (
 
 	"github.com/distribution/reference"
 	"github.com/encoo-tools/imgup/internal/i18n"
+	"go.yaml.in/yaml/v4"
 )
 
 // Where says where an image's tag characters are.
@@ -25,8 +26,10 @@ type Target struct {
 	Tag  string `json:"tag"`
 
 	Where Where `json:"where"`
-	// For InFile: byte offsets of the tag in the file.
-	Start, End int `json:"-"`
+	// For InFile: byte offsets of the tag in the file. File is that file when it is
+	// not the image's own: a kustomization's newTag, a Helm values file's tag.
+	Start, End int    `json:"-"`
+	File       string `json:"file,omitempty"`
 	// For InVariable: the variable, and the offsets of the tag in its value.
 	Var              string `json:"var,omitempty"`
 	VarStart, VarEnd int    `json:"-"`
@@ -34,6 +37,9 @@ type Target struct {
 	// (no tag was written, or only a digest).
 	Old   string `json:"old"`
 	Colon bool   `json:"-"`
+	// Quote says the tag is a plain YAML scalar that a new tag must be quoted in when
+	// YAML would read it as no string (a Helm value tag: 1.10 is the number 1.1).
+	Quote bool `json:"-"`
 	// Prefix and Suffix are fixed text of the tag written around the variable that
 	// holds the rest (${V:-8.2}-ubi8, v${VERSION}): a new tag must keep them.
 	Prefix string `json:"prefix,omitempty"`
@@ -46,6 +52,9 @@ type Target struct {
 // Replacement is the text that gives the image tag instead of Old; an error when the
 // tag does not keep the fixed text written around the variable.
 func (t *Target) Replacement(tag string) (string, error) {
+	if t.Quote && !PlainString(tag) {
+		return `"` + tag + `"`, nil
+	}
 	if t.Colon {
 		return ":" + tag, nil
 	}
@@ -243,4 +252,15 @@ func nameUses(raw string, segs []Segment, vars []string) bool {
 		}
 	}
 	return false
+}
+
+// PlainString says whether YAML reads s, written plain, as the string s (not a
+// number, a boolean or null), as Helm's values and kustomize's newTag need.
+func PlainString(s string) bool {
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("v: "+s), &n); err != nil || len(n.Content) == 0 || len(n.Content[0].Content) < 2 {
+		return false
+	}
+	v := n.Content[0].Content[1]
+	return v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value == s
 }

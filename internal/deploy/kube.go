@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,7 +23,23 @@ type Kube struct {
 	// Snapshotter is the one the nodes' containerd gives the kubelet ("" for
 	// containerd's default, overlayfs).
 	Snapshotter string `yaml:"snapshotter"`
+	// Helm names the release, chart and the operator's values files when the root
+	// is a Helm deployment; what it leaves out is found (helm.go).
+	Helm *Helm `yaml:"helm"`
+	// Mode is how the stack's objects reach the cluster, found by discovery:
+	// ModeManifests, ModeKustomize or ModeHelm.
+	Mode string `yaml:"-"`
+	// Managed is what the cluster says of the namespace's workloads (who made
+	// them), when the update service reached it.
+	Managed []engine.Managed `yaml:"-"`
 }
+
+// How a Kubernetes stack's objects are applied.
+const (
+	ModeManifests = "manifests" // kubectl apply -f each manifest
+	ModeKustomize = "kustomize" // kubectl apply -k the root
+	ModeHelm      = "helm"      // helm upgrade --install with the operator's values
+)
 
 // NS is the namespace the workloads run in ("default" when none is said).
 func (k *Kube) NS() string {
@@ -65,94 +82,203 @@ func ReadKube(root string, environ []string) (*Kube, error) {
 	if kc == "" || len(composeNamed(abs)) > 0 {
 		return nil, nil
 	}
+	if chart, _ := kubefile.FindChart(abs); chart != "" {
+		return &Kube{Kubeconfig: kc}, nil
+	}
 	if files, err := kubefile.Find(abs, d.readFile); err != nil || len(files) == 0 {
 		return nil, nil
 	}
 	return &Kube{Kubeconfig: kc}, nil
 }
 
-// kubeStack is the root's Kubernetes stack: its manifests, a service per workload
-// (named by the workload, or kind/name where two kinds share a name), the image of
-// its first container that has one. Pull policies that would make the kubelet pull
-// are warnings.
-func (d *Deployment) kubeStack(k *Kube) (*Stack, error) {
+// kubeStack is the root's Kubernetes stack, a service per workload (named by the
+// workload, or kind/name where two kinds share a name) with the image of its first
+// container that has one. The root's objects are a Helm chart with the operator's
+// values (helm.go), a kustomization (kubectl apply -k), or manifests (kubectl apply
+// -f), in that order. Pull policies that would make the kubelet pull are warnings.
+func (d *Deployment) kubeStack(ctx context.Context, k *Kube, environ []string) (*Stack, error) {
+	k = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace, Snapshotter: k.Snapshotter, Helm: k.Helm, Managed: k.Managed}
+	if k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
+		k.Kubeconfig = filepath.Join(d.Root, k.Kubeconfig)
+	}
+	st := &Stack{Name: k.NS(), Dir: d.Root, Project: k.NS(), ProjectFrom: FromSettings, ProjectWhy: "imgup.yaml kubernetes: namespace",
+		WhyMsg: i18n.Msg("imgup.yaml"), Kube: k}
+	chart, err := kubefile.FindChart(d.Root)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case k.Helm != nil || chart != "":
+		k.Mode = ModeHelm
+		return st, d.helmStack(ctx, st, chart, environ)
+	case kubefile.FindKustomization(d.Root) != "":
+		k.Mode = ModeKustomize
+		return st, d.kustomizeStack(st)
+	}
+	k.Mode = ModeManifests
+	st.FilesFrom, st.FilesMsg = "the manifests in the folder (kubectl apply -f)", i18n.Msg("the manifests in the folder (kubectl apply -f)")
 	files, err := kubefile.Find(d.Root, d.readFile)
 	if err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, i18n.Errorf("%s: imgup.yaml says kubernetes:, and no *.yaml file here holds a Kubernetes object", d.Root)
+		return nil, i18n.Errorf("%s: imgup.yaml says kubernetes:, and no *.yaml file here holds a Kubernetes object, kustomization or Helm chart", d.Root)
 	}
-	k = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace, Snapshotter: k.Snapshotter}
-	if k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
-		k.Kubeconfig = filepath.Join(d.Root, k.Kubeconfig)
-	}
-	st := &Stack{Name: k.NS(), Dir: d.Root, Project: k.NS(), ProjectFrom: FromSettings, ProjectWhy: "imgup.yaml kubernetes: namespace",
-		WhyMsg: i18n.Msg("imgup.yaml"), FilesFrom: "the manifests in the folder (kubectl apply -f)", FilesMsg: i18n.Msg("the manifests in the folder (kubectl apply -f)"), Kube: k}
-	names := map[string]int{}
+	var ws []placed
 	for _, f := range files {
 		st.Files = append(st.Files, f.File)
 		for _, w := range f.Workloads {
-			names[w.Name]++
+			ws = append(ws, placed{w: w, file: f.Path, ns: w.Namespace})
 		}
 	}
 	none := func(string) (string, bool) { return "", false }
-	for _, f := range files {
-		for _, w := range f.Workloads {
-			if w.Namespace != "" && w.Namespace != k.NS() {
-				d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s is in namespace %s, not %s: imgup leaves it alone", d.Rel(f.Path), w.Line, w.Kind, w.Name, w.Namespace, k.NS()))
+	d.addWorkloads(st, ws, func(_ placed, c kubefile.Container) (*composefile.Target, error) {
+		return composefile.Locate(c.Image, none)
+	})
+	return st, nil
+}
+
+// placed is a workload as the stack's files make it: its name and namespace as the
+// cluster gets them, and the file it is written in.
+type placed struct {
+	w    *kubefile.Workload
+	name string // "" for w.Name
+	file string
+	ns   string
+	// chain are the kustomizations that build it, innermost first.
+	chain []*kubefile.Kustomization
+	// err, when set, is why none of its images can be edited.
+	err error
+}
+
+// addWorkloads adds a service per workload of the stack's namespace; locate says
+// where a container's tag is written.
+func (d *Deployment) addWorkloads(st *Stack, ws []placed, locate func(placed, kubefile.Container) (*composefile.Target, error)) {
+	k := st.Kube
+	names := map[string]int{}
+	for i := range ws {
+		if ws[i].name == "" {
+			ws[i].name = ws[i].w.Name
+		}
+		names[ws[i].name]++
+	}
+	for _, p := range ws {
+		w := p.w
+		if p.ns != "" && p.ns != k.NS() {
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s is in namespace %s, not %s: imgup leaves it alone", d.Rel(p.file), w.Line, w.Kind, p.name, p.ns, k.NS()))
+			continue
+		}
+		name := p.name
+		if names[name] > 1 {
+			name = strings.ToLower(w.Kind) + "/" + p.name
+		}
+		svc := &Service{Stack: st, Name: name}
+		for _, c := range w.Containers {
+			if c.Image == nil && c.Err == nil {
 				continue
 			}
-			name := w.Name
-			if names[name] > 1 {
-				name = strings.ToLower(w.Kind) + "/" + w.Name
+			var t *composefile.Target
+			err := c.Err
+			if err == nil {
+				err = p.err
 			}
-			svc := &Service{Stack: st, Name: name}
-			for _, c := range w.Containers {
-				if c.Image == nil && c.Err == nil {
-					continue
+			if err == nil {
+				t, err = locate(p, c)
+			}
+			ref := ""
+			if c.Image != nil {
+				ref = c.Image.Raw
+			}
+			if t != nil {
+				ref = t.Ref
+			}
+			if pullsAlways(c.PullPolicy, ref) {
+				d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s, container %s: imagePullPolicy %s makes the kubelet pull from a registry; write imagePullPolicy: IfNotPresent (or Never) so that it runs the image imgup puts on each node", d.Rel(p.file), w.Line, w.Kind, p.name, c.Name, pullWord(c.PullPolicy)))
+			}
+			if svc.Image == nil && svc.Err == nil {
+				svc.Image, svc.Target, svc.Err = c.Image, t, err
+				if !c.Init {
+					svc.Containers = append(svc.Containers, c.Name)
 				}
-				if pullsAlways(c.PullPolicy, c.Image) {
-					d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s, container %s: imagePullPolicy %s makes the kubelet pull from a registry; write imagePullPolicy: IfNotPresent (or Never) so that it runs the image imgup puts on each node", d.Rel(f.Path), w.Line, w.Kind, w.Name, c.Name, pullWord(c.PullPolicy)))
-				}
-				if svc.Image == nil && svc.Err == nil {
-					svc.Image, svc.Err = c.Image, c.Err
-					if c.Image != nil {
-						svc.Target, svc.Err = composefile.Locate(c.Image, none)
-					}
-					if !c.Init {
-						svc.Containers = append(svc.Containers, c.Name)
-					}
-					continue
-				}
-				if c.Image == nil || svc.Target == nil {
-					continue
-				}
-				// Another container of the same image gets the same edit.
-				if t, err := composefile.Locate(c.Image, none); err == nil && t.Name == svc.Target.Name {
-					svc.Also = append(svc.Also, Also{Image: c.Image, Target: t})
-					if !c.Init {
-						svc.Containers = append(svc.Containers, c.Name)
-					}
+				continue
+			}
+			if svc.Target == nil || t == nil || err != nil {
+				continue
+			}
+			// Another container of the same image gets the same edit.
+			if t.Name == svc.Target.Name {
+				svc.Also = append(svc.Also, Also{Image: c.Image, Target: t})
+				if !c.Init {
+					svc.Containers = append(svc.Containers, c.Name)
 				}
 			}
-			st.Services = append(st.Services, svc)
+		}
+		st.Services = append(st.Services, svc)
+	}
+}
+
+// kustomizeStack reads the root's kustomization and the manifests it builds: a
+// container's image is what kustomize's images: entries make of it, and its tag is
+// edited where it is written (the outermost newTag that applies, else the manifest).
+func (d *Deployment) kustomizeStack(st *Stack) error {
+	kz, err := kubefile.ReadKustomization(d.Root, d.Root, d.readFile)
+	if err != nil {
+		return err
+	}
+	st.FilesFrom, st.FilesMsg = "the kustomization (kubectl apply -k)", i18n.Msg("the kustomization (kubectl apply -k)")
+	for _, k := range kz.Kustomizations {
+		st.Files = append(st.Files, k.File)
+	}
+	var ws []placed
+	for i, f := range kz.Files {
+		st.Files = append(st.Files, f.File)
+		chain := kz.Chain[i]
+		for _, w := range f.Workloads {
+			p := placed{w: w, name: w.Name, file: f.Path, ns: w.Namespace, chain: chain}
+			for _, k := range chain {
+				p.name = k.NamePrefix + p.name + k.NameSuffix
+				if k.Namespace != "" {
+					p.ns = k.Namespace
+				}
+				if k.Patches != "" && p.err == nil {
+					p.err = i18n.Errorf("%s: %s may set its image, and imgup does not follow patches: set the image with images: (newTag) or edit it by hand", d.Rel(k.Path), k.Patches)
+				}
+			}
+			ws = append(ws, p)
 		}
 	}
-	return st, nil
+	none := func(string) (string, bool) { return "", false }
+	d.addWorkloads(st, ws, func(p placed, c kubefile.Container) (*composefile.Target, error) {
+		ki, err := kubefile.Apply(c.Image.Raw, p.chain)
+		if err != nil {
+			return nil, err
+		}
+		eff, err := composefile.Locate(&composefile.Scalar{Raw: ki.Ref}, none)
+		if err != nil {
+			return nil, err
+		}
+		if ki.TagIsEntry {
+			eff.Where, eff.File, eff.Start, eff.End, eff.Old, eff.Colon = composefile.InFile, ki.Tag.File, ki.Tag.Start, ki.Tag.End, ki.Tag.Raw, false
+			eff.Prefix, eff.Suffix, eff.Quote = "", "", true
+			return eff, nil
+		}
+		t, err := composefile.Locate(c.Image, none)
+		if err != nil {
+			return t, err
+		}
+		t.Ref, t.Name = eff.Ref, eff.Name // renamed by newName: the tag stays in the manifest
+		return t, nil
+	})
+	return nil
 }
 
 // pullsAlways says whether the kubelet would pull: Always, or no policy for :latest
 // (or no tag), which Kubernetes defaults to Always.
-func pullsAlways(policy string, img *composefile.Scalar) bool {
+func pullsAlways(policy, ref string) bool {
 	if policy != "" {
 		return policy == "Always"
 	}
-	if img == nil {
-		return false
-	}
-	ref := img.Raw
-	if i := strings.LastIndex(ref, "@"); i >= 0 {
+	if ref == "" || strings.Contains(ref, "@") {
 		return false
 	}
 	slash := strings.LastIndex(ref, "/")

@@ -65,3 +65,60 @@ spec:
 		t.Errorf("warnings: %q", d.Warnings)
 	}
 }
+
+// A kustomization root: an overlay over a base folder, as kustomize's examples lay
+// them out. The overlay's newTag is where web's tag is edited; the worker's image
+// is renamed by newName only, so its tag stays in the base manifest; a digest entry
+// is refused naming it; namePrefix makes the names the cluster has; kubectl apply -k
+// is the restart.
+func TestDiscoverKustomize(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("imgup.yaml", "kubernetes:\n  namespace: shop\n")
+	write("base/kustomization.yaml", "resources:\n- web.yaml\n- worker.yaml\nimages:\n- name: acme/web\n  newTag: \"0.9\"\n")
+	write("base/web.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: acme/web:0.1\n        imagePullPolicy: IfNotPresent\n")
+	write("base/worker.yaml", "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: worker\nspec:\n  template:\n    spec:\n      containers:\n      - name: w\n        image: acme/worker-src:2.0\n        imagePullPolicy: IfNotPresent\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  template:\n    spec:\n      containers:\n      - {name: db, image: acme/db:5, imagePullPolicy: Never}\n")
+	write("kustomization.yaml", "# prod overlay\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nnamePrefix: prod-\nresources:\n  - base\nimages:\n  - name: acme/web\n    newTag: 1.0.3   # the release\n  - name: acme/worker-src\n    newName: acme/worker\n  - name: acme/db\n    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n")
+	d, err := Discover(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := d.Stacks[0]
+	if st.Kube.Mode != ModeKustomize || len(st.Files) != 4 {
+		t.Fatalf("mode %s, files %d", st.Kube.Mode, len(st.Files))
+	}
+	web, worker, db := st.Service("prod-web"), st.Service("prod-worker"), st.Service("prod-db")
+	if web == nil || worker == nil || db == nil {
+		t.Fatalf("services: %v", st.Services)
+	}
+	over := filepath.Join(dir, "kustomization.yaml")
+	if tg := web.Target; tg == nil || tg.Ref != "acme/web:1.0.3" || tg.File != over || tg.Old != "1.0.3" || !tg.Quote {
+		t.Errorf("web: %+v %v", tg, web.Err)
+	} else if b, _ := os.ReadFile(over); string(b[tg.Start:tg.End]) != "1.0.3" {
+		t.Errorf("web's tag bytes: %q", b[tg.Start:tg.End])
+	}
+	if tg := worker.Target; tg == nil || tg.Ref != "acme/worker:2.0" || tg.Name != "acme/worker" || tg.File != "" || worker.Image.File != filepath.Join(dir, "base", "worker.yaml") {
+		t.Errorf("worker: %+v %v", tg, worker.Err)
+	}
+	if db.Err == nil || !strings.Contains(db.Err.Error(), "pinned by digest") {
+		t.Errorf("db: %v", db.Err)
+	}
+	// A patch that may set an image: refused, naming it.
+	write("kustomization.yaml", "resources: [base]\npatches:\n- path: bump.yaml\n")
+	write("bump.yaml", "- op: replace\n  path: /spec/template/spec/containers/0/image\n  value: acme/web:9\n")
+	d, err = Discover(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if web := d.Stacks[0].Service("web"); web == nil || web.Err == nil || !strings.Contains(web.Err.Error(), "patches (bump.yaml)") {
+		t.Errorf("a patched image: %+v", web)
+	}
+}

@@ -149,3 +149,13 @@ func (c Container) Project() string {
 	}
 	return c.Labels[LabelStack]
 }
+
+// Managed is what a Kubernetes cluster says of one workload of a namespace: the Helm
+// release that made it (meta.helm.sh/release-name), app.kubernetes.io/managed-by,
+// and whether kubectl apply made it (its last-applied-configuration annotation).
+type Managed struct {
+	Kind, Name  string
+	HelmRelease string
+	ManagedBy   string
+	LastApplied bool
+}

@@ -127,3 +127,36 @@ func (a appsAPI) DaemonSets(ns string) workloads[*appsv1.DaemonSet] {
 func (a appsAPI) ReplicaSets(ns string) workloads[*appsv1.ReplicaSetList] {
 	return workloads[*appsv1.ReplicaSetList]{a.rc, ns, "replicasets", func() *appsv1.ReplicaSetList { return &appsv1.ReplicaSetList{} }}
 }
+
+// lists are the namespace's workloads of each kind, for who made them (Managed).
+func (a appsAPI) lists(ns string) []func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
+	list := func(kind, res string, into runtime.Object, metas func() []metav1.ObjectMeta) func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
+		return func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
+			err := a.rc.Get().Namespace(ns).Resource(res).Do(ctx).Into(into)
+			return kind, metas(), err
+		}
+	}
+	var d appsv1.DeploymentList
+	var s appsv1.StatefulSetList
+	var ds appsv1.DaemonSetList
+	return []func(ctx context.Context) (string, []metav1.ObjectMeta, error){
+		list("Deployment", "deployments", &d, func() (m []metav1.ObjectMeta) {
+			for _, x := range d.Items {
+				m = append(m, x.ObjectMeta)
+			}
+			return m
+		}),
+		list("StatefulSet", "statefulsets", &s, func() (m []metav1.ObjectMeta) {
+			for _, x := range s.Items {
+				m = append(m, x.ObjectMeta)
+			}
+			return m
+		}),
+		list("DaemonSet", "daemonsets", &ds, func() (m []metav1.ObjectMeta) {
+			for _, x := range ds.Items {
+				m = append(m, x.ObjectMeta)
+			}
+			return m
+		}),
+	}
+}

@@ -149,3 +149,22 @@ func (c *Cluster) imageID(ctx context.Context, stores map[string]map[string]stri
 	}
 	return id
 }
+
+// Managed says who made each workload of the namespace: the Helm release
+// (meta.helm.sh/release-name), app.kubernetes.io/managed-by, and kubectl apply (its
+// last-applied-configuration annotation). Discovery binds the root's files by it.
+func (c *Cluster) Managed(ctx context.Context) ([]engine.Managed, error) {
+	var out []engine.Managed
+	for _, list := range c.apps.lists(c.NS) {
+		kind, metas, err := list(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range metas {
+			_, applied := m.Annotations["kubectl.kubernetes.io/last-applied-configuration"]
+			out = append(out, engine.Managed{Kind: kind, Name: m.Name, HelmRelease: m.Annotations["meta.helm.sh/release-name"],
+				ManagedBy: m.Labels["app.kubernetes.io/managed-by"], LastApplied: applied})
+		}
+	}
+	return out, nil
+}

@@ -687,13 +687,21 @@ func (e *editor) compose(svc *deploy.Service, img newImage) error {
 			if err != nil {
 				return fail("service %s/%s at %s:%d: %w", svc.Stack.Name, svc.Name, e.d.Rel(x.Image.File), x.Image.Line, err)
 			}
-			xf := fileOf(svc.Stack, x.Image.File)
-			if err := e.add(Edit{Edit: history.Edit{File: x.Image.File, Line: textedit.LineOf(xf.Data, x.Target.Start), Start: x.Target.Start, End: x.Target.End, Old: x.Target.Old, New: r}}.because(cause)); err != nil {
+			xfile := x.Image.File
+			if x.Target.File != "" {
+				xfile = x.Target.File
+			}
+			xf := fileOf(svc.Stack, xfile)
+			if err := e.add(Edit{Edit: history.Edit{File: xfile, Line: textedit.LineOf(xf.Data, x.Target.Start), Start: x.Target.Start, End: x.Target.End, Old: x.Target.Old, New: r}}.because(cause)); err != nil {
 				return err
 			}
 		}
-		f := fileOf(svc.Stack, svc.Image.File)
-		return e.add(Edit{Edit: history.Edit{File: svc.Image.File, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}}.because(cause))
+		file := svc.Image.File
+		if t.File != "" {
+			file = t.File
+		}
+		f := fileOf(svc.Stack, file)
+		return e.add(Edit{Edit: history.Edit{File: file, Line: textedit.LineOf(f.Data, t.Start), Start: t.Start, End: t.End, Old: t.Old, New: repl}}.because(cause))
 	case composefile.InVariable:
 		src, err := svc.Stack.VarSource(t.Var, t.VarStart, t.VarEnd)
 		if err != nil {
@@ -805,6 +813,9 @@ func (e *editor) checkShared(updated []*deploy.Service) error {
 				if ed.Key != "" && slices.Contains(s.Target.Vars, ed.Key) && filepath.Dir(ed.File) == st.Dir {
 					affected = append(affected, s)
 				} else if ed.Key == "" && s.Image != nil && s.Image.File == ed.File && s.Image.Start <= ed.Start && ed.End <= s.Image.End {
+					affected = append(affected, s)
+				} else if ed.Key == "" && s.Target.File == ed.File && s.Target.Start <= ed.Start && ed.End <= s.Target.End {
+					// A tag written elsewhere: a kustomization's newTag, a Helm value.
 					affected = append(affected, s)
 				}
 			}

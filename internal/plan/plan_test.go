@@ -137,7 +137,7 @@ func TestPlanRefuses(t *testing.T) {
 		{"two tags", Input{Archives: []*archive.Archive{arch("a.tar", "encoo/rpa-service:1", "encoo/rpa-service:2")}},
 			"the archives hold encoo/rpa-service under two tags, 1 and 2"},
 		{"no deploy.sh", Input{Restart: "bogus", Archives: []*archive.Archive{arch("a.tar", "encoo/rpa-service:2")}},
-			`--restart "bogus": use auto, deploy, services, stack, kubectl or none`},
+			`--restart "bogus": use auto, deploy, services, stack, kubectl, helm or none`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

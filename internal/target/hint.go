@@ -23,6 +23,11 @@ func Choose(d *deploy.Deployment) string {
 	case d.IsSwarm():
 		return Stack
 	case d.IsKube():
+		for _, st := range d.Stacks {
+			if st.Kube != nil && st.Kube.Mode == deploy.ModeHelm {
+				return Helm
+			}
+		}
 		return Kubectl
 	default:
 		return Services

@@ -187,7 +187,7 @@ func SwarmChecker(d *deploy.Deployment, stackName string) Checker {
 		return stack{}
 	}
 	if st := d.Stack(stackName); st != nil && st.Kube != nil {
-		return kubectl{} // the same for a Kubernetes stack: the API's word on its rollout
+		return kube{name: Kubectl} // the same for a Kubernetes stack: the API's word on its rollout
 	}
 	return nil
 }

@@ -64,7 +64,8 @@ func init() {
 	Register(script{})
 	Register(services{})
 	Register(stack{})
-	Register(kubectl{})
+	Register(kube{name: Kubectl})
+	Register(kube{name: Helm})
 	Register(none{})
 }
 

@@ -31,7 +31,7 @@ func TestEachLineLong(t *testing.T) {
 // Every target is registered once, auto is not a target, and a name no target has is
 // refused naming those that exist.
 func TestRegistry(t *testing.T) {
-	if got := Names(); !slices.Equal(got, []string{Auto, Script, Services, Stack, Kubectl, None}) {
+	if got := Names(); !slices.Equal(got, []string{Auto, Script, Services, Stack, Kubectl, Helm, None}) {
 		t.Errorf("names: %v", got)
 	}
 	for _, n := range Names()[1:] {
@@ -39,7 +39,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s is listed but not found", n)
 		}
 	}
-	if err := Check("swarm"); err == nil || err.Error() != `--restart "swarm": use auto, deploy, services, stack, kubectl or none` {
+	if err := Check("swarm"); err == nil || err.Error() != `--restart "swarm": use auto, deploy, services, stack, kubectl, helm or none` {
 		t.Errorf("Check(swarm) = %v", err)
 	}
 	for _, ok := range []string{"", Auto, Script, Services, Stack, None} {
