@@ -285,4 +285,3 @@ func splitRef(ref string) (name, tag, digest string) {
 	}
 	return ref, "", digest
 }
-

@@ -58,7 +58,7 @@ type Cluster struct {
 	Nodes []*Node
 	// Dir is the rig's temp folder: configs, data and every daemon's log.
 	Dir string
-	// Bin is the folder of the Kubernetes binaries (kubectl among them).
+	// Bin is the folder of the Kubernetes binaries (kubectl among them) and helm.
 	Bin string
 
 	id, bridge, subnet string
@@ -116,7 +116,7 @@ func Start(ctx context.Context, o Options) (c *Cluster, err error) {
 		home, _ := os.UserHomeDir()
 		c.Bin = filepath.Join(home, ".cache", "imgup-k8s", Version, "bin")
 	}
-	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"} {
+	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl", "helm"} {
 		if _, err := os.Stat(filepath.Join(c.Bin, b)); err != nil {
 			return nil, fmt.Errorf("kuberig: %s is not built in %s: run scripts/k8s-bins.sh", b, c.Bin)
 		}
@@ -678,6 +678,11 @@ func (c *Cluster) Kubectl(ctx context.Context, args ...string) (string, error) {
 // KubectlIn is Kubectl with stdin.
 func (c *Cluster) KubectlIn(ctx context.Context, stdin []byte, args ...string) (string, error) {
 	return run(ctx, stdin, filepath.Join(c.Bin, "kubectl"), append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
+}
+
+// Helm runs the helm CLI (Helm v4, built by scripts/k8s-bins.sh) with the admin kubeconfig.
+func (c *Cluster) Helm(ctx context.Context, args ...string) (string, error) {
+	return run(ctx, nil, filepath.Join(c.Bin, "helm"), append([]string{"--kubeconfig", c.Kubeconfig}, args...)...)
 }
 
 // Ctr runs ctr against the node's containerd in namespace k8s.io, in the node's
