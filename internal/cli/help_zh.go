@@ -64,7 +64,8 @@ var zhLong = map[string]string{
      或 .env 里的这个变量）
   4. 重启：./deploy.sh restart，或 imgup.yaml 里 restart: 写的命令（--restart auto/deploy）；
      只重建更新了的服务的容器（--restart services）；swarm stack 重新部署、由 swarm
-     滚动更新（--restart stack）；或不重启（--restart none）
+     滚动更新（--restart stack）；Kubernetes 部署执行 kubectl apply -f / -k（--restart kubectl）
+     或用运维 values 执行 helm upgrade（--restart helm）；或不重启（--restart none）
   5. 检查：在 --timeout 之内，每个更新的服务都运行新的镜像 ID、在运行且没有反复重启、
      有健康检查的要 healthy，部署里其他容器也没有被停下
 

@@ -159,8 +159,9 @@ func newApplyCmd(env *Env) *cobra.Command {
      image changes the variable in .systemconfig or .env instead)
   4. restart: ./deploy.sh restart, or restart: of imgup.yaml (--restart auto/deploy),
      only the updated services' containers (--restart services), a swarm stack
-     deployed again and rolled out by swarm (--restart stack), or nothing
-     (--restart none)
+     deployed again and rolled out by swarm (--restart stack), a Kubernetes
+     deployment's kubectl apply -f / -k (--restart kubectl) or helm upgrade with the
+     operator's values (--restart helm), or nothing (--restart none)
   5. verify, within --timeout, that each updated service runs the new image ID, is
      running and not restarting, and is healthy where it has a healthcheck, and that
      no other container of the deployment was left stopped

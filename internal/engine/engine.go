@@ -159,3 +159,17 @@ type Managed struct {
 	ManagedBy   string
 	LastApplied bool
 }
+
+// NodeWrites is an engine whose load writes into several nodes' image stores of its
+// own (a Kubernetes cluster's containerds): what the last load wrote to each.
+type NodeWrites interface {
+	LastWrites() []NodeWrite
+}
+
+// NodeWrite is what a load wrote to one node's store: Written bytes, Missing the size
+// of the blobs it lacked, Skipped the blobs it had and was not sent.
+type NodeWrite struct {
+	Node             string
+	Written, Missing int64
+	Skipped          int
+}

@@ -59,6 +59,8 @@ type Cluster struct {
 	Qualified map[string]bool
 
 	mu sync.Mutex
+	// writes are what the last load wrote to each node.
+	writes []engine.NodeWrite
 	// pods maps a container's ID to its pod and name, from the last listing (Logs).
 	pods map[string][2]string
 }
@@ -161,7 +163,9 @@ func (c *Cluster) Load(ctx context.Context, tar io.Reader) ([]string, error) {
 	}
 	var refs []string
 	repos := map[string]bool{}
+	var writes []engine.NodeWrite
 	for _, r := range res {
+		writes = append(writes, engine.NodeWrite{Node: r.Node, Written: r.Written, Missing: r.Missing, Skipped: r.Skipped})
 		for _, img := range r.Images {
 			if !contains(refs, img.Name) {
 				refs = append(refs, img.Name)
@@ -171,7 +175,17 @@ func (c *Cluster) Load(ctx context.Context, tar io.Reader) ([]string, error) {
 			}
 		}
 	}
+	c.mu.Lock()
+	c.writes = writes
+	c.mu.Unlock()
 	return refs, c.pin(ctx, repos)
+}
+
+// LastWrites is what the last load wrote to each node's containerd.
+func (c *Cluster) LastWrites() []engine.NodeWrite {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
 }
 
 // pin pins, on every node, every image of those repositories: the new version and
