@@ -111,7 +111,7 @@ func (d *Deployment) helmStack(ctx context.Context, st *Stack, found string, env
 			}
 			var tr kubefile.Traced
 			if err == nil {
-				tr, err = c.Trace(r.Source, t.Tag, values)
+				tr, err = c.Trace(r.Source, ct.Image.Raw, t.Tag, values)
 			}
 			if err != nil {
 				r.Workload.Containers[i].Err = i18n.Errorf("%s, container %s (%s): %w", r.Source, ct.Name, ct.Image.Raw, err)

@@ -20,8 +20,11 @@ type Chart struct {
 	Dir, Name, AppVersion string
 	Values                *Values
 	// Templates are the template files by their path under Dir (templates/x.yaml,
-	// charts/sub/templates/x.yaml), as helm template's "# Source:" names them.
+	// charts/sub/templates/x.yaml).
 	Templates map[string][]byte
+	// Aliases are the subcharts' folders by the alias Chart.yaml's dependencies
+	// give them: helm template's "# Source:" names a subchart by its alias.
+	Aliases map[string]string
 }
 
 // FindChart is the chart a deployment root holds: the root itself when it holds
@@ -63,13 +66,23 @@ func ReadChart(dir string, read func(string) ([]byte, error)) (*Chart, error) {
 		return nil, err
 	}
 	var meta struct {
-		Name       string `yaml:"name"`
-		AppVersion string `yaml:"appVersion"`
+		Name         string `yaml:"name"`
+		AppVersion   string `yaml:"appVersion"`
+		Dependencies []struct {
+			Name  string `yaml:"name"`
+			Alias string `yaml:"alias"`
+		} `yaml:"dependencies"`
 	}
 	if err := yaml.Unmarshal(b, &meta); err != nil {
 		return nil, i18n.Errorf("%s: not valid YAML: %v", filepath.Join(dir, "Chart.yaml"), err)
 	}
 	c.Name, c.AppVersion = meta.Name, meta.AppVersion
+	c.Aliases = map[string]string{}
+	for _, d := range meta.Dependencies {
+		if d.Alias != "" {
+			c.Aliases[d.Alias] = d.Name
+		}
+	}
 	if p := filepath.Join(dir, "values.yaml"); isFile(p) {
 		b, err := read(p)
 		if err != nil {
@@ -237,14 +250,17 @@ var (
 	valuesRef  = regexp.MustCompile(`\$?\.Values((?:\.[A-Za-z0-9_-]+)+)`)
 	includeRef = regexp.MustCompile(`(?:include|template)\s+"([^"]+)"`)
 	defineRe   = regexp.MustCompile(`\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}`)
+	blockRe    = regexp.MustCompile(`\{\{-?\s*(if|with|range|define|block|end)\b\s*([^}]*)`)
+	bareRef    = regexp.MustCompile(`(?:^|[\s({|])\.([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)`)
 )
 
-// Trace finds the value that gives tag to a container the template at source made:
+// Trace finds the value that gives tag to a container (of image ref) the template at
+// source made:
 // the .Values its image lines (and the helpers they include) read, the one whose
 // value is the rendered tag, and the operator's values file that sets it last (the
 // chart's own values.yaml is never edited). A tag traced to no value, to several, or
 // only to the chart's defaults is refused, naming what it found.
-func (c *Chart) Trace(source, tag string, operator []*Values) (Traced, error) {
+func (c *Chart) Trace(source, ref, tag string, operator []*Values) (Traced, error) {
 	prefix := ""
 	if rest, ok := strings.CutPrefix(source, "charts/"); ok {
 		// A subchart's values are under its name in the parent's values.
@@ -266,7 +282,10 @@ func (c *Chart) Trace(source, tag string, operator []*Values) (Traced, error) {
 			leaves := map[string]*yaml.Node{}
 			v.leaves(p, leaves)
 			for lp, n := range leaves {
-				if rendersAs(n, tag) && !seen[lp] {
+				// The tag, or a whole reference (initImage: busybox:1.36) whose
+				// tag it is.
+				whole := strings.HasSuffix(n.Value, ":"+tag) && strings.HasSuffix(ref, n.Value)
+				if (rendersAs(n, tag) || whole) && !seen[lp] {
 					seen[lp] = true
 					cands = append(cands, lp)
 				}
@@ -292,14 +311,25 @@ func (c *Chart) Trace(source, tag string, operator []*Values) (Traced, error) {
 		if n.Kind != yaml.ScalarNode {
 			return Traced{}, i18n.Errorf("%s:%d: %s is no plain value", operator[i].Path, n.Line, path)
 		}
-		if n.Value != tag {
+		whole := n.Value != tag && strings.HasSuffix(n.Value, ":"+tag)
+		if n.Value != tag && !whole {
 			return Traced{}, i18n.Errorf("%s:%d: %s is written %s, which YAML reads as a number and Helm renders as %s: quote it (%q) so that the image's tag is what the file says", operator[i].Path, n.Line, path, n.Value, tag, n.Value)
 		}
 		s, err := operator[i].ScalarOf(n)
 		if err != nil {
 			return Traced{}, i18n.Errorf("%s:%d: %s: %v", operator[i].Path, n.Line, path, err)
 		}
-		return Traced{Path: path, Scalar: s, Quote: n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0}, nil
+		quote := n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0
+		if whole {
+			// Only the tag's characters of the reference change.
+			if s.End-s.Start != len(n.Value) {
+				return Traced{}, i18n.Errorf("%s:%d: %s holds escapes; edit it by hand", operator[i].Path, n.Line, path)
+			}
+			cp := *s
+			cp.Start, cp.Raw = s.End-len(tag), tag
+			s, quote = &cp, false
+		}
+		return Traced{Path: path, Scalar: s, Quote: quote}, nil
 	}
 	where := ""
 	if n := c.Values.node(path); n != nil {
@@ -342,7 +372,13 @@ func rendersAs(n *yaml.Node, s string) bool {
 // imageRefs are the .Values paths the image lines of template source read, with
 // those of the helpers they include (to a depth of four).
 func (c *Chart) imageRefs(source string) []string {
-	text := string(c.Templates[source])
+	b, ok := c.Templates[source]
+	if rest, sub := strings.CutPrefix(source, "charts/"); !ok && sub {
+		if alias, after, ok := strings.Cut(rest, "/"); ok && c.Aliases[alias] != "" {
+			b = c.Templates["charts/"+c.Aliases[alias]+"/"+after]
+		}
+	}
+	text := string(b)
 	defines := c.defines()
 	var refs []string
 	add := func(s string) {
@@ -365,14 +401,35 @@ func (c *Chart) imageRefs(source string) []string {
 		}
 	}
 	lines := strings.Split(text, "\n")
-	for i, line := range lines {
+	var blocks []string // the blocks open above a line: a with's .Values path, else ""
+	for _, line := range lines {
+		for _, m := range blockRe.FindAllStringSubmatch(line, -1) {
+			switch {
+			case m[1] == "end":
+				if len(blocks) > 0 {
+					blocks = blocks[:len(blocks)-1]
+				}
+			case m[1] == "with" && strings.HasPrefix(strings.TrimLeft(m[2], "$"), ".Values."):
+				p := valuesRef.FindStringSubmatch(m[2])
+				blocks = append(blocks, p[1][1:])
+			default:
+				blocks = append(blocks, "")
+			}
+		}
 		if !strings.Contains(strings.ToLower(line), "image") {
 			continue
 		}
-		// An image line, and a with-block's value just above it.
 		include(line, 0)
-		if i > 0 && strings.Contains(lines[i-1], "with") {
-			include(lines[i-1], 0)
+		// Inside with .Values.X, .a.b is X.a.b.
+		for _, w := range blocks {
+			if w == "" {
+				continue
+			}
+			for _, m := range bareRef.FindAllStringSubmatch(line, -1) {
+				if p := w + "." + m[1]; !strings.HasPrefix(m[1], "Values") && !strings.HasPrefix(m[1], "Chart") && !strings.HasPrefix(m[1], "Release") && !slices.Contains(refs, p) {
+					refs = append(refs, p)
+				}
+			}
 		}
 	}
 	return refs
