@@ -206,8 +206,12 @@ func kubeWays(c *kuberig.Cluster) []kubeWay {
 	}, {
 		name: "helm",
 		files: map[string]func(repo, tag string) string{
-			"chart/Chart.yaml":  func(repo, tag string) string { return "apiVersion: v2\nname: shop\nversion: 0.1.0\nappVersion: \"0.0.1\"\n" },
-			"chart/values.yaml": func(repo, tag string) string { return "image:\n  repository: " + repo + "\n  tag: \"\"\n  pullPolicy: IfNotPresent\n" },
+			"chart/Chart.yaml": func(repo, tag string) string {
+				return "apiVersion: v2\nname: shop\nversion: 0.1.0\nappVersion: \"0.0.1\"\n"
+			},
+			"chart/values.yaml": func(repo, tag string) string {
+				return "image:\n  repository: " + repo + "\n  tag: \"\"\n  pullPolicy: IfNotPresent\n"
+			},
 			"chart/templates/_helpers.tpl": func(repo, tag string) string {
 				return "{{- define \"shop.image\" -}}\n{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}\n{{- end }}\n"
 			},
