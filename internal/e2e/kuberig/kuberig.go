@@ -473,7 +473,9 @@ func (c *Cluster) mountNamespace(ctx context.Context, n *Node) (*proc, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	script := "set -e\nfor d in /run/containerd /var/lib /var/log; do mount -t tmpfs -o mode=0755 " + c.id + " $d; done\n"
+	// /run/containerd is missing on a machine whose only containerd is Docker's (in
+	// /run/docker/containerd): made empty, as a mount point.
+	script := "set -e\nfor d in /run/containerd /var/lib /var/log; do mkdir -p $d; mount -t tmpfs -o mode=0755 " + c.id + " $d; done\n"
 	for key, v := range kernelTunables {
 		f := filepath.Join(dir, strings.ReplaceAll(key, "/", "."))
 		if err := os.WriteFile(f, []byte(v+"\n"), 0o444); err != nil {
