@@ -733,7 +733,7 @@ func loadAll(ctx context.Context, eng engine.Client, p *plan.Plan, started map[s
 		} else if nw, ok := eng.(engine.NodeWrites); ok && err == nil {
 			// Kubernetes: each node's containerd was written the blobs it lacked.
 			for _, w := range nw.LastWrites() {
-				em.note("load", fmt.Sprintf("%s: node %s: wrote %s to its containerd, the blobs it lacked (%s); %d blob(s) it had left out", filepath.Base(a), w.Node, plan.Human(w.Written), plan.Human(w.Missing), w.Skipped))
+				em.note("load", fmt.Sprintf("%s: node %s: wrote %s to its containerd, only the blobs it lacked; %d blob(s) it had left out", filepath.Base(a), w.Node, plan.Human(w.Written), w.Skipped))
 			}
 		} else if n := Sent(arch); err == nil && n != "" {
 			em.note("load", n)

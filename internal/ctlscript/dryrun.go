@@ -48,6 +48,9 @@ type Result struct {
 	// Calls are the compose and docker commands it runs, in order (queries like
 	// docker ps left out).
 	Calls []Call `json:"calls"`
+	// Kube are the kubectl and helm commands that deploy to Kubernetes, in order
+	// (queries like kubectl get left out).
+	Kube []KubeCall `json:"kube,omitempty"`
 	// NotRun are the other commands it runs, which the dry run did not run (each
 	// command line once).
 	NotRun []Command `json:"not_run,omitempty"`
@@ -810,6 +813,8 @@ func (r *run) answer(ctx context.Context, args []string) (err error, nested bool
 	switch name {
 	case "docker-compose":
 		return status(r.compose(hc, line, args, 1, false)), false
+	case "kubectl", "helm":
+		return status(r.kube(hc, line, args)), false
 	case "docker":
 		i := dockerGlobals(args)
 		if i < len(args) && args[i] == "compose" {

@@ -229,6 +229,14 @@ func network(args []string) bool {
 		case "clone", "pull", "fetch", "ls-remote", "push":
 			return true
 		}
+	case "helm":
+		// A chart repository or registry is the network; a local chart is not.
+		switch sub {
+		case "repo", "pull", "push", "registry", "dependency", "dep", "search":
+			return sub != "dependency" && sub != "dep" || slices.Contains(args, "update")
+		case "upgrade", "install", "template":
+			return slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "oci://") || a == "--repo" || strings.HasPrefix(a, "--repo=") })
+		}
 	case "apt", "apt-get", "yum", "dnf", "microdnf", "zypper", "apk", "pip", "pip3", "npm", "gem":
 		switch sub {
 		case "install", "update", "upgrade", "dist-upgrade", "full-upgrade", "add", "download", "makecache":

@@ -60,7 +60,7 @@ func Discover(ctx context.Context, root string, opt Options) (*Deployment, error
 		if k == nil {
 			k = set.Kubernetes
 		}
-		st, err := d.kubeStack(ctx, k, opt.Environ)
+		st, err := d.kubeStack(ctx, k, opt.Environ, script.kubeCalls())
 		if err != nil {
 			return nil, err
 		}

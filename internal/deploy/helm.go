@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/kubefile"
 )
@@ -27,6 +29,10 @@ type Helm struct {
 	Chart string `yaml:"chart"`
 	// Values are the operator's values files, in helm's -f order (the last wins).
 	Values []string `yaml:"values"`
+	// set are the --set assignments of the control script's helm call (from), which
+	// imgup cannot edit: a tag they give is refused.
+	set  []string
+	from *ctlscript.KubeCall
 }
 
 // helmTimeout bounds helm template (a chart is rendered on this machine).
@@ -88,6 +94,10 @@ func (d *Deployment) helmStack(ctx context.Context, st *Stack, found string, env
 	k.Helm = &h
 	st.FilesFrom = "the operator's values of Helm release " + h.Release + " (helm upgrade --install)"
 	st.FilesMsg = i18n.Msg("the operator's values of Helm release %s (helm upgrade --install)", h.Release)
+	if h.from != nil {
+		st.FilesFrom = fmt.Sprintf("the control script's helm %s (%s:%d)", h.from.Verb, h.from.Script, h.from.Line)
+		st.FilesMsg = i18n.Msg("the control script's helm %s (%s:%d)", h.from.Verb, h.from.Script, h.from.Line)
+	}
 	out, err := renderChart(ctx, st, environ)
 	if err != nil {
 		return err
@@ -112,6 +122,9 @@ func (d *Deployment) helmStack(ctx context.Context, st *Stack, found string, env
 			var tr kubefile.Traced
 			if err == nil {
 				tr, err = c.Trace(r.Source, ct.Image.Raw, t.Tag, values)
+			}
+			if err == nil && setBy(h.set, tr.Path) {
+				err = i18n.Errorf("the control script's helm call (%s:%d) sets %s with --set, which imgup cannot edit: move it to a values file", h.from.Script, h.from.Line, tr.Path)
 			}
 			if err != nil {
 				r.Workload.Containers[i].Err = i18n.Errorf("%s, container %s (%s): %w", r.Source, ct.Name, ct.Image.Raw, err)
@@ -251,4 +264,16 @@ func (l *limited) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return l.Buffer.Write(p)
+}
+
+// setBy says whether helm --set assignments give path a value.
+func setBy(sets []string, path string) bool {
+	for _, s := range sets {
+		for _, a := range strings.Split(s, ",") {
+			if k, _, ok := strings.Cut(a, "="); ok && strings.TrimSpace(k) == path {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/composefile"
+	"github.com/encoo-tools/imgup/internal/ctlscript"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/i18n"
 	"github.com/encoo-tools/imgup/internal/kubefile"
@@ -29,6 +31,8 @@ type Kube struct {
 	// Mode is how the stack's objects reach the cluster, found by discovery:
 	// ModeManifests, ModeKustomize or ModeHelm.
 	Mode string `yaml:"-"`
+	// Kustomize is the kustomization's folder for ModeKustomize.
+	Kustomize string `yaml:"-"`
 	// Managed is what the cluster says of the namespace's workloads (who made
 	// them), when the update service reached it.
 	Managed []engine.Managed `yaml:"-"`
@@ -54,15 +58,11 @@ func (k *Kube) NS() string {
 // environ for a root whose files are Kubernetes objects and no compose file; nil when
 // the deployment is not a Kubernetes one.
 func ReadKube(root string, environ []string) (*Kube, error) {
-	abs, err := filepath.Abs(root)
+	d, set, err := open(root)
 	if err != nil {
 		return nil, err
 	}
-	d := &Deployment{Root: abs, ConfigKeys: map[string]string{}}
-	set, err := d.readSettings()
-	if err != nil {
-		return nil, err
-	}
+	abs := d.Root
 	if k := set.Kubernetes; k != nil {
 		out := *k
 		if out.Kubeconfig != "" && !filepath.IsAbs(out.Kubeconfig) {
@@ -82,7 +82,7 @@ func ReadKube(root string, environ []string) (*Kube, error) {
 	if kc == "" || len(composeNamed(abs)) > 0 {
 		return nil, nil
 	}
-	if chart, _ := kubefile.FindChart(abs); chart != "" {
+	if chart, _ := kubefile.FindChart(abs); chart != "" || d.scriptDeploysKube() {
 		return &Kube{Kubeconfig: kc}, nil
 	}
 	if files, err := kubefile.Find(abs, d.readFile); err != nil || len(files) == 0 {
@@ -96,29 +96,86 @@ func ReadKube(root string, environ []string) (*Kube, error) {
 // container that has one. The root's objects are a Helm chart with the operator's
 // values (helm.go), a kustomization (kubectl apply -k), or manifests (kubectl apply
 // -f), in that order. Pull policies that would make the kubelet pull are warnings.
-func (d *Deployment) kubeStack(ctx context.Context, k *Kube, environ []string) (*Stack, error) {
+func (d *Deployment) kubeStack(ctx context.Context, k *Kube, environ []string, calls []ctlscript.KubeCall) (*Stack, error) {
 	k = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace, Snapshotter: k.Snapshotter, Helm: k.Helm, Managed: k.Managed}
+	call := lastDeploy(calls)
+	if call != nil && k.Helm == nil {
+		// The control script's restart deploys: its call says how, where imgup.yaml
+		// does not.
+		if k.Namespace == "" {
+			k.Namespace = call.Namespace
+		}
+		if k.Context == "" {
+			k.Context = call.Context
+		}
+		if k.Kubeconfig == "" {
+			k.Kubeconfig = call.Kubeconfig
+		}
+		if call.Tool == "helm" {
+			k.Helm = &Helm{Release: call.Release, Chart: call.Chart, Values: slices.Clone(call.Files), set: call.Set, from: call}
+		}
+	}
 	if k.Kubeconfig != "" && !filepath.IsAbs(k.Kubeconfig) {
 		k.Kubeconfig = filepath.Join(d.Root, k.Kubeconfig)
 	}
 	st := &Stack{Name: k.NS(), Dir: d.Root, Project: k.NS(), ProjectFrom: FromSettings, ProjectWhy: "imgup.yaml kubernetes: namespace",
 		WhyMsg: i18n.Msg("imgup.yaml"), Kube: k}
 	chart, err := kubefile.FindChart(d.Root)
-	if err != nil {
+	if err != nil && k.Helm == nil && call == nil {
 		return nil, err
 	}
 	switch {
-	case k.Helm != nil || chart != "":
+	case k.Helm != nil || (call == nil && chart != ""):
 		k.Mode = ModeHelm
 		return st, d.helmStack(ctx, st, chart, environ)
-	case kubefile.FindKustomization(d.Root) != "":
+	case call != nil && call.Kustomize != "":
 		k.Mode = ModeKustomize
-		return st, d.kustomizeStack(st)
+		return st, d.kustomizeStack(st, filepath.Join(d.Root, call.Kustomize), call)
+	case call == nil && kubefile.FindKustomization(d.Root) != "":
+		k.Mode = ModeKustomize
+		return st, d.kustomizeStack(st, d.Root, nil)
 	}
 	k.Mode = ModeManifests
 	st.FilesFrom, st.FilesMsg = "the manifests in the folder (kubectl apply -f)", i18n.Msg("the manifests in the folder (kubectl apply -f)")
-	files, err := kubefile.Find(d.Root, d.readFile)
-	if err != nil {
+	var files []*kubefile.File
+	if call != nil {
+		var at []string
+		for _, c := range calls {
+			if c.Tool != "kubectl" {
+				continue
+			}
+			at = append(at, fmt.Sprintf("%s:%d", c.Script, c.Line))
+			for _, f := range c.Files {
+				p := f
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(d.Root, p)
+				}
+				var found []*kubefile.File
+				if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+					found, err = kubefile.Find(p, d.readFile)
+					if err != nil {
+						return nil, err
+					}
+				} else {
+					b, err := d.readFile(p)
+					if err != nil {
+						return nil, err
+					}
+					kf, err := kubefile.Parse(p, b)
+					if err != nil {
+						return nil, err
+					}
+					found = []*kubefile.File{kf}
+				}
+				for _, kf := range found {
+					if !slices.ContainsFunc(files, func(x *kubefile.File) bool { return x.Path == kf.Path }) {
+						files = append(files, kf)
+					}
+				}
+			}
+		}
+		st.FilesFrom, st.FilesMsg = "the control script's kubectl apply ("+strings.Join(at, ", ")+")", i18n.Msg("the control script's kubectl apply (%s)", strings.Join(at, ", "))
+	} else if files, err = kubefile.Find(d.Root, d.readFile); err != nil {
 		return nil, err
 	}
 	if len(files) == 0 {
@@ -220,12 +277,21 @@ func (d *Deployment) addWorkloads(st *Stack, ws []placed, locate func(placed, ku
 // kustomizeStack reads the root's kustomization and the manifests it builds: a
 // container's image is what kustomize's images: entries make of it, and its tag is
 // edited where it is written (the outermost newTag that applies, else the manifest).
-func (d *Deployment) kustomizeStack(st *Stack) error {
-	kz, err := kubefile.ReadKustomization(d.Root, d.Root, d.readFile)
+func (d *Deployment) kustomizeStack(st *Stack, dir string, call *ctlscript.KubeCall) error {
+	kz, err := kubefile.ReadKustomization(d.Root, dir, d.readFile)
 	if err != nil {
 		return err
 	}
+	st.Kube.Kustomize = dir
+	if st.Kube.Namespace == "" && kz.Root.Namespace != "" {
+		// The kustomization puts everything in its namespace.
+		st.Kube.Namespace = kz.Root.Namespace
+		st.Name, st.Project, st.ProjectWhy = kz.Root.Namespace, kz.Root.Namespace, "the kustomization's namespace:"
+	}
 	st.FilesFrom, st.FilesMsg = "the kustomization (kubectl apply -k)", i18n.Msg("the kustomization (kubectl apply -k)")
+	if call != nil {
+		st.FilesFrom, st.FilesMsg = fmt.Sprintf("the control script's kubectl apply -k (%s:%d)", call.Script, call.Line), i18n.Msg("the control script's kubectl apply -k (%s:%d)", call.Script, call.Line)
+	}
 	for _, k := range kz.Kustomizations {
 		st.Files = append(st.Files, k.File)
 	}
@@ -259,7 +325,7 @@ func (d *Deployment) kustomizeStack(st *Stack) error {
 		}
 		if ki.TagIsEntry {
 			eff.Where, eff.File, eff.Start, eff.End, eff.Old, eff.Colon = composefile.InFile, ki.Tag.File, ki.Tag.Start, ki.Tag.End, ki.Tag.Raw, false
-			eff.Prefix, eff.Suffix, eff.Quote = "", "", true
+			eff.Prefix, eff.Suffix, eff.Quote = "", "", ki.Plain
 			return eff, nil
 		}
 		t, err := composefile.Locate(c.Image, none)
@@ -304,3 +370,26 @@ func (s *Stack) ownsKube(c engine.Container) bool {
 	return c.Labels[engine.LabelKubeNamespace] == s.Project && c.Labels[engine.LabelKubeWorkload] != "" && svc != nil &&
 		(len(svc.Containers) == 0 || slices.Contains(svc.Containers, c.Labels[engine.LabelKubeContainer]))
 }
+
+// lastDeploy is the script's last kubectl or helm call that deploys (nil for none).
+func lastDeploy(calls []ctlscript.KubeCall) *ctlscript.KubeCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	return &calls[len(calls)-1]
+}
+
+// scriptDeploysKube says whether the control script's text runs kubectl or helm (its
+// dry run, in Discover, then says how).
+func (d *Deployment) scriptDeploysKube() bool {
+	if d.DeployScript == "" {
+		return false
+	}
+	b, err := d.readFile(d.DeployScript)
+	if err != nil {
+		return false
+	}
+	return kubeWord.Match(b)
+}
+
+var kubeWord = regexp.MustCompile(`\b(kubectl|helm)\b`)

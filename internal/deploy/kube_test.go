@@ -122,3 +122,72 @@ func TestDiscoverKustomize(t *testing.T) {
 		t.Errorf("a patched image: %+v", web)
 	}
 }
+
+// A vendor's control script that deploys with kubectl: its restart's calls say which
+// manifests (a folder and a file, -n) or which kustomization (-k overlays/prod) make
+// the deployment, and the namespace when imgup.yaml leaves it out. Only KUBECONFIG
+// is set: the script's words make it a Kubernetes deployment.
+func TestDiscoverKubeScript(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string, mode os.FileMode) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deployment := func(name, image string) string {
+		return "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: " + name + "\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: " + image + "\n        imagePullPolicy: IfNotPresent\n"
+	}
+	write("k8s/web.yaml", deployment("web", "acme/web:1.0"), 0o644)
+	write("k8s/api.yaml", deployment("api", "acme/api:1.0"), 0o644)
+	write("extra/jobs.yaml", deployment("jobs", "acme/jobs:1.0"), 0o644)
+	write("unused.yaml", deployment("old", "acme/old:0.1"), 0o644)
+	write("deploy.sh", `#!/bin/sh
+NS=acme-prod
+KUBECTL="kubectl -n $NS"
+case "$1" in
+restart)
+  $KUBECTL apply -f k8s/
+  $KUBECTL apply -f ./extra/jobs.yaml
+  $KUBECTL rollout status deploy/web
+  ;;
+esac
+`, 0o755)
+	env := []string{"PATH=/usr/bin:/bin", "HOME=/root", "KUBECONFIG=/etc/kc"}
+	k, err := ReadKube(dir, env)
+	if err != nil || k == nil {
+		t.Fatalf("ReadKube: %v, %v", k, err)
+	}
+	d, err := Discover(context.Background(), dir, Options{Environ: env, Kube: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := d.Stacks[0]
+	if st.Kube.Mode != ModeManifests || st.Kube.NS() != "acme-prod" || len(st.Files) != 3 || !strings.Contains(st.FilesFrom, "deploy.sh:6, deploy.sh:7") {
+		t.Fatalf("mode %s ns %s files %d (%s)", st.Kube.Mode, st.Kube.NS(), len(st.Files), st.FilesFrom)
+	}
+	for _, name := range []string{"web", "api", "jobs"} {
+		if st.Service(name) == nil {
+			t.Errorf("no service %s: %v", name, st.Services)
+		}
+	}
+	if st.Service("old") != nil {
+		t.Error("a manifest the script does not apply is a service")
+	}
+	// The same with kustomize: apply -k of an overlay below the root.
+	write("overlays/prod/kustomization.yaml", "namespace: acme-prod\nresources:\n- ../../k8s/web.yaml\nimages:\n- name: acme/web\n  newTag: '1.0'\n", 0o644)
+	write("deploy.sh", "#!/bin/sh\nkubectl apply -k overlays/prod\n", 0o755)
+	d, err = Discover(context.Background(), dir, Options{Environ: env, Kube: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = d.Stacks[0]
+	web := st.Service("web")
+	if st.Kube.Mode != ModeKustomize || st.Kube.Kustomize != filepath.Join(dir, "overlays", "prod") || web == nil || web.Target == nil ||
+		web.Target.File != filepath.Join(dir, "overlays", "prod", "kustomization.yaml") || web.Target.Quote {
+		t.Fatalf("kustomize: %+v %+v", st.Kube, web)
+	}
+}

@@ -53,6 +53,18 @@ func (s *script) composes() bool {
 	return false
 }
 
+// kubeCalls are the kubectl and helm calls that deploy, of every dry run.
+func (s *script) kubeCalls() []ctlscript.KubeCall {
+	if s == nil {
+		return nil
+	}
+	var out []ctlscript.KubeCall
+	for _, r := range s.runs {
+		out = append(out, r.Kube...)
+	}
+	return out
+}
+
 // calls are the compose calls of every dry run.
 func (s *script) calls() []ctlscript.Call {
 	if s == nil {

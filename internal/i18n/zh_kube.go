@@ -60,4 +60,9 @@ var zhKube = map[string]string{
 	"%s:%d: images: %s: %v":            "%s:%d：images: %s：%v",
 	"%s:%d: images: %s is pinned by digest %s; a digest names one build, so imgup does not move it: remove digest: to let imgup set newTag": "%s:%d：images: %s 用 digest %s 固定；digest 指向唯一的构建，imgup 不会改动它：删除 digest: 后 imgup 才能设置 newTag",
 	"%s: %s may set its image, and imgup does not follow patches: set the image with images: (newTag) or edit it by hand":                   "%s：%s 可能设置它的镜像，而 imgup 不跟踪 patch：请用 images:（newTag）设置镜像，或手工修改",
+	"%s:%d: %s holds escapes; edit it by hand": "%s:%d：%s 含有转义字符；请手工修改",
+	"the control script's helm %s (%s:%d)":     "控制脚本的 helm %s（%s:%d）",
+	"the control script's helm call (%s:%d) sets %s with --set, which imgup cannot edit: move it to a values file": "控制脚本的 helm 调用（%s:%d）用 --set 设置了 %s，imgup 无法修改它：请把它移到 values 文件里",
+	"the control script's kubectl apply (%s)":       "控制脚本的 kubectl apply（%s）",
+	"the control script's kubectl apply -k (%s:%d)": "控制脚本的 kubectl apply -k（%s:%d）",
 }

@@ -48,6 +48,8 @@ type ImageEntry struct {
 	Line                    int
 	Name                    string
 	NewName, NewTag, Digest *composefile.Scalar
+	// NewTagPlain: newTag is written without quotes.
+	NewTagPlain bool
 }
 
 // Kustomized is what `kubectl apply -k DIR` builds: its kustomizations (the root's
@@ -181,6 +183,9 @@ func ParseKustomization(path string, data []byte) (*Kustomization, error) {
 						return nil, i18n.Errorf("%s:%d: images: %s: %v", path, n.Line, f.key, err)
 					}
 					*f.to = s
+					if f.key == "newTag" {
+						ie.NewTagPlain = n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0
+					}
 				}
 			}
 			kz.Images = append(kz.Images, ie)
@@ -234,6 +239,9 @@ type KustomizedImage struct {
 	// resource's image when no entry sets one); TagIsEntry says it is a newTag.
 	Tag        *composefile.Scalar
 	TagIsEntry bool
+	// Plain: the newTag is written without quotes (a new tag YAML would read as a
+	// number must then be quoted: kustomize refuses a number).
+	Plain bool
 	// Entries are the images: entries that matched, innermost first, as "file:line".
 	Entries []string
 }
@@ -257,7 +265,7 @@ func Apply(raw string, chain []*Kustomization) (KustomizedImage, error) {
 			}
 			if e.NewTag != nil {
 				tag, digest = e.NewTag.Raw, ""
-				out.Tag, out.TagIsEntry = e.NewTag, true
+				out.Tag, out.TagIsEntry, out.Plain = e.NewTag, true, e.NewTagPlain
 			}
 			if e.Digest != nil {
 				return out, i18n.Errorf("%s:%d: images: %s is pinned by digest %s; a digest names one build, so imgup does not move it: remove digest: to let imgup set newTag", kz.Path, e.Digest.Line, e.Name, e.Digest.Raw)

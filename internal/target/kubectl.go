@@ -73,7 +73,11 @@ func kubeCommand(st *deploy.Stack) []string {
 	}
 	args = append(args, "--namespace", k.NS(), "apply")
 	if k.Mode == deploy.ModeKustomize {
-		return append(args, "-k", ".")
+		dir := "."
+		if k.Kustomize != "" {
+			dir = rel(st.Dir, k.Kustomize)
+		}
+		return append(args, "-k", dir)
 	}
 	for _, f := range st.FilePaths() {
 		args = append(args, "-f", rel(st.Dir, f))
