@@ -235,7 +235,9 @@ func network(args []string) bool {
 		case "repo", "pull", "push", "registry", "dependency", "dep", "search":
 			return sub != "dependency" && sub != "dep" || slices.Contains(args, "update")
 		case "upgrade", "install", "template":
-			return slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "oci://") || a == "--repo" || strings.HasPrefix(a, "--repo=") })
+			return slices.ContainsFunc(args, func(a string) bool {
+				return strings.HasPrefix(a, "oci://") || a == "--repo" || strings.HasPrefix(a, "--repo=")
+			})
 		}
 	case "apt", "apt-get", "yum", "dnf", "microdnf", "zypper", "apk", "pip", "pip3", "npm", "gem":
 		switch sub {
