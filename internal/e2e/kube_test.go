@@ -16,10 +16,12 @@ import (
 )
 
 // TestKubernetes runs the real imgup on a real 2-node Kubernetes 1.34 cluster
-// (kuberig), three ways, each in its own namespace with its own image: plain
+// (kuberig), four ways, each in its own namespace with its own image: plain
 // manifests (kubectl apply -f), a kustomize overlay over a base (kubectl apply -k,
-// the tag in images: newTag) and a Helm chart with the operator's values file (helm
-// upgrade, the tag in image.tag, the release found from the cluster). Each has a
+// the tag in images: newTag), a vendor's control script that runs kubectl apply -f
+// of a folder with -n (imgup runs the script to restart) and a Helm chart with the
+// operator's values file (helm upgrade, the tag in image.tag, the release found from
+// the cluster). Each has a
 // Deployment (2 replicas, maxUnavailable 0), a StatefulSet and a DaemonSet on :1,
 // imported into both nodes' containerd. For each: imgup plan lists the nodes and
 // what each lacks; apply imports :2 into each node's containerd, edits only the tag
@@ -74,6 +76,12 @@ type kubeWay struct {
 	install func(ctx context.Context, dir, ns string) (string, error)
 	// services are the names the plan gives the workloads.
 	services []string
+	// settings is imgup.yaml without nodes: (KUBECONFIG replaced), when not the
+	// cluster and namespace alone.
+	settings string
+	// pinned is the StatefulSet's service when it has a tag of its own: its pods
+	// may run only on the first node, so node2 unreachable does not refuse it.
+	pinned string
 }
 
 const kubeWeb = `apiVersion: apps/v1
@@ -135,6 +143,11 @@ spec:
     spec:
       automountServiceAccountToken: false
       terminationGracePeriodSeconds: 2
+      affinity:   # the store's volume is on the first node
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchFields: [{key: metadata.name, operator: In, values: [NODE1]}]
       containers:
       - name: store
         image: "IMAGE"
@@ -162,7 +175,7 @@ spec:
 
 func kubeWays(c *kuberig.Cluster) []kubeWay {
 	fill := func(text, image, web, store, agent string) string {
-		return strings.NewReplacer("IMAGE", image, "SNAME", store, "DNAME", agent, "NAME", web).Replace(text)
+		return strings.NewReplacer("IMAGE", image, "SNAME", store, "DNAME", agent, "NODE1", c.Nodes[0].Name, "NAME", web).Replace(text)
 	}
 	apply := func(args ...string) func(ctx context.Context, dir, ns string) (string, error) {
 		return func(ctx context.Context, dir, ns string) (string, error) {
@@ -188,6 +201,7 @@ func kubeWays(c *kuberig.Cluster) []kubeWay {
 		// so the manifests are named (as imgup's kubectl target names them).
 		install:  apply("-f", "DIR/web.yaml", "-f", "DIR/store.yaml"),
 		services: []string{"deployment/web", "store", "daemonset/web"},
+		pinned:   "store",
 	}, {
 		name: "kustomize",
 		files: map[string]func(repo, tag string) string{
@@ -203,6 +217,20 @@ func kubeWays(c *kuberig.Cluster) []kubeWay {
 		},
 		install:  apply("-k", "DIR"),
 		services: []string{"site-web", "site-store", "site-agent"},
+	}, {
+		// A vendor's control script that deploys with kubectl: its restart's call
+		// says which manifests (a folder) and the namespace; imgup runs it to restart.
+		name: "script",
+		files: map[string]func(repo, tag string) string{
+			"k8s/web.yaml":   func(repo, tag string) string { return fill(kubeWeb, repo+":"+tag, "web", "", "") },
+			"k8s/store.yaml": func(repo, tag string) string { return fill(kubeStore, repo+":"+tag, "", "store", "agent") },
+			"acmectl.sh": func(repo, tag string) string {
+				return "#!/bin/sh\n# acme control script\nset -e\nNS=kube-script\ncd \"$(dirname \"$0\")\"\ncase \"$1\" in\n  restart|upgrade)\n    kubectl -n \"$NS\" apply -f k8s/\n    kubectl -n \"$NS\" get pods\n    ;;\n  *) echo \"usage: $0 restart\" >&2; exit 1 ;;\nesac\n"
+			},
+		},
+		install:  apply("-f", "DIR/k8s"),
+		services: []string{"web", "store", "agent"},
+		settings: "script: acmectl.sh\nkubernetes:\n  kubeconfig: KUBECONFIG\n  snapshotter: native\n",
 	}, {
 		name: "helm",
 		files: map[string]func(repo, tag string) string{
@@ -273,12 +301,16 @@ func testKubeWay(ctx context.Context, t *testing.T, c *kuberig.Cluster, work str
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
+		if err := os.WriteFile(p, b, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	settings := func(nodes []*kuberig.Node) {
-		s := "kubernetes:\n  kubeconfig: " + c.Kubeconfig + "\n  namespace: " + ns + "\n  snapshotter: native\nnodes:\n"
+		s := "kubernetes:\n  kubeconfig: " + c.Kubeconfig + "\n  namespace: " + ns + "\n  snapshotter: native\n"
+		if w.settings != "" {
+			s = strings.ReplaceAll(w.settings, "KUBECONFIG", c.Kubeconfig)
+		}
+		s += "nodes:\n"
 		for _, n := range nodes {
 			s += "  " + n.Name + ": unix://" + n.Containerd + "\n"
 		}
@@ -307,7 +339,8 @@ func testKubeWay(ctx context.Context, t *testing.T, c *kuberig.Cluster, work str
 	waitPods(ctx, t, c, ns, id1, 5, others(id1))
 	t.Logf("5 pods Ready on :1 %s after the install", time.Since(applied).Round(time.Millisecond))
 
-	env := append(os.Environ(), "PATH="+c.Bin+":"+os.Getenv("PATH"), "LC_ALL=C")
+	// The control script's kubectl finds the cluster as an operator's does.
+	env := append(os.Environ(), "PATH="+c.Bin+":"+os.Getenv("PATH"), "LC_ALL=C", "KUBECONFIG="+c.Kubeconfig)
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		start := time.Now()
@@ -392,6 +425,14 @@ func testKubeWay(ctx context.Context, t *testing.T, c *kuberig.Cluster, work str
 	}
 	if out, code := run("apply", "--yes", "-C", dir, tar2); code == 0 || !strings.Contains(out, "nothing was changed") {
 		t.Errorf("apply with an unreachable node: exit %d", code)
+	}
+	if w.pinned != "" {
+		// The StatefulSet's pods may run only on the first node (its required node
+		// affinity): updating it alone needs no other node.
+		out, code := run("plan", "--service", w.pinned, "-C", dir, tar2)
+		if code != 0 || strings.Contains(out, "REFUSED") || !strings.Contains(out, "may run there)") {
+			t.Errorf("a workload placed on the reachable node only: exit %d, or refused, or the plan does not say what may run on the unreachable node", code)
+		}
 	}
 	same("after a refused apply", files("1"))
 }

@@ -128,35 +128,42 @@ func (a appsAPI) ReplicaSets(ns string) workloads[*appsv1.ReplicaSetList] {
 	return workloads[*appsv1.ReplicaSetList]{a.rc, ns, "replicasets", func() *appsv1.ReplicaSetList { return &appsv1.ReplicaSetList{} }}
 }
 
-// lists are the namespace's workloads of each kind, for who made them (Managed).
-func (a appsAPI) lists(ns string) []func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
-	list := func(kind, res string, into runtime.Object, metas func() []metav1.ObjectMeta) func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
-		return func(ctx context.Context) (string, []metav1.ObjectMeta, error) {
+// workload is one workload's metadata and pod template.
+type workload struct {
+	meta metav1.ObjectMeta
+	pod  corev1.PodSpec
+}
+
+// lists are the namespace's workloads of each kind: who made them (Managed) and where
+// their pods may run (Placement).
+func (a appsAPI) lists(ns string) []func(ctx context.Context) (string, []workload, error) {
+	list := func(kind, res string, into runtime.Object, items func() []workload) func(ctx context.Context) (string, []workload, error) {
+		return func(ctx context.Context) (string, []workload, error) {
 			err := a.rc.Get().Namespace(ns).Resource(res).Do(ctx).Into(into)
-			return kind, metas(), err
+			return kind, items(), err
 		}
 	}
 	var d appsv1.DeploymentList
 	var s appsv1.StatefulSetList
 	var ds appsv1.DaemonSetList
-	return []func(ctx context.Context) (string, []metav1.ObjectMeta, error){
-		list("Deployment", "deployments", &d, func() (m []metav1.ObjectMeta) {
+	return []func(ctx context.Context) (string, []workload, error){
+		list("Deployment", "deployments", &d, func() (w []workload) {
 			for _, x := range d.Items {
-				m = append(m, x.ObjectMeta)
+				w = append(w, workload{x.ObjectMeta, x.Spec.Template.Spec})
 			}
-			return m
+			return w
 		}),
-		list("StatefulSet", "statefulsets", &s, func() (m []metav1.ObjectMeta) {
+		list("StatefulSet", "statefulsets", &s, func() (w []workload) {
 			for _, x := range s.Items {
-				m = append(m, x.ObjectMeta)
+				w = append(w, workload{x.ObjectMeta, x.Spec.Template.Spec})
 			}
-			return m
+			return w
 		}),
-		list("DaemonSet", "daemonsets", &ds, func() (m []metav1.ObjectMeta) {
+		list("DaemonSet", "daemonsets", &ds, func() (w []workload) {
 			for _, x := range ds.Items {
-				m = append(m, x.ObjectMeta)
+				w = append(w, workload{x.ObjectMeta, x.Spec.Template.Spec})
 			}
-			return m
+			return w
 		}),
 	}
 }

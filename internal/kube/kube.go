@@ -43,6 +43,9 @@ type Node struct {
 	// Err says why imgup cannot reach it ("" when Store is set).
 	Err   string
 	Store *nodestore.Node
+	// Labels and Taints decide which workloads' pods it may run (Placement).
+	Labels map[string]string
+	Taints []corev1.Taint
 }
 
 // Cluster is a Kubernetes namespace seen as one engine.
@@ -92,7 +95,7 @@ func Dial(ctx context.Context, cfg Config, addrs map[string]string) (*Cluster, e
 	}
 	var wg sync.WaitGroup
 	for _, kn := range nodes.Items {
-		n := &Node{Name: kn.Name, Addr: addrs[kn.Name], Schedulable: ready(kn) && !kn.Spec.Unschedulable}
+		n := &Node{Name: kn.Name, Addr: addrs[kn.Name], Schedulable: ready(kn) && !kn.Spec.Unschedulable, Labels: kn.Labels, Taints: kn.Spec.Taints}
 		c.Nodes = append(c.Nodes, n)
 		if n.Addr == "" {
 			n.Err = "imgup.yaml names no address for it (nodes: " + n.Name + ": unix:///run/containerd/containerd.sock or ssh://user@host/run/containerd/containerd.sock)"

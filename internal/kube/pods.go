@@ -156,11 +156,12 @@ func (c *Cluster) imageID(ctx context.Context, stores map[string]map[string]stri
 func (c *Cluster) Managed(ctx context.Context) ([]engine.Managed, error) {
 	var out []engine.Managed
 	for _, list := range c.apps.lists(c.NS) {
-		kind, metas, err := list(ctx)
+		kind, items, err := list(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range metas {
+		for _, w := range items {
+			m := w.meta
 			_, applied := m.Annotations["kubectl.kubernetes.io/last-applied-configuration"]
 			out = append(out, engine.Managed{Kind: kind, Name: m.Name, HelmRelease: m.Annotations["meta.helm.sh/release-name"],
 				ManagedBy: m.Labels["app.kubernetes.io/managed-by"], LastApplied: applied})

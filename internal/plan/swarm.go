@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -28,6 +29,10 @@ type Node struct {
 	// plan (and the console's plan page), worked out from the archives and the
 	// node's layers without streaming.
 	Send *Send `json:"send,omitempty"`
+	// Runs are, on Kubernetes, the workloads (services) whose pods may be placed on
+	// the node by their nodeSelector, required node affinity and tolerations; nil
+	// when every one may.
+	Runs []string `json:"runs,omitempty"`
 }
 
 // KubeNode is the Role of a Kubernetes node: images go into its containerd.
@@ -58,8 +63,12 @@ func (p *Plan) checkNodes(in Input) {
 			if st == nil || (!st.Swarm && st.Kube == nil) {
 				continue
 			}
-			// A Kubernetes workload may be placed on any schedulable node (imgup does
-			// not judge nodeSelector or affinity): one imgup cannot reach lacks its image.
+			// A Kubernetes workload whose pods may be placed on a node imgup cannot
+			// reach (its nodeSelector, affinity and tolerations allow it) would lack
+			// its image there.
+			if st.Kube != nil && n.Runs != nil && !slices.Contains(n.Runs, u.Service) {
+				continue
+			}
 			var constraints []string
 			for _, s := range st.SwarmServices {
 				if s.Name == st.Project+"_"+u.Service {
@@ -106,6 +115,8 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 		switch {
 		case n.Unreachable != "" && !n.Placeable:
 			tr.Fprintf(b, "      %s: nothing (%s)\n", n.Name, n.Unreachable)
+		case n.Unreachable != "" && n.Runs != nil:
+			tr.Fprintf(b, "      %s: UNREACHABLE: %s (only %s may run there)\n", n.Name, n.Unreachable, orNothing(n.Runs))
 		case n.Unreachable != "":
 			tr.Fprintf(b, "      %s: UNREACHABLE: %s\n", n.Name, n.Unreachable)
 		case len(n.Lacks) == 0:
@@ -125,4 +136,11 @@ func (p *Plan) renderNodes(b *strings.Builder, tr *i18n.Printer) {
 		}
 		tr.Fprintf(b, "   REFUSED: %s; apply refuses: add the node to nodes: in imgup.yaml, drain it (docker node update --availability drain NODE), or constrain the service away from it\n", u)
 	}
+}
+
+func orNothing(s []string) string {
+	if len(s) == 0 {
+		return "nothing"
+	}
+	return strings.Join(s, ", ")
 }

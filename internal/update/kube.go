@@ -2,6 +2,7 @@ package update
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/encoo-tools/imgup/internal/archive"
@@ -78,9 +79,35 @@ func (s *Snapshot) kubeNodes(ctx context.Context, cl *kube.Cluster, archives []*
 	if err != nil {
 		return nil, err
 	}
+	place, err := cl.Placement(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []plan.Node
 	for _, n := range cl.Nodes {
-		out = append(out, plan.Node{Name: n.Name, ID: n.Name, Role: plan.KubeNode, Engine: n.Addr, Unreachable: n.Err, Placeable: n.Schedulable, Lacks: lacks[n.Name]})
+		pn := plan.Node{Name: n.Name, ID: n.Name, Role: plan.KubeNode, Engine: n.Addr, Unreachable: n.Err, Placeable: n.Schedulable, Lacks: lacks[n.Name]}
+		// Which workloads may run there, when not every one may.
+		all, runs := true, []string{}
+		for _, svc := range sortedKeys(place) {
+			if slices.Contains(place[svc], n.Name) {
+				runs = append(runs, svc)
+			} else {
+				all = false
+			}
+		}
+		if !all {
+			pn.Runs = runs
+		}
+		out = append(out, pn)
 	}
 	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
