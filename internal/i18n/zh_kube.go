@@ -63,7 +63,10 @@ var zhKube = map[string]string{
 	"%s:%d: %s holds escapes; edit it by hand": "%s:%d：%s 含有转义字符；请手工修改",
 	"the control script's helm %s (%s:%d)":     "控制脚本的 helm %s（%s:%d）",
 	"the control script's helm call (%s:%d) sets %s with --set, which imgup cannot edit: move it to a values file": "控制脚本的 helm 调用（%s:%d）用 --set 设置了 %s，imgup 无法修改它：请把它移到 values 文件里",
-	"the control script's kubectl apply (%s)":             "控制脚本的 kubectl apply（%s）",
-	"the control script's kubectl apply -k (%s:%d)":       "控制脚本的 kubectl apply -k（%s:%d）",
-	"      %s: UNREACHABLE: %s (only %s may run there)\n": "      %s：连不上：%s（只有 %s 可能在那里运行）\n",
+	"the control script's kubectl apply (%s)":                                                                          "控制脚本的 kubectl apply（%s）",
+	"the control script's kubectl apply -k (%s:%d)":                                                                    "控制脚本的 kubectl apply -k（%s:%d）",
+	"      %s: UNREACHABLE: %s (only %s may run there)\n":                                                              "      %s：连不上：%s（只有 %s 可能在那里运行）\n",
+	"%s/%s: node %s lacks image %s: a pod placed there will not start (ErrImageNeverPull, or a pull with no registry)": "%s/%s：节点 %s 缺少镜像 %s：调度到那里的 pod 无法启动（ErrImageNeverPull，或没有镜像仓库可拉取）",
+	"IMAGE IN FILES":       "文件中的镜像",
+	"\nKubernetes nodes\n": "\nKubernetes 节点\n",
 }

@@ -259,6 +259,22 @@ func (c *Cluster) NodeImageIDs(ctx context.Context, ref string) (map[string]stri
 	return out, nil
 }
 
+// NodeImages are the images node n's containerd holds: name -> config digest.
+func (c *Cluster) NodeImages(ctx context.Context, n *Node) (map[string]string, error) {
+	if n.Store == nil {
+		return nil, nil
+	}
+	imgs, err := nodestore.Images(ctx, n.Store)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(imgs))
+	for name, d := range imgs {
+		out[name] = d.String()
+	}
+	return out, nil
+}
+
 // ImageID is the config digest of ref only when every node pods may be placed on
 // holds it (an unreachable one among them: "").
 func (c *Cluster) ImageID(ctx context.Context, ref string) (string, error) {

@@ -151,10 +151,17 @@ func (p *Plan) renderDryRun(b *strings.Builder, tr *i18n.Printer) {
 		tr.Fprintf(b, "   %s\n", p.RestartCommand)
 		return
 	}
-	if len(r.Calls) == 0 {
+	if len(r.Calls) == 0 && len(r.Kube) == 0 {
 		tr.Fprintf(b, "   %s: its dry run runs no compose or docker command\n", archive.Safe(p.RestartCommand))
 	} else {
 		tr.Fprintf(b, "   %s will run\n", archive.Safe(p.RestartCommand))
+		for _, c := range r.Kube {
+			line := "      " + archive.Safe(c.String())
+			if c.Dir != "." && c.Dir != "" {
+				line += "  " + tr.Sprintf("(in %s)", archive.Safe(c.Dir))
+			}
+			b.WriteString(line + "\n")
+		}
 		for _, c := range r.Calls {
 			line := "      " + archive.Safe(c.String())
 			if c.Dir != "." && c.Dir != "" {

@@ -5,9 +5,11 @@
 package status
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,8 +35,11 @@ type Report struct {
 	Root     string    `json:"root"`
 	Services []Service `json:"services"`
 	Findings []Finding `json:"findings"`
-	// Nodes are a swarm's nodes (absent off a swarm).
+	// Nodes are a swarm's or a Kubernetes cluster's nodes (absent otherwise).
 	Nodes []Node `json:"nodes,omitempty"`
+	// Kubernetes: the deployment runs on Kubernetes (its images are the manifests',
+	// the Helm values' or the kustomization's, not a compose file's).
+	Kubernetes bool `json:"kubernetes,omitempty"`
 }
 
 // Service is one service's row.
@@ -131,6 +136,9 @@ type Node struct {
 	Images map[string]string `json:"-"`
 	// Missing are the images the deployment's services use that the node lacks.
 	Missing []string `json:"missing,omitempty"`
+	// Runs are, on Kubernetes, the workloads whose pods may be placed there (nil:
+	// every one).
+	Runs []string `json:"runs,omitempty"`
 }
 
 // Make builds the report.
@@ -150,6 +158,15 @@ func Make(in Input) *Report {
 			name := svc.Stack.Name + "/" + svc.Name
 			if svc.Image != nil {
 				row.File, row.Line = d.Rel(svc.Image.File), svc.Image.Line
+			}
+			if t := svc.Target; t != nil && t.File != "" && svc.Image != nil {
+				// The tag stands elsewhere (a kustomization's newTag, a Helm value).
+				row.File = d.Rel(t.File)
+				if svc.Image.File == t.File {
+					row.Line = svc.Image.Line
+				} else if f := fileIn(st, t.File); f != nil {
+					row.Line = bytes.Count(f.Data[:min(t.Start, len(f.Data))], []byte("\n")) + 1
+				}
 			}
 			var unset *composefile.Unset
 			if errors.As(svc.Err, &unset) {
@@ -211,6 +228,7 @@ func Make(in Input) *Report {
 			r.Services = append(r.Services, row)
 		}
 	}
+	r.Kubernetes = d.IsKube()
 	r.nodes(in, add)
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Kind == Interrupted && r.Findings[j].Kind != Interrupted })
 	return r
@@ -222,7 +240,7 @@ func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n
 	for _, n := range in.Nodes {
 		if n.Images != nil {
 			for _, st := range in.Deployment.Stacks {
-				if !st.Swarm {
+				if !st.Swarm && st.Kube == nil {
 					continue
 				}
 				for _, svc := range st.Services {
@@ -231,8 +249,11 @@ func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n
 					}
 					if _, ok := lookupImage(n.Images, svc.Target.Ref); !ok {
 						n.Missing = append(n.Missing, svc.Target.Ref)
-						add(NodeMissing, st.Name, svc.Name, i18n.Msg("%s/%s: node %s lacks image %s: a task placed there will not start", st.Name, svc.Name, n.Name, svc.Target.Ref),
-							i18n.Msg("load its archive on every node: imgup load -C %s ARCHIVE", in.Deployment.Root))
+						msg := i18n.Msg("%s/%s: node %s lacks image %s: a task placed there will not start", st.Name, svc.Name, n.Name, svc.Target.Ref)
+						if st.Kube != nil {
+							msg = i18n.Msg("%s/%s: node %s lacks image %s: a pod placed there will not start (ErrImageNeverPull, or a pull with no registry)", st.Name, svc.Name, n.Name, svc.Target.Ref)
+						}
+						add(NodeMissing, st.Name, svc.Name, msg, i18n.Msg("load its archive on every node: imgup load -C %s ARCHIVE", in.Deployment.Root))
 					}
 				}
 			}
@@ -244,6 +265,9 @@ func (r *Report) nodes(in Input, add func(kind, stack, svc string, msg, fix i18n
 // placeable says whether the swarm may place a task of the stack's service on n: a
 // node its placement constraints keep it off needs none of its images.
 func placeable(st *deploy.Stack, service string, n Node) bool {
+	if st.Kube != nil {
+		return n.Runs == nil || slices.Contains(n.Runs, service)
+	}
 	for _, s := range st.SwarmServices {
 		if s.Name == st.Project+"_"+service {
 			return engine.Allows(s.Constraints, n.Name, n.ID, n.Manager)
@@ -291,7 +315,11 @@ func (r *Report) String() string { return r.Text(0, true, i18n.EN) }
 func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 	var b strings.Builder
 	tr.Fprintf(&b, "Deployment %s\n\n", r.Root)
-	t := &table.Table{Header: []string{tr.T("SERVICE"), tr.T("COMPOSE IMAGE"), tr.T("FILE"), tr.T("CONFIG"), tr.T("LOADED"), tr.T("RUNNING"), tr.T("STATE"), tr.T("LAST UPDATE")},
+	imageHead := tr.T("COMPOSE IMAGE")
+	if r.Kubernetes {
+		imageHead = tr.T("IMAGE IN FILES")
+	}
+	t := &table.Table{Header: []string{tr.T("SERVICE"), imageHead, tr.T("FILE"), tr.T("CONFIG"), tr.T("LOADED"), tr.T("RUNNING"), tr.T("STATE"), tr.T("LAST UPDATE")},
 		Optional: []bool{false, false, !wide, !wide}}
 	for _, s := range r.Services {
 		cfg, loaded, running, state, last := tr.T("none"), tr.T("no"), "-", tr.T("no container"), "-"
@@ -317,7 +345,9 @@ func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 	if dropped {
 		b.WriteString(tr.T("(file:line and config entry left out to fit the terminal: imgup status --wide shows them, --json has everything)\n"))
 	}
-	if len(r.Nodes) > 0 {
+	if len(r.Nodes) > 0 && r.Kubernetes {
+		b.WriteString(tr.T("\nKubernetes nodes\n"))
+	} else if len(r.Nodes) > 0 {
 		b.WriteString(tr.T("\nSwarm nodes\n"))
 		for _, n := range r.Nodes {
 			switch {
@@ -363,4 +393,13 @@ func (f Finding) FixIn(tr *i18n.Printer) string {
 		return f.Fix
 	}
 	return f.fix.In(tr)
+}
+
+func fileIn(st *deploy.Stack, path string) *composefile.File {
+	for _, f := range st.Files {
+		if f.Path == path {
+			return f
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/encoo-tools/imgup/internal/history"
 	"github.com/encoo-tools/imgup/internal/kube"
 	"github.com/encoo-tools/imgup/internal/plan"
+	"github.com/encoo-tools/imgup/internal/status"
 )
 
 // observeKube is Observe of a Kubernetes deployment: the cluster (its API and each
@@ -44,6 +45,21 @@ func (svc *Service) observeKube(ctx context.Context, t Target, k *deploy.Kube, w
 	}
 	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Kube: k}); err != nil {
 		return fail(err)
+	}
+	if ns := s.d.Stacks[0].Kube.NS(); ns != cl.NS {
+		// The namespace came from the deployment's files (the control script's -n, a
+		// kustomization's namespace:), not imgup.yaml: read that one.
+		cl.NS = ns
+		k.Namespace = ns
+		if k.Managed, err = cl.Managed(ctx); err != nil {
+			return fail(err)
+		}
+		if s.containers, err = cl.Containers(ctx); err != nil {
+			return fail(err)
+		}
+		if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Kube: k}); err != nil {
+			return fail(err)
+		}
 	}
 	for _, st := range s.d.Stacks {
 		for _, svc := range st.Services {
@@ -86,28 +102,52 @@ func (s *Snapshot) kubeNodes(ctx context.Context, cl *kube.Cluster, archives []*
 	var out []plan.Node
 	for _, n := range cl.Nodes {
 		pn := plan.Node{Name: n.Name, ID: n.Name, Role: plan.KubeNode, Engine: n.Addr, Unreachable: n.Err, Placeable: n.Schedulable, Lacks: lacks[n.Name]}
-		// Which workloads may run there, when not every one may.
-		all, runs := true, []string{}
-		for _, svc := range sortedKeys(place) {
-			if slices.Contains(place[svc], n.Name) {
-				runs = append(runs, svc)
-			} else {
-				all = false
-			}
-		}
-		if !all {
-			pn.Runs = runs
-		}
+		pn.Runs = runsOn(place, n.Name)
 		out = append(out, pn)
 	}
 	return out, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// runsOn are the workloads whose pods may be placed on node (kube.Cluster.Placement),
+// sorted; nil when every one may.
+func runsOn(place map[string][]string, node string) []string {
+	all, runs := true, []string{}
+	for svc, nodes := range place {
+		if slices.Contains(nodes, node) {
+			runs = append(runs, svc)
+		} else {
+			all = false
+		}
 	}
-	slices.Sort(out)
-	return out
+	if all {
+		return nil
+	}
+	slices.Sort(runs)
+	return runs
+}
+
+// kubeStatusNodes are a Kubernetes cluster's nodes for status: what each node's
+// containerd holds, and which workloads may run there.
+func (s *Snapshot) kubeStatusNodes(cl *kube.Cluster) ([]status.Node, error) {
+	ctx := context.Background()
+	place, err := cl.Placement(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []status.Node
+	for _, n := range cl.Nodes {
+		sn := status.Node{Name: n.Name, ID: n.Name, State: "ready", Unreachable: n.Err, Runs: runsOn(place, n.Name)}
+		if !n.Schedulable {
+			sn.State = "unschedulable"
+		}
+		if n.Store != nil {
+			imgs, err := cl.NodeImages(ctx, n)
+			if err != nil {
+				sn.Unreachable = engine.FirstLine(err.Error())
+			}
+			sn.Images = imgs
+		}
+		out = append(out, sn)
+	}
+	return out, nil
 }

@@ -277,6 +277,13 @@ func (s *Snapshot) Status() (*status.Report, error) {
 			in.Nodes = append(in.Nodes, sn)
 		}
 	}
+	if kc, ok := s.eng.(*kube.Cluster); ok {
+		nodes, err := s.kubeStatusNodes(kc)
+		if err != nil {
+			return nil, err
+		}
+		in.Nodes = nodes
+	}
 	return status.Make(in), nil
 }
 
