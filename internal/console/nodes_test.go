@@ -55,3 +55,24 @@ func TestPlanPageNodes(t *testing.T) {
 		t.Errorf("in Chinese:\n%s", body)
 	}
 }
+
+// On Kubernetes the page says the images go into each node's containerd, what each
+// lacks, and which workloads may run on a node (its placement), in both languages.
+func TestPlanPageKubeNodes(t *testing.T) {
+	p := &plan.Plan{Stacks: []plan.Stack{{Name: "shop", Kubernetes: true}}, Nodes: []plan.Node{
+		{Name: "node1", Role: plan.KubeNode, Engine: "unix:///run/containerd/containerd.sock", Placeable: true, Lacks: []string{"acme/web:2.0"}},
+		{Name: "node2", Role: plan.KubeNode, Unreachable: "imgup.yaml names no address for it", Placeable: true, Runs: []string{"web"}},
+	}}
+	body := renderPlanBody(t, p, i18n.English)
+	for _, want := range []string{"Into every node&#39;s containerd", "<code>acme/web:2.0</code>", "every workload", "<code>web</code>", "Edit the manifests, the kustomization or the Helm values"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "swarm") {
+		t.Errorf("a Kubernetes plan speaks of a swarm:\n%s", body)
+	}
+	if body = renderPlanBody(t, p, i18n.Chinese); strings.Contains(body, "Into every node") {
+		t.Errorf("in Chinese:\n%s", body)
+	}
+}

@@ -184,6 +184,10 @@ var zhConsole = map[string]string{
 	"To every node of the swarm:": "发到 swarm 的每个节点：",
 	"will be sent":                "将发送",
 	"not known":                   "未知",
-	"%s: every layer (imgup cannot read its layers)": "%s：全部层（imgup 读不到它有哪些层）",
-	"%s of %s (%d layer(s) it has left out)":         "%s（共 %s，它已有的 %d 层不发）",
+	"%s: every layer (imgup cannot read its layers)":                   "%s：全部层（imgup 读不到它有哪些层）",
+	"%s of %s (%d layer(s) it has left out)":                           "%s（共 %s，它已有的 %d 层不发）",
+	"Edit the manifests, the kustomization or the Helm values":         "修改清单、kustomization 或 Helm values",
+	"Into every node's containerd, each sent only the blobs it lacks:": "导入每个节点的 containerd，每个节点只发送它缺少的 blob：",
+	"every workload": "所有工作负载",
+	"may run":        "可运行",
 }

@@ -144,3 +144,8 @@ func orNothing(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// OnKubernetes says whether the plan's deployment runs on Kubernetes.
+func (p *Plan) OnKubernetes() bool {
+	return slices.ContainsFunc(p.Stacks, func(s Stack) bool { return s.Kubernetes })
+}
