@@ -69,4 +69,5 @@ var zhKube = map[string]string{
 	"%s/%s: node %s lacks image %s: a pod placed there will not start (ErrImageNeverPull, or a pull with no registry)": "%s/%s：节点 %s 缺少镜像 %s：调度到那里的 pod 无法启动（ErrImageNeverPull，或没有镜像仓库可拉取）",
 	"IMAGE IN FILES":       "文件中的镜像",
 	"\nKubernetes nodes\n": "\nKubernetes 节点\n",
+	"      may run: %s\n":  "      可运行：%s\n",
 }

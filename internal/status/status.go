@@ -349,6 +349,8 @@ func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 		b.WriteString(tr.T("\nKubernetes nodes\n"))
 	} else if len(r.Nodes) > 0 {
 		b.WriteString(tr.T("\nSwarm nodes\n"))
+	}
+	if len(r.Nodes) > 0 {
 		for _, n := range r.Nodes {
 			switch {
 			case n.Unreachable != "":
@@ -357,6 +359,9 @@ func (r *Report) Text(width int, wide bool, tr *i18n.Printer) string {
 				tr.Fprintf(&b, "  %s  %s  lacks %d image(s)\n", n.Name, n.State, len(n.Missing))
 			default:
 				tr.Fprintf(&b, "  %s  %s  holds every image\n", n.Name, n.State)
+			}
+			if n.Runs != nil {
+				tr.Fprintf(&b, "      may run: %s\n", strings.Join(n.Runs, ", "))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/encoo-tools/imgup/internal/composefile"
 	"github.com/encoo-tools/imgup/internal/deploy"
 	"github.com/encoo-tools/imgup/internal/engine"
 	"github.com/encoo-tools/imgup/internal/i18n"
@@ -105,5 +106,36 @@ func TestNodeMissingImagePlacement(t *testing.T) {
 	}
 	if len(missing) != 1 || !strings.Contains(missing[0], "node node2 lacks image acme/worker:1.0") {
 		t.Errorf("node-missing-image findings: %q", missing)
+	}
+}
+
+// On Kubernetes a node lacks only the images of the workloads that may run there
+// (Runs, from their nodeSelector, affinity and tolerations), and the report lists
+// the nodes under their own heading with what may run on each.
+func TestKubeNodes(t *testing.T) {
+	st := &deploy.Stack{Name: "shop", Project: "shop", Kube: &deploy.Kube{Namespace: "shop", Mode: deploy.ModeManifests}}
+	for _, s := range []struct{ name, ref string }{{"web", "acme/web:2"}, {"db", "acme/db:5"}} {
+		name, tag, _ := strings.Cut(s.ref, ":")
+		st.Services = append(st.Services, &deploy.Service{Stack: st, Name: s.name, Target: &composefile.Target{Ref: s.ref, Name: name, Tag: tag}})
+	}
+	d := &deploy.Deployment{Root: "/srv/shop", Stacks: []*deploy.Stack{st}}
+	r := Make(Input{Deployment: d, Nodes: []Node{
+		{Name: "node1", State: "ready", Images: map[string]string{"acme/web:2": "sha256:a", "acme/db:5": "sha256:b"}},
+		{Name: "node2", State: "ready", Images: map[string]string{"acme/web:1": "sha256:c"}, Runs: []string{"web"}},
+	}})
+	var missing []string
+	for _, f := range r.Findings {
+		if f.Kind == NodeMissing {
+			missing = append(missing, f.Message)
+		}
+	}
+	if len(missing) != 1 || !strings.Contains(missing[0], "node node2 lacks image acme/web:2: a pod placed there") {
+		t.Errorf("node-missing-image findings: %q", missing)
+	}
+	text := r.String()
+	for _, want := range []string{"IMAGE IN FILES", "Kubernetes nodes", "node2  ready  lacks 1 image(s)", "may run: web"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the report lacks %q:\n%s", want, text)
+		}
 	}
 }
