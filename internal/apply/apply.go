@@ -461,6 +461,11 @@ func (r *run) undo(ctx context.Context) ([]engine.Container, int, error) {
 	if err := r.target.Restart(ctx, r.restartRun()); err != nil {
 		return nil, undoRestart, i18n.Errorf("restarting with the old files: %w", err)
 	}
+	// Whoever restarted it (the kubectl or helm target, a vendor's script), a
+	// StatefulSet's broken pods go, as Kubernetes' forced rollback wants.
+	if err := target.AfterUndo(ctx, r.restartRun()); err != nil {
+		return nil, undoRestart, err
+	}
 	var w []Want
 	for _, u := range r.j.R.Updates {
 		if u.FromID != "" {

@@ -98,11 +98,25 @@ func (k kube) Restart(ctx context.Context, r Run) error {
 		if err := run(cmd, r.Emit, args[0]+" "+args[1]); err != nil {
 			return err
 		}
-		if ro, ok := r.Engine.(rollouts); ok && r.Undo {
-			for _, svc := range r.Services[st.Name] {
-				if err := ro.Unstick(ctx, svc); err != nil {
-					return err
-				}
+	}
+	return nil
+}
+
+// AfterUndo is what an undo's restart of a Kubernetes stack needs after it, whichever
+// target restarted it: a StatefulSet's pods of the broken revision are deleted
+// (Kubernetes' forced rollback), or they would wait there for ever.
+func AfterUndo(ctx context.Context, r Run) error {
+	ro, ok := r.Engine.(rollouts)
+	if !ok {
+		return nil
+	}
+	for _, st := range r.Deployment.Stacks {
+		if st.Kube == nil {
+			continue
+		}
+		for _, svc := range r.Services[st.Name] {
+			if err := ro.Unstick(ctx, svc); err != nil {
+				return err
 			}
 		}
 	}
