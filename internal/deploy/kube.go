@@ -271,6 +271,26 @@ func (d *Deployment) addWorkloads(st *Stack, ws []placed, locate func(placed, ku
 			}
 		}
 		st.Services = append(st.Services, svc)
+		d.checkManaged(st, w.Kind, p.name, p.file, w.Line)
+	}
+}
+
+// checkManaged warns when the cluster says another tool made a workload the stack's
+// files make: a Helm release's workload applied with kubectl (or another release's),
+// or a kubectl-applied one upgraded by helm. Each would take the workload over.
+func (d *Deployment) checkManaged(st *Stack, kind, name, file string, line int) {
+	for _, m := range st.Kube.Managed {
+		if m.Kind != kind || m.Name != name {
+			continue
+		}
+		switch {
+		case st.Kube.Mode != ModeHelm && m.HelmRelease != "":
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s:%d: %s %s was made by Helm release %s (meta.helm.sh/release-name); applying the manifests with kubectl takes it from Helm, whose next upgrade puts its own image back: update it through the chart's values", d.Rel(file), line, kind, name, m.HelmRelease))
+		case st.Kube.Mode == ModeHelm && st.Kube.Helm != nil && m.HelmRelease != "" && m.HelmRelease != st.Kube.Helm.Release:
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s %s is Helm release %s's, not %s's: helm upgrade of %s cannot change it", kind, name, m.HelmRelease, st.Kube.Helm.Release, st.Kube.Helm.Release))
+		case st.Kube.Mode == ModeHelm && m.HelmRelease == "" && m.LastApplied:
+			d.Warnings = append(d.Warnings, fmt.Sprintf("%s %s was made by kubectl apply, not by Helm: helm upgrade will refuse to take it over (it lacks meta.helm.sh/release-name)", kind, name))
+		}
 	}
 }
 

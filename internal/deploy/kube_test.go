@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/encoo-tools/imgup/internal/engine"
 )
 
 // A root with kubernetes: in imgup.yaml is one stack of its manifests: a service per
@@ -189,5 +191,22 @@ esac
 	if st.Kube.Mode != ModeKustomize || st.Kube.Kustomize != filepath.Join(dir, "overlays", "prod") || web == nil || web.Target == nil ||
 		web.Target.File != filepath.Join(dir, "overlays", "prod", "kustomization.yaml") || web.Target.Quote {
 		t.Fatalf("kustomize: %+v %+v", st.Kube, web)
+	}
+}
+
+// What the cluster says made a workload binds it: manifests applied with kubectl to
+// a workload Helm made are warned about (Helm's next upgrade would put its image
+// back).
+func TestKubeManagedWarning(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "imgup.yaml"), []byte("kubernetes:\n  namespace: shop\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "web.yaml"), []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - {name: web, image: acme/web:1, imagePullPolicy: Never}\n"), 0o644)
+	k := &Kube{Namespace: "shop", Managed: []engine.Managed{{Kind: "Deployment", Name: "web", HelmRelease: "shop", ManagedBy: "Helm"}}}
+	d, err := Discover(context.Background(), dir, Options{Kube: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Warnings) != 1 || !strings.Contains(d.Warnings[0], "made by Helm release shop") {
+		t.Errorf("warnings: %q", d.Warnings)
 	}
 }
