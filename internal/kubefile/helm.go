@@ -275,7 +275,7 @@ func (c *Chart) Trace(source, ref, tag string, operator []*Values) (Traced, erro
 	files := append([]*Values{c.Values}, operator...)
 	for _, r := range refs {
 		p := r
-		if !strings.HasPrefix(r, "global.") && !strings.HasPrefix(r, "global") {
+		if r != "global" && !strings.HasPrefix(r, "global.") {
 			p = prefix + r
 		}
 		for _, v := range files {

@@ -13,14 +13,18 @@ import (
 	"time"
 )
 
-// Image describes a one-layer image made of a few files, written as a `docker save`
-// archive by WriteImage: what ctr images import (and imgup) read. No engine and no
-// registry is involved.
+// Image describes an image made of a few files, written as a `docker save` archive by
+// WriteImage: what ctr images import (and imgup) read. No engine and no registry is
+// involved.
 type Image struct {
 	// Ref is the image's name, as it is tagged in the archive (repo:tag).
 	Ref string
-	// Files are the layer's files by path (no leading slash); all are executable.
+	// Files are the top layer's files by path (no leading slash); all are executable.
 	Files map[string][]byte
+	// Base, when set, are layers beneath Files's, lowest first, each made of files as
+	// Files is: images written with the same Base share those layers (the same
+	// bytes, the same digests), as images built FROM one base do.
+	Base []map[string][]byte
 	// Entrypoint and Env are the config's.
 	Entrypoint []string
 	Env        []string
@@ -30,52 +34,52 @@ type Image struct {
 // config's digest ("sha256:…"): what the kubelet reports as containerStatuses[].imageID
 // for an image imported without a registry digest.
 func WriteImage(path string, img Image) (string, error) {
-	var layer bytes.Buffer
-	lw := tar.NewWriter(&layer)
-	names := make([]string, 0, len(img.Files))
-	for n := range img.Files {
-		names = append(names, n)
+	var layers [][]byte
+	for _, files := range append(append([]map[string][]byte(nil), img.Base...), img.Files) {
+		layer, err := layerTar(files)
+		if err != nil {
+			return "", err
+		}
+		layers = append(layers, layer)
 	}
-	sort.Strings(names)
 	epoch := time.Unix(0, 0)
-	for _, n := range names {
-		if err := lw.WriteHeader(&tar.Header{Name: n, Mode: 0o755, Size: int64(len(img.Files[n])), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
-			return "", err
-		}
-		if _, err := lw.Write(img.Files[n]); err != nil {
-			return "", err
-		}
+	var diffIDs, layerPaths []string
+	for _, layer := range layers {
+		sum := sha256.Sum256(layer)
+		diffIDs = append(diffIDs, "sha256:"+hex.EncodeToString(sum[:]))
+		layerPaths = append(layerPaths, hex.EncodeToString(sum[:])+"/layer.tar")
 	}
-	if err := lw.Close(); err != nil {
-		return "", err
-	}
-	diffID := sha256.Sum256(layer.Bytes())
 	config, err := json.Marshal(map[string]any{
 		"architecture": "amd64",
 		"os":           "linux",
 		"created":      epoch.UTC().Format(time.RFC3339),
 		"config":       map[string]any{"Entrypoint": img.Entrypoint, "Env": img.Env},
-		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffID[:])}},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
 	})
 	if err != nil {
 		return "", err
 	}
 	configSum := sha256.Sum256(config)
 	configHex := hex.EncodeToString(configSum[:])
-	layerPath := hex.EncodeToString(diffID[:]) + "/layer.tar"
-	manifest, err := json.Marshal([]map[string]any{{"Config": configHex + ".json", "RepoTags": []string{img.Ref}, "Layers": []string{layerPath}}})
+	manifest, err := json.Marshal([]map[string]any{{"Config": configHex + ".json", "RepoTags": []string{img.Ref}, "Layers": layerPaths}})
 	if err != nil {
 		return "", err
 	}
+	type entry struct {
+		name string
+		data []byte
+	}
+	entries := []entry{{configHex + ".json", config}}
+	for i, layer := range layers {
+		entries = append(entries, entry{layerPaths[i], layer})
+	}
+	entries = append(entries, entry{"manifest.json", manifest})
 	f, err := os.Create(path)
 	if err != nil {
 		return "", err
 	}
 	w := tar.NewWriter(f)
-	for _, e := range []struct {
-		name string
-		data []byte
-	}{{configHex + ".json", config}, {layerPath, layer.Bytes()}, {"manifest.json", manifest}} {
+	for _, e := range entries {
 		if err := w.WriteHeader(&tar.Header{Name: e.name, Mode: 0o644, Size: int64(len(e.data)), ModTime: epoch, Typeflag: tar.TypeReg}); err != nil {
 			f.Close()
 			return "", err
@@ -90,4 +94,27 @@ func WriteImage(path string, img Image) (string, error) {
 		return "", err
 	}
 	return "sha256:" + configHex, f.Close()
+}
+
+// layerTar is a layer of files: a tar with one executable file per path, sorted.
+func layerTar(files map[string][]byte) ([]byte, error) {
+	var layer bytes.Buffer
+	lw := tar.NewWriter(&layer)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := lw.WriteHeader(&tar.Header{Name: n, Mode: 0o755, Size: int64(len(files[n])), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
+			return nil, err
+		}
+		if _, err := lw.Write(files[n]); err != nil {
+			return nil, err
+		}
+	}
+	if err := lw.Close(); err != nil {
+		return nil, err
+	}
+	return layer.Bytes(), nil
 }
