@@ -30,6 +30,9 @@ import (
 // is undone (exit 3); and with a node imgup cannot reach, apply refuses before any
 // change.
 func TestKubernetes(t *testing.T) {
+	// The cluster is the rig's own (its containerds, kubelets and API server): it
+	// runs beside every other test, in no turn, as the swarm test does.
+	besides(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	unlock, err := kuberig.Lock(ctx)
