@@ -81,6 +81,10 @@ func Dial(ctx context.Context, cfg Config, addrs map[string]string) (*Cluster, e
 		return nil, i18n.Errorf("the kubeconfig: %v", err)
 	}
 	rc.Timeout = 30 * time.Second
+	// client-go's default limit (5 requests a second, bursts of 10) spaced the
+	// verification's passes 3.6 s apart while the downtime watch polled: imgup's
+	// reads of one namespace are few and bounded, so the limit is lifted.
+	rc.QPS, rc.Burst = 100, 200
 	core, apps, err := newAPIs(rc)
 	if err != nil {
 		return nil, err
