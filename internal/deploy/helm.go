@@ -86,7 +86,12 @@ func (d *Deployment) helmStack(ctx context.Context, st *Stack, found string, env
 		st.Files = append(st.Files, vf.File)
 	}
 	h.Chart = chart
-	if h.Release == "" {
+	if h.Release == "" && !k.Reached {
+		// Without the cluster (history, shell completion) the release is not known:
+		// the chart's name stands for it, and nothing is applied from this reading.
+		h.Release = c.Name
+		d.Warnings = append(d.Warnings, fmt.Sprintf("the Helm release is read from the cluster, which this command does not reach: the chart's name %s stands for it", c.Name))
+	} else if h.Release == "" {
 		if h.Release, err = d.helmRelease(k); err != nil {
 			return err
 		}

@@ -36,6 +36,9 @@ type Kube struct {
 	// Managed is what the cluster says of the namespace's workloads (who made
 	// them), when the update service reached it.
 	Managed []engine.Managed `yaml:"-"`
+	// Reached: the update service read the cluster (Managed is what it says); false
+	// for what needs no engine (history, shell completion).
+	Reached bool `yaml:"-"`
 }
 
 // How a Kubernetes stack's objects are applied.
@@ -97,7 +100,7 @@ func ReadKube(root string, environ []string) (*Kube, error) {
 // values (helm.go), a kustomization (kubectl apply -k), or manifests (kubectl apply
 // -f), in that order. Pull policies that would make the kubelet pull are warnings.
 func (d *Deployment) kubeStack(ctx context.Context, k *Kube, environ []string, calls []ctlscript.KubeCall) (*Stack, error) {
-	k = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace, Snapshotter: k.Snapshotter, Helm: k.Helm, Managed: k.Managed}
+	k = &Kube{Kubeconfig: k.Kubeconfig, Context: k.Context, Namespace: k.Namespace, Snapshotter: k.Snapshotter, Helm: k.Helm, Managed: k.Managed, Reached: k.Reached}
 	call := lastDeploy(calls)
 	if call != nil && k.Helm == nil {
 		// The control script's restart deploys: its call says how, where imgup.yaml

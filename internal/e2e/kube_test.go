@@ -392,7 +392,13 @@ func testKubeWay(ctx context.Context, t *testing.T, c *kuberig.Cluster, work str
 			}
 		}
 	}
-	run("status", "-C", dir)
+	// status names both nodes under their own heading; --json says it is Kubernetes.
+	if out, code := run("status", "-C", dir); code != 0 || !strings.Contains(out, "Kubernetes nodes") || !strings.Contains(out, c.Nodes[1].Name+"  ready  holds every image") {
+		t.Errorf("status: exit %d, or no Kubernetes nodes holding every image", code)
+	}
+	if out, code := run("status", "--json", "-C", dir); code != 0 || !strings.Contains(out, `"kubernetes": true`) {
+		t.Errorf("status --json: exit %d, or not Kubernetes", code)
+	}
 
 	if out, code := run("apply", "--yes", "--timeout", "180s", "-C", dir, tar2); code != 0 || strings.Contains(out, "restarting") {
 		t.Errorf("a second apply: exit %d, or it restarted", code)
@@ -404,6 +410,9 @@ func testKubeWay(ctx context.Context, t *testing.T, c *kuberig.Cluster, work str
 	}
 	waitPods(ctx, t, c, ns, id1, 5, others(id1))
 	same("after the rollback", files("1"))
+	if out, code := run("history", "-C", dir); code != 0 || strings.Count(out, "rolled back")+strings.Count(out, "rollback") == 0 {
+		t.Errorf("history: exit %d, or it does not show the rollback", code)
+	}
 
 	// A crashing :3: the crash loop fails it at once, and the undo puts :1 back (a
 	// StatefulSet's broken pod deleted, as Kubernetes' forced rollback wants).

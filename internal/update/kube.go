@@ -43,6 +43,7 @@ func (svc *Service) observeKube(ctx context.Context, t Target, k *deploy.Kube, w
 	if k.Managed, err = cl.Managed(ctx); err != nil {
 		return fail(err)
 	}
+	k.Reached = true
 	if s.d, err = deploy.Discover(ctx, t.Dir, deploy.Options{Containers: s.containers, Projects: t.Projects, Environ: svc.Environ, Kube: k}); err != nil {
 		return fail(err)
 	}
