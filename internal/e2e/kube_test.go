@@ -30,9 +30,10 @@ import (
 // is undone (exit 3); and with a node imgup cannot reach, apply refuses before any
 // change.
 func TestKubernetes(t *testing.T) {
-	// The cluster is the rig's own (its containerds, kubelets and API server): it
-	// runs beside every other test, in no turn, as the swarm test does.
-	besides(t)
+	// The cluster's API server, etcd, containerds and kubelets take CPU the whole
+	// time: beside the heavy turn they slowed it by 4 to 7 minutes on 2 cores, so it
+	// takes the heavy turn (about 2 min 15 s), beside small-stack tests only.
+	heavy(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	unlock, err := kuberig.Lock(ctx)

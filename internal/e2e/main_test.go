@@ -40,13 +40,12 @@ func TestMain(m *testing.M) {
 //
 //   - parallel: a small stack (a few containers) that owns its prefix; at most two
 //     at a time (lightSlots);
-//   - heavy: the 12-container sample deployment, the browser, the package install;
-//     one at a time (heavySlot), beside at most two small ones. Two sample restarts
+//   - heavy: the 12-container sample deployment, the browser, the package install,
+//     the Kubernetes cluster; one at a time (heavySlot), beside at most two small ones. Two sample restarts
 //     at once on two cores make compose v1's network removal race ("has active
 //     endpoints") in a way an operator's single deployment never does;
 //   - besides: the swarm tests, whose engines are their own rig's and which mostly
-//     wait on swarm's timers, and the Kubernetes test, whose cluster is its own
-//     rig's, run beside all the others, in no turn.
+//     wait on swarm's timers, run beside all the others, in no turn.
 //
 // The load, delta and inventory tests (which read the layers the engine has) take
 // the heavy turn: one at a time, and beside only small-stack tests, whose images share
