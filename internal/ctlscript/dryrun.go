@@ -977,15 +977,24 @@ func (r *run) standIn(hc interp.HandlerContext, args []string) {
 }
 
 func (r *run) record(c Call) {
-	key := "c\x00" + c.Dir + "\x00" + strings.Join(c.Args, "\x00")
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
-	// A loop that calls compose again with the same words calls it once more for
-	// real; the plan lists it once.
-	if !r.d.seen[key] && len(r.d.res.Calls) < maxRecorded {
-		r.d.seen[key] = true
+	if r.d.firstCall("c", c.Command, len(r.d.res.Calls)) {
 		r.d.res.Calls = append(r.d.res.Calls, c)
 	}
+}
+
+// firstCall says whether a call (of kind "c" compose/docker or "k" kubectl/helm) is
+// the first with these words in this folder, with room for it (n recorded so far):
+// a loop that calls again with the same words calls once more for real, and the
+// plan lists it once. The caller holds d.mu.
+func (d *dry) firstCall(kind string, c Command, n int) bool {
+	key := kind + "\x00" + c.Dir + "\x00" + strings.Join(c.Args, "\x00")
+	if d.seen[key] || n >= maxRecorded {
+		return false
+	}
+	d.seen[key] = true
+	return true
 }
 
 // dockerGlobals is the index of docker's subcommand, after its global options.

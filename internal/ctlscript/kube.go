@@ -103,11 +103,9 @@ func (r *run) kube(hc interp.HandlerContext, line int, args []string) int {
 		r.standIn(hc, args)
 		return 0
 	}
-	key := "k\x00" + c.Dir + "\x00" + strings.Join(c.Args, "\x00")
 	r.d.mu.Lock()
 	defer r.d.mu.Unlock()
-	if !r.d.seen[key] && len(r.d.res.Kube) < maxRecorded {
-		r.d.seen[key] = true
+	if r.d.firstCall("k", c.Command, len(r.d.res.Kube)) {
 		r.d.res.Kube = append(r.d.res.Kube, c)
 	}
 	return 0
